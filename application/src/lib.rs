@@ -1,0 +1,15 @@
+//! Quick Connect Chat use cases and the ports they reach the world through.
+//!
+//! Each use case is a struct holding the ports it needs (`Arc<dyn Port>`),
+//! with one request shape and one error enum. Inbound adapters call use
+//! cases; outbound adapters implement ports. Mocks of every port are built
+//! with the `mocks` feature (or in this crate's tests).
+
+pub mod ordering;
+pub mod ports;
+pub mod use_cases;
+
+#[cfg(test)]
+mod test_support;
+
+pub use ordering::ConversationOrdering;

@@ -1,0 +1,18 @@
+//! The ports: what the use cases need from the outside world.
+
+pub mod broker;
+pub mod clock;
+pub mod conversation_repository;
+pub mod ids;
+pub mod message_repository;
+
+pub use broker::{Broker, BrokerError, Envelope, EventSink, Subscription};
+pub use clock::{Clock, SystemClock};
+pub use conversation_repository::{
+    ConversationFilter, ConversationPage, ConversationRepository, PageRequest, RepositoryError,
+};
+pub use ids::{IdGenerator, UlidGenerator};
+pub use message_repository::{
+    AppendError, Appended, HistoryCursor, HistoryError, HistoryPage, HistoryQuery, MarkReadError,
+    MessageRepository,
+};

@@ -1,0 +1,77 @@
+//! Storage of conversations.
+
+use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+use qc_domain::{Conversation, ConversationId, UserId};
+
+/// Storage failed (unreachable, timeout, constraint it should not have hit).
+#[derive(Debug, thiserror::Error)]
+#[error("storage unavailable: {0:#}")]
+pub struct RepositoryError(#[from] pub anyhow::Error);
+
+/// Which conversations a listing shows.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ConversationFilter {
+    /// A client's own, newest first.
+    OwnedBy(UserId),
+    /// An agent's assigned ones, newest first.
+    AssignedTo(UserId),
+    /// Open and unassigned, oldest first.
+    Queue,
+}
+
+/// Keyset pagination: `after` is the last id of the previous page.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PageRequest {
+    pub after: Option<ConversationId>,
+    pub limit: u32,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ConversationPage {
+    pub items: Vec<Conversation>,
+    /// Pass as `after` for the next page; `None` on the last page.
+    pub next: Option<ConversationId>,
+}
+
+#[cfg_attr(any(test, feature = "mocks"), mockall::automock)]
+#[async_trait]
+pub trait ConversationRepository: Send + Sync {
+    /// # Errors
+    /// MUST return [`RepositoryError`] when the conversation was not stored.
+    async fn insert(&self, conversation: &Conversation) -> Result<(), RepositoryError>;
+
+    /// # Errors
+    /// MUST return [`RepositoryError`] on storage failure; a missing
+    /// conversation is `Ok(None)`.
+    async fn find(&self, id: ConversationId) -> Result<Option<Conversation>, RepositoryError>;
+
+    /// Atomically assigns `agent` if the conversation is open and unassigned.
+    /// Returns whether this call assigned it: of two concurrent callers,
+    /// exactly one gets `true`.
+    ///
+    /// # Errors
+    /// MUST return [`RepositoryError`] on storage failure.
+    async fn try_assign(&self, id: ConversationId, agent: &UserId) -> Result<bool, RepositoryError>;
+
+    /// Atomically closes the conversation if open. Returns whether this call
+    /// closed it.
+    ///
+    /// # Errors
+    /// MUST return [`RepositoryError`] on storage failure.
+    async fn try_close(&self, id: ConversationId, at: DateTime<Utc>) -> Result<bool, RepositoryError>;
+
+    /// # Errors
+    /// MUST return [`RepositoryError`] on storage failure.
+    async fn list(
+        &self,
+        filter: &ConversationFilter,
+        page: &PageRequest,
+    ) -> Result<ConversationPage, RepositoryError>;
+
+    /// Readiness probe.
+    ///
+    /// # Errors
+    /// MUST return [`RepositoryError`] when the database is unreachable.
+    async fn health(&self) -> Result<(), RepositoryError>;
+}

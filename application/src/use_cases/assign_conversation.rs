@@ -1,0 +1,198 @@
+//! A support agent claims an open, unassigned conversation. Atomic: of two
+//! agents claiming at once, exactly one wins.
+
+use std::sync::Arc;
+
+use qc_domain::{AssignOutcome, ChatEvent, Conversation, ConversationError, ConversationId, Identity};
+
+use crate::ports::{Broker, Clock, ConversationRepository, Envelope};
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum AssignResult {
+    /// This call assigned it.
+    Assigned(Conversation),
+    /// The caller held it already; nothing changed.
+    AlreadyMine(Conversation),
+}
+
+impl AssignResult {
+    pub fn conversation(&self) -> &Conversation {
+        match self {
+            Self::Assigned(c) | Self::AlreadyMine(c) => c,
+        }
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum AssignConversationError {
+    #[error("only support agents claim conversations")]
+    Forbidden,
+    #[error("conversation not found")]
+    NotFound,
+    #[error("conversation is closed")]
+    Closed,
+    #[error("conversation is assigned to another agent")]
+    AlreadyAssigned,
+    #[error("storage unavailable")]
+    Unavailable(#[source] anyhow::Error),
+}
+
+impl From<ConversationError> for AssignConversationError {
+    fn from(e: ConversationError) -> Self {
+        match e {
+            ConversationError::NotFound => Self::NotFound,
+            ConversationError::Closed => Self::Closed,
+            ConversationError::AlreadyAssigned => Self::AlreadyAssigned,
+            ConversationError::Forbidden(_) => Self::Forbidden,
+        }
+    }
+}
+
+pub struct AssignConversation {
+    pub conversations: Arc<dyn ConversationRepository>,
+    pub broker: Arc<dyn Broker>,
+    pub clock: Arc<dyn Clock>,
+}
+
+impl AssignConversation {
+    /// # Errors
+    /// See [`AssignConversationError`].
+    pub async fn execute(
+        &self,
+        agent: &Identity,
+        id: ConversationId,
+    ) -> Result<AssignResult, AssignConversationError> {
+        let unavailable = |e: crate::ports::RepositoryError| AssignConversationError::Unavailable(e.into());
+        let mut conversation = self
+            .conversations
+            .find(id)
+            .await
+            .map_err(unavailable)?
+            .ok_or(AssignConversationError::NotFound)?;
+        if agent.role.is_customer() {
+            // A customer may not even learn whether someone else's exists.
+            if !conversation.is_participant(&agent.user_id) {
+                return Err(AssignConversationError::NotFound);
+            }
+            return Err(AssignConversationError::Forbidden);
+        }
+        if conversation.check_assign(agent)? == AssignOutcome::AlreadyMine {
+            return Ok(AssignResult::AlreadyMine(conversation));
+        }
+        if self.conversations.try_assign(id, &agent.user_id).await.map_err(unavailable)? {
+            conversation.assign_to(agent.user_id.clone());
+            let event = ChatEvent::ConversationAssigned {
+                conversation_id: id,
+                support_id: agent.user_id.clone(),
+                at: self.clock.now(),
+            };
+            super::publish_best_effort(&self.broker, Envelope::new(conversation.participants(), event))
+                .await;
+            return Ok(AssignResult::Assigned(conversation));
+        }
+        // Lost a race: someone closed or claimed it since we read it.
+        let now = self
+            .conversations
+            .find(id)
+            .await
+            .map_err(unavailable)?
+            .ok_or(AssignConversationError::NotFound)?;
+        match now.check_assign(agent)? {
+            AssignOutcome::AlreadyMine => Ok(AssignResult::AlreadyMine(now)),
+            // Still claimable yet the update matched nothing: treat as taken.
+            AssignOutcome::Assigned => Err(AssignConversationError::AlreadyAssigned),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::test_support::*;
+
+    #[tokio::test]
+    async fn claiming_an_unassigned_conversation_tells_both_sides() {
+        let conv = open_conversation();
+        let mut f = Fixture::new();
+        f.find_returns(conv.clone());
+        f.conversations.expect_try_assign().times(1).returning(|_, _| Ok(true));
+        f.broker
+            .expect_publish()
+            .withf(|env| {
+                env.recipients == vec![client().user_id, agent().user_id]
+                    && matches!(&env.event, ChatEvent::ConversationAssigned { support_id, .. } if *support_id == agent().user_id)
+            })
+            .times(1)
+            .returning(|_| Ok(()));
+        let r = f.assign_conversation().execute(&agent(), conv.id).await.unwrap();
+        assert!(matches!(&r, AssignResult::Assigned(c) if c.support_id == Some(agent().user_id)));
+    }
+
+    #[tokio::test]
+    async fn claiming_ones_own_again_changes_nothing() {
+        let conv = assigned_conversation();
+        let mut f = Fixture::new();
+        f.find_returns(conv.clone());
+        f.conversations.expect_try_assign().times(0);
+        f.broker.expect_publish().times(0);
+        let r = f.assign_conversation().execute(&agent(), conv.id).await.unwrap();
+        assert!(matches!(r, AssignResult::AlreadyMine(_)));
+    }
+
+    #[tokio::test]
+    async fn another_agents_conversation_is_a_conflict() {
+        let conv = assigned_conversation();
+        let mut f = Fixture::new();
+        f.find_returns(conv.clone());
+        f.conversations.expect_try_assign().times(0);
+        f.broker.expect_publish().times(0);
+        let err = f.assign_conversation().execute(&other_agent(), conv.id).await.unwrap_err();
+        assert!(matches!(err, AssignConversationError::AlreadyAssigned));
+    }
+
+    #[tokio::test]
+    async fn closed_wins_over_assigned() {
+        let mut conv = assigned_conversation();
+        conv.close(fixed_now());
+        let mut f = Fixture::new();
+        f.find_returns(conv.clone());
+        f.conversations.expect_try_assign().times(0);
+        let err = f.assign_conversation().execute(&other_agent(), conv.id).await.unwrap_err();
+        assert!(matches!(err, AssignConversationError::Closed));
+    }
+
+    #[tokio::test]
+    async fn losing_the_race_is_a_conflict_and_publishes_nothing() {
+        let conv = open_conversation();
+        let mut taken = conv.clone();
+        taken.assign_to(other_agent().user_id);
+        let mut f = Fixture::new();
+        let mut calls = 0;
+        f.conversations.expect_find().times(2).returning(move |_| {
+            calls += 1;
+            Ok(Some(if calls == 1 { conv.clone() } else { taken.clone() }))
+        });
+        f.conversations.expect_try_assign().times(1).returning(|_, _| Ok(false));
+        f.broker.expect_publish().times(0);
+        let err = f
+            .assign_conversation()
+            .execute(&agent(), "01KAAWW5V95WFFDERJZCTDE2QQ".parse().unwrap())
+            .await
+            .unwrap_err();
+        assert!(matches!(err, AssignConversationError::AlreadyAssigned));
+    }
+
+    #[tokio::test]
+    async fn customers_cannot_claim() {
+        let conv = open_conversation();
+        let mut f = Fixture::new();
+        f.find_returns(conv.clone());
+        f.conversations.expect_try_assign().times(0);
+        let err = f.assign_conversation().execute(&client(), conv.id).await.unwrap_err();
+        assert!(matches!(err, AssignConversationError::Forbidden));
+        let mut f = Fixture::new();
+        f.find_returns(conv.clone());
+        let err = f.assign_conversation().execute(&stranger(), conv.id).await.unwrap_err();
+        assert!(matches!(err, AssignConversationError::NotFound), "no leak to strangers");
+    }
+}

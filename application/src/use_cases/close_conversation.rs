@@ -1,0 +1,114 @@
+//! A participant closes a conversation. Idempotent: a second close changes
+//! nothing and broadcasts nothing.
+
+use std::sync::Arc;
+
+use qc_domain::{ChatEvent, Conversation, ConversationId, Identity};
+
+use crate::ports::{Broker, Clock, ConversationRepository, Envelope};
+
+#[derive(Debug, thiserror::Error)]
+pub enum CloseConversationError {
+    #[error("conversation not found")]
+    NotFound,
+    #[error("storage unavailable")]
+    Unavailable(#[source] anyhow::Error),
+}
+
+pub struct CloseConversation {
+    pub conversations: Arc<dyn ConversationRepository>,
+    pub broker: Arc<dyn Broker>,
+    pub clock: Arc<dyn Clock>,
+}
+
+impl CloseConversation {
+    /// Returns the conversation as it is after the call.
+    ///
+    /// # Errors
+    /// `NotFound` for a missing conversation or a non-participant.
+    pub async fn execute(
+        &self,
+        who: &Identity,
+        id: ConversationId,
+    ) -> Result<Conversation, CloseConversationError> {
+        let unavailable = |e: crate::ports::RepositoryError| CloseConversationError::Unavailable(e.into());
+        let mut conversation = self
+            .conversations
+            .find(id)
+            .await
+            .map_err(unavailable)?
+            .ok_or(CloseConversationError::NotFound)?;
+        let open = conversation
+            .check_close(&who.user_id)
+            .map_err(|_| CloseConversationError::NotFound)?;
+        if !open {
+            return Ok(conversation);
+        }
+        let at = self.clock.now();
+        if !self.conversations.try_close(id, at).await.map_err(unavailable)? {
+            // Closed concurrently by someone else: they broadcast it.
+            return self
+                .conversations
+                .find(id)
+                .await
+                .map_err(unavailable)?
+                .ok_or(CloseConversationError::NotFound);
+        }
+        conversation.close(at);
+        let event = ChatEvent::ConversationClosed {
+            conversation_id: id,
+            closed_by: who.user_id.clone(),
+            at,
+        };
+        super::publish_best_effort(&self.broker, Envelope::new(conversation.participants(), event)).await;
+        Ok(conversation)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::test_support::*;
+    use qc_domain::ConversationStatus;
+
+    #[tokio::test]
+    async fn closing_tells_every_participant() {
+        let conv = assigned_conversation();
+        let mut f = Fixture::new();
+        f.find_returns(conv.clone());
+        f.conversations.expect_try_close().times(1).returning(|_, _| Ok(true));
+        f.broker
+            .expect_publish()
+            .withf(|env| {
+                env.recipients.len() == 2
+                    && matches!(&env.event, ChatEvent::ConversationClosed { closed_by, .. } if *closed_by == agent().user_id)
+            })
+            .times(1)
+            .returning(|_| Ok(()));
+        let c = f.close_conversation().execute(&agent(), conv.id).await.unwrap();
+        assert_eq!(c.status, ConversationStatus::Closed);
+        assert_eq!(c.closed_at, Some(fixed_now()));
+    }
+
+    #[tokio::test]
+    async fn second_close_changes_and_broadcasts_nothing() {
+        let mut conv = assigned_conversation();
+        conv.close(fixed_now());
+        let mut f = Fixture::new();
+        f.find_returns(conv.clone());
+        f.conversations.expect_try_close().times(0);
+        f.broker.expect_publish().times(0);
+        let c = f.close_conversation().execute(&client(), conv.id).await.unwrap();
+        assert_eq!(c, conv);
+    }
+
+    #[tokio::test]
+    async fn strangers_cannot_close() {
+        let conv = assigned_conversation();
+        let mut f = Fixture::new();
+        f.find_returns(conv.clone());
+        f.conversations.expect_try_close().times(0);
+        let err = f.close_conversation().execute(&other_agent(), conv.id).await.unwrap_err();
+        assert!(matches!(err, CloseConversationError::NotFound));
+    }
+}

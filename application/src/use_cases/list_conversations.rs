@@ -1,0 +1,83 @@
+//! List conversations: a customer's own, an agent's assigned, or the queue.
+
+use std::sync::Arc;
+
+use qc_domain::{ConversationId, Identity, Role};
+
+use crate::ports::{ConversationFilter, ConversationPage, ConversationRepository, PageRequest};
+
+/// Page size bounds.
+pub const DEFAULT_LIMIT: u32 = 50;
+pub const MAX_LIMIT: u32 = 200;
+
+#[derive(Debug, thiserror::Error)]
+pub enum ListConversationsError {
+    #[error("only support agents see the queue")]
+    QueueForbidden,
+    #[error("storage unavailable")]
+    Unavailable(#[source] anyhow::Error),
+}
+
+pub struct ListConversations {
+    pub conversations: Arc<dyn ConversationRepository>,
+}
+
+impl ListConversations {
+    /// `limit` is clamped to 1..=200 (default 50).
+    ///
+    /// # Errors
+    /// `QueueForbidden` when a customer asks for the queue.
+    pub async fn execute(
+        &self,
+        who: &Identity,
+        queue: bool,
+        after: Option<ConversationId>,
+        limit: Option<u32>,
+    ) -> Result<ConversationPage, ListConversationsError> {
+        let filter = match (who.role, queue) {
+            (Role::Support, true) => ConversationFilter::Queue,
+            (Role::Support, false) => ConversationFilter::AssignedTo(who.user_id.clone()),
+            (_, true) => return Err(ListConversationsError::QueueForbidden),
+            (_, false) => ConversationFilter::OwnedBy(who.user_id.clone()),
+        };
+        let page = PageRequest { after, limit: limit.unwrap_or(DEFAULT_LIMIT).clamp(1, MAX_LIMIT) };
+        self.conversations
+            .list(&filter, &page)
+            .await
+            .map_err(|e| ListConversationsError::Unavailable(e.into()))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::test_support::*;
+
+    #[tokio::test]
+    async fn each_role_sees_its_own_list_with_clamped_limits() {
+        let mut f = Fixture::new();
+        f.conversations
+            .expect_list()
+            .withf(|filter, page| *filter == ConversationFilter::OwnedBy(client().user_id) && page.limit == 50)
+            .times(1)
+            .returning(|_, _| Ok(ConversationPage { items: vec![], next: None }));
+        f.conversations
+            .expect_list()
+            .withf(|filter, page| *filter == ConversationFilter::AssignedTo(agent().user_id) && page.limit == 200)
+            .times(1)
+            .returning(|_, _| Ok(ConversationPage { items: vec![], next: None }));
+        f.conversations
+            .expect_list()
+            .withf(|filter, page| *filter == ConversationFilter::Queue && page.limit == 1)
+            .times(1)
+            .returning(|_, _| Ok(ConversationPage { items: vec![], next: None }));
+        let uc = f.list_conversations();
+        uc.execute(&client(), false, None, None).await.unwrap();
+        uc.execute(&agent(), false, None, Some(10_000)).await.unwrap();
+        uc.execute(&agent(), true, None, Some(0)).await.unwrap();
+        assert!(matches!(
+            uc.execute(&client(), true, None, None).await,
+            Err(ListConversationsError::QueueForbidden)
+        ));
+    }
+}

@@ -1,0 +1,309 @@
+//! A conversation: one client (its owner) and at most one assigned support
+//! agent. The rules of who may see, send into, claim and close it live here.
+
+use chrono::{DateTime, Utc};
+
+use crate::ids::{ConversationId, UserId};
+use crate::role::{Identity, Role};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ConversationStatus {
+    Open,
+    Closed,
+}
+
+impl ConversationStatus {
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            Self::Open => "open",
+            Self::Closed => "closed",
+        }
+    }
+
+    pub fn parse(raw: &str) -> Option<Self> {
+        match raw {
+            "open" => Some(Self::Open),
+            "closed" => Some(Self::Closed),
+            _ => None,
+        }
+    }
+}
+
+/// Why an action on a conversation is refused.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ConversationError {
+    /// The caller may not see this conversation. Deliberately the same answer
+    /// as "does not exist", so existence does not leak.
+    #[error("conversation not found")]
+    NotFound,
+    #[error("conversation is closed")]
+    Closed,
+    #[error("conversation is assigned to another agent")]
+    AlreadyAssigned,
+    #[error("only {0} may do this")]
+    Forbidden(&'static str),
+}
+
+/// What claiming a conversation would do.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AssignOutcome {
+    /// It was unassigned: the agent becomes its support agent.
+    Assigned,
+    /// The agent already holds it: nothing changes.
+    AlreadyMine,
+}
+
+/// Maximum subject length, in characters.
+pub const MAX_SUBJECT_CHARS: usize = 200;
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Conversation {
+    pub id: ConversationId,
+    pub client_id: UserId,
+    pub support_id: Option<UserId>,
+    pub status: ConversationStatus,
+    pub subject: Option<String>,
+    pub created_at: DateTime<Utc>,
+    pub closed_at: Option<DateTime<Utc>>,
+}
+
+impl Conversation {
+    /// Opens a conversation owned by `owner`.
+    ///
+    /// # Errors
+    /// [`ConversationError::Forbidden`] when the owner is a support agent;
+    /// only guests and clients open conversations.
+    pub fn open(
+        id: ConversationId,
+        owner: &Identity,
+        subject: Option<String>,
+        now: DateTime<Utc>,
+    ) -> Result<Self, ConversationError> {
+        if !owner.role.is_customer() {
+            return Err(ConversationError::Forbidden("guests and clients"));
+        }
+        let subject = subject
+            .map(|s| s.trim().chars().take(MAX_SUBJECT_CHARS).collect::<String>())
+            .filter(|s| !s.is_empty());
+        Ok(Self {
+            id,
+            client_id: owner.user_id.clone(),
+            support_id: None,
+            status: ConversationStatus::Open,
+            subject,
+            created_at: now,
+            closed_at: None,
+        })
+    }
+
+    pub fn is_open(&self) -> bool {
+        self.status == ConversationStatus::Open
+    }
+
+    /// Participants are the client and the assigned agent, nobody else.
+    pub fn is_participant(&self, user: &UserId) -> bool {
+        &self.client_id == user || self.support_id.as_ref() == Some(user)
+    }
+
+    /// Everyone who receives the conversation's events.
+    pub fn participants(&self) -> Vec<UserId> {
+        let mut all = Vec::with_capacity(2);
+        all.push(self.client_id.clone());
+        if let Some(agent) = &self.support_id {
+            if agent != &self.client_id {
+                all.push(agent.clone());
+            }
+        }
+        all
+    }
+
+    /// Participants other than `user`: who sees `user`'s typing indicator.
+    pub fn others(&self, user: &UserId) -> Vec<UserId> {
+        self.participants()
+            .into_iter()
+            .filter(|p| p != user)
+            .collect()
+    }
+
+    /// Whether `who` may read the conversation and its history: a participant,
+    /// or any support agent while it waits unassigned in the queue.
+    pub fn can_view(&self, who: &Identity) -> bool {
+        self.is_participant(&who.user_id) || (who.role == Role::Support && self.support_id.is_none())
+    }
+
+    /// Whether `sender` may post text or typing signals now.
+    ///
+    /// # Errors
+    /// [`ConversationError::NotFound`] when not a participant (checked first,
+    /// so a closed conversation of someone else stays invisible), then
+    /// [`ConversationError::Closed`] when closed.
+    pub fn ensure_can_send(&self, sender: &UserId) -> Result<(), ConversationError> {
+        if !self.is_participant(sender) {
+            return Err(ConversationError::NotFound);
+        }
+        if !self.is_open() {
+            return Err(ConversationError::Closed);
+        }
+        Ok(())
+    }
+
+    /// Whether `agent` may claim this conversation, and what claiming does.
+    ///
+    /// # Errors
+    /// `Forbidden` for a non-agent, `Closed` when closed (this wins over the
+    /// next), `AlreadyAssigned` when another agent holds it.
+    pub fn check_assign(&self, agent: &Identity) -> Result<AssignOutcome, ConversationError> {
+        if agent.role != Role::Support {
+            return Err(ConversationError::Forbidden("support agents"));
+        }
+        if !self.is_open() {
+            return Err(ConversationError::Closed);
+        }
+        match &self.support_id {
+            None => Ok(AssignOutcome::Assigned),
+            Some(current) if current == &agent.user_id => Ok(AssignOutcome::AlreadyMine),
+            Some(_) => Err(ConversationError::AlreadyAssigned),
+        }
+    }
+
+    /// Applies a successful claim.
+    pub fn assign_to(&mut self, agent: UserId) {
+        self.support_id = Some(agent);
+    }
+
+    /// Whether `who` may close the conversation; `Ok(false)` when it is
+    /// already closed (closing is idempotent and then changes nothing).
+    ///
+    /// # Errors
+    /// [`ConversationError::NotFound`] for a non-participant.
+    pub fn check_close(&self, who: &UserId) -> Result<bool, ConversationError> {
+        if !self.is_participant(who) {
+            return Err(ConversationError::NotFound);
+        }
+        Ok(self.is_open())
+    }
+
+    /// Applies a close.
+    pub fn close(&mut self, at: DateTime<Utc>) {
+        if self.is_open() {
+            self.status = ConversationStatus::Closed;
+            self.closed_at = Some(at);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use ulid::Ulid;
+
+    fn who(id: &str, role: Role) -> Identity {
+        Identity { user_id: UserId::new(id).unwrap(), role }
+    }
+
+    fn open_conv() -> Conversation {
+        Conversation::open(
+            ConversationId::from_ulid(Ulid::generate()),
+            &who("client-1", Role::Client),
+            Some("  order 42  ".into()),
+            Utc::now(),
+        )
+        .unwrap()
+    }
+
+    #[test]
+    fn only_customers_open_conversations() {
+        let c = open_conv();
+        assert_eq!(c.status, ConversationStatus::Open);
+        assert_eq!(c.subject.as_deref(), Some("order 42"));
+        assert!(c.support_id.is_none());
+        let guest = Conversation::open(
+            ConversationId::from_ulid(Ulid::generate()),
+            &who("g", Role::Guest),
+            Some("   ".into()),
+            Utc::now(),
+        )
+        .unwrap();
+        assert_eq!(guest.subject, None, "blank subject becomes none");
+        let err = Conversation::open(
+            ConversationId::from_ulid(Ulid::generate()),
+            &who("agent", Role::Support),
+            None,
+            Utc::now(),
+        );
+        assert!(matches!(err, Err(ConversationError::Forbidden(_))));
+    }
+
+    #[test]
+    fn participants_are_owner_and_assigned_agent() {
+        let mut c = open_conv();
+        let client = UserId::new("client-1").unwrap();
+        let agent = UserId::new("agent-1").unwrap();
+        assert!(c.is_participant(&client));
+        assert!(!c.is_participant(&agent));
+        assert_eq!(c.participants(), vec![client.clone()]);
+        c.assign_to(agent.clone());
+        assert!(c.is_participant(&agent));
+        assert_eq!(c.participants(), vec![client.clone(), agent.clone()]);
+        assert_eq!(c.others(&client), vec![agent.clone()]);
+        assert_eq!(c.others(&agent), vec![client]);
+    }
+
+    #[test]
+    fn sending_needs_participation_then_an_open_conversation() {
+        let mut c = open_conv();
+        let client = UserId::new("client-1").unwrap();
+        let stranger = UserId::new("stranger").unwrap();
+        assert_eq!(c.ensure_can_send(&client), Ok(()));
+        assert_eq!(c.ensure_can_send(&stranger), Err(ConversationError::NotFound));
+        c.close(Utc::now());
+        assert_eq!(c.ensure_can_send(&client), Err(ConversationError::Closed));
+        assert_eq!(
+            c.ensure_can_send(&stranger),
+            Err(ConversationError::NotFound),
+            "a stranger learns nothing, not even that it is closed"
+        );
+    }
+
+    #[test]
+    fn claiming_rules() {
+        let mut c = open_conv();
+        let a1 = who("agent-1", Role::Support);
+        let a2 = who("agent-2", Role::Support);
+        assert!(matches!(
+            c.check_assign(&who("client-1", Role::Client)),
+            Err(ConversationError::Forbidden(_))
+        ));
+        assert_eq!(c.check_assign(&a1), Ok(AssignOutcome::Assigned));
+        c.assign_to(a1.user_id.clone());
+        assert_eq!(c.check_assign(&a1), Ok(AssignOutcome::AlreadyMine));
+        assert_eq!(c.check_assign(&a2), Err(ConversationError::AlreadyAssigned));
+        c.close(Utc::now());
+        assert_eq!(c.check_assign(&a2), Err(ConversationError::Closed), "closed wins");
+    }
+
+    #[test]
+    fn viewing_rules() {
+        let mut c = open_conv();
+        assert!(c.can_view(&who("client-1", Role::Client)));
+        assert!(c.can_view(&who("any-agent", Role::Support)), "queue preview");
+        assert!(!c.can_view(&who("other-client", Role::Client)));
+        c.assign_to(UserId::new("agent-1").unwrap());
+        assert!(c.can_view(&who("agent-1", Role::Support)));
+        assert!(!c.can_view(&who("any-agent", Role::Support)));
+    }
+
+    #[test]
+    fn closing_is_idempotent_and_for_participants() {
+        let mut c = open_conv();
+        let client = UserId::new("client-1").unwrap();
+        assert_eq!(c.check_close(&UserId::new("x").unwrap()), Err(ConversationError::NotFound));
+        assert_eq!(c.check_close(&client), Ok(true));
+        let at = Utc::now();
+        c.close(at);
+        assert_eq!(c.closed_at, Some(at));
+        assert_eq!(c.check_close(&client), Ok(false));
+        c.close(at + chrono::Duration::seconds(5));
+        assert_eq!(c.closed_at, Some(at), "a second close changes nothing");
+    }
+}

@@ -1,0 +1,169 @@
+//! Messages and the rules on their content.
+
+use chrono::{DateTime, Utc};
+
+use crate::ids::{ConversationId, MessageId, UserId};
+
+/// Longest allowed content, in Unicode scalar values.
+pub const MAX_CONTENT_CHARS: usize = 4096;
+
+/// Why content was refused.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ContentError {
+    #[error("content is empty")]
+    Empty,
+    #[error("content is longer than {MAX_CONTENT_CHARS} characters")]
+    TooLong,
+}
+
+/// Text content: non-empty after trimming, at most 4,096 characters. Stored
+/// as sent (not trimmed), so what the sender typed is what everyone sees.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MessageContent(String);
+
+impl MessageContent {
+    /// # Errors
+    /// [`ContentError::Empty`] when blank, [`ContentError::TooLong`] past the limit.
+    pub fn new(raw: impl Into<String>) -> Result<Self, ContentError> {
+        let raw = raw.into();
+        if raw.trim().is_empty() {
+            return Err(ContentError::Empty);
+        }
+        // Count lazily: stop as soon as the limit is passed.
+        if raw.chars().nth(MAX_CONTENT_CHARS).is_some() {
+            return Err(ContentError::TooLong);
+        }
+        Ok(Self(raw))
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+
+    pub fn into_inner(self) -> String {
+        self.0
+    }
+}
+
+/// A sender-chosen id that makes a retried send idempotent: 1 to 64 characters.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct ClientMsgId(String);
+
+impl ClientMsgId {
+    pub const MAX_CHARS: usize = 64;
+
+    /// Returns `None` when empty or longer than 64 characters.
+    pub fn new(raw: impl Into<String>) -> Option<Self> {
+        let raw = raw.into();
+        let n = raw.chars().count();
+        (1..=Self::MAX_CHARS).contains(&n).then_some(Self(raw))
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum MessageKind {
+    Text,
+}
+
+impl MessageKind {
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            Self::Text => "text",
+        }
+    }
+
+    pub fn parse(raw: &str) -> Option<Self> {
+        (raw == "text").then_some(Self::Text)
+    }
+}
+
+/// A message about to be stored: everything but its `seq`, which the store
+/// assigns atomically.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NewMessage {
+    pub id: MessageId,
+    pub conversation_id: ConversationId,
+    pub sender_id: UserId,
+    pub content: MessageContent,
+    pub client_msg_id: Option<ClientMsgId>,
+    pub created_at: DateTime<Utc>,
+}
+
+/// A stored message.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Message {
+    pub id: MessageId,
+    pub conversation_id: ConversationId,
+    /// 1, 2, 3… within the conversation, in storing order.
+    pub seq: i64,
+    pub sender_id: UserId,
+    pub kind: MessageKind,
+    pub content: String,
+    pub client_msg_id: Option<ClientMsgId>,
+    pub created_at: DateTime<Utc>,
+    pub read_at: Option<DateTime<Utc>>,
+}
+
+impl Message {
+    /// The stored form of `new` once the store gave it `seq`.
+    pub fn stored(new: NewMessage, seq: i64) -> Self {
+        Self {
+            id: new.id,
+            conversation_id: new.conversation_id,
+            seq,
+            sender_id: new.sender_id,
+            kind: MessageKind::Text,
+            content: new.content.into_inner(),
+            client_msg_id: new.client_msg_id,
+            created_at: new.created_at,
+            read_at: None,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn content_must_have_something_after_trimming() {
+        assert_eq!(MessageContent::new(""), Err(ContentError::Empty));
+        assert_eq!(MessageContent::new(" \n\t "), Err(ContentError::Empty));
+        let c = MessageContent::new("  hi ").unwrap();
+        assert_eq!(c.as_str(), "  hi ", "stored as sent");
+    }
+
+    #[test]
+    fn content_limit_counts_characters_not_bytes() {
+        assert!(MessageContent::new("a".repeat(MAX_CONTENT_CHARS)).is_ok());
+        assert_eq!(
+            MessageContent::new("a".repeat(MAX_CONTENT_CHARS + 1)),
+            Err(ContentError::TooLong)
+        );
+        // 4,096 three-byte characters: 12 KiB, still allowed.
+        assert!(MessageContent::new("€".repeat(MAX_CONTENT_CHARS)).is_ok());
+        assert_eq!(
+            MessageContent::new("€".repeat(MAX_CONTENT_CHARS + 1)),
+            Err(ContentError::TooLong)
+        );
+    }
+
+    #[test]
+    fn client_msg_id_is_1_to_64_chars() {
+        assert!(ClientMsgId::new("").is_none());
+        assert!(ClientMsgId::new("x").is_some());
+        assert!(ClientMsgId::new("ж".repeat(64)).is_some());
+        assert!(ClientMsgId::new("x".repeat(65)).is_none());
+    }
+
+    #[test]
+    fn message_kind_parses_text_only() {
+        assert_eq!(MessageKind::parse("text"), Some(MessageKind::Text));
+        assert_eq!(MessageKind::parse("system"), None);
+        assert_eq!(MessageKind::Text.as_str(), "text");
+    }
+}
