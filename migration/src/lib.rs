@@ -1,1 +1,19 @@
-//! placeholder during dependency warm-up
+//! Database migrations, applied at start and by `quickconnect migrate`.
+//! One migration per file, named `mYYYYMMDD_NNNNNN_what.rs`.
+
+pub use sea_orm_migration::prelude::*;
+
+mod m20251118_000001_create_conversations;
+mod m20251118_000002_create_messages;
+
+pub struct Migrator;
+
+#[async_trait::async_trait]
+impl MigratorTrait for Migrator {
+    fn migrations() -> Vec<Box<dyn MigrationTrait>> {
+        vec![
+            Box::new(m20251118_000001_create_conversations::Migration),
+            Box::new(m20251118_000002_create_messages::Migration),
+        ]
+    }
+}

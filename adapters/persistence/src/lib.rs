@@ -1,1 +1,15 @@
-//! placeholder during dependency warm-up
+//! sea-orm persistence for SQLite (default, a file in WAL mode) and
+//! PostgreSQL, through one code path. Entities stay private to this crate:
+//! nothing outside sees a `Model` or a `DbErr`.
+
+mod connect;
+mod conversations;
+mod entities;
+mod messages;
+
+pub use connect::{Database, connect, create_postgres_database, migrate};
+pub use conversations::SeaOrmConversationRepository;
+pub use messages::SeaOrmMessageRepository;
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,90 @@
+//! Table shapes, crate-private, and their mapping to domain types.
+
+pub(crate) mod conversation {
+    use sea_orm::entity::prelude::*;
+
+    #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+    #[sea_orm(table_name = "conversations")]
+    pub struct Model {
+        #[sea_orm(primary_key, auto_increment = false)]
+        pub id: String,
+        pub client_id: String,
+        pub support_id: Option<String>,
+        pub status: String,
+        pub subject: Option<String>,
+        pub created_at: DateTimeUtc,
+        pub closed_at: Option<DateTimeUtc>,
+        pub last_seq: i64,
+    }
+
+    #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
+    pub enum Relation {}
+
+    impl ActiveModelBehavior for ActiveModel {}
+}
+
+pub(crate) mod message {
+    use sea_orm::entity::prelude::*;
+
+    #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+    #[sea_orm(table_name = "messages")]
+    pub struct Model {
+        #[sea_orm(primary_key, auto_increment = false)]
+        pub id: String,
+        pub conversation_id: String,
+        pub seq: i64,
+        pub sender_id: String,
+        pub message_type: String,
+        pub content: String,
+        pub client_msg_id: Option<String>,
+        pub created_at: DateTimeUtc,
+        pub read_at: Option<DateTimeUtc>,
+    }
+
+    #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
+    pub enum Relation {}
+
+    impl ActiveModelBehavior for ActiveModel {}
+}
+
+use anyhow::{Context, anyhow};
+use qc_domain::{
+    ClientMsgId, Conversation, ConversationStatus, Message, MessageKind, UserId,
+};
+
+impl TryFrom<conversation::Model> for Conversation {
+    type Error = anyhow::Error;
+    fn try_from(m: conversation::Model) -> anyhow::Result<Self> {
+        Ok(Self {
+            id: m.id.parse().context("stored conversation id")?,
+            client_id: UserId::new(m.client_id).context("stored client id")?,
+            support_id: m.support_id.map(UserId::new).transpose().context("stored support id")?,
+            status: ConversationStatus::parse(&m.status)
+                .ok_or_else(|| anyhow!("stored status {:?}", m.status))?,
+            subject: m.subject,
+            created_at: m.created_at,
+            closed_at: m.closed_at,
+        })
+    }
+}
+
+impl TryFrom<message::Model> for Message {
+    type Error = anyhow::Error;
+    fn try_from(m: message::Model) -> anyhow::Result<Self> {
+        Ok(Self {
+            id: m.id.parse().context("stored message id")?,
+            conversation_id: m.conversation_id.parse().context("stored conversation id")?,
+            seq: m.seq,
+            sender_id: UserId::new(m.sender_id).context("stored sender id")?,
+            kind: MessageKind::parse(&m.message_type)
+                .ok_or_else(|| anyhow!("stored message type {:?}", m.message_type))?,
+            content: m.content,
+            client_msg_id: m
+                .client_msg_id
+                .map(|c| ClientMsgId::new(c).ok_or_else(|| anyhow!("stored client_msg_id")))
+                .transpose()?,
+            created_at: m.created_at,
+            read_at: m.read_at,
+        })
+    }
+}
