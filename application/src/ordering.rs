@@ -36,7 +36,11 @@ impl ConversationOrdering {
     pub async fn lock(&self, id: ConversationId) -> OrderingGuard<'_> {
         let mutex = self.locks.entry(id).or_default().clone();
         let guard = mutex.lock_owned().await;
-        OrderingGuard { owner: self, id, guard: Some(guard) }
+        OrderingGuard {
+            owner: self,
+            id,
+            guard: Some(guard),
+        }
     }
 
     /// Conversations with a lock entry right now.
@@ -49,7 +53,9 @@ impl Drop for OrderingGuard<'_> {
     fn drop(&mut self) {
         drop(self.guard.take());
         // Only the map's own reference left: nobody holds or waits.
-        self.owner.locks.remove_if(&self.id, |_, m| Arc::strong_count(m) == 1);
+        self.owner
+            .locks
+            .remove_if(&self.id, |_, m| Arc::strong_count(m) == 1);
     }
 }
 

@@ -22,7 +22,10 @@ pub fn fixed_now() -> DateTime<Utc> {
 }
 
 fn person(id: &str, role: Role) -> Identity {
-    Identity { user_id: UserId::new(id).unwrap(), role }
+    Identity {
+        user_id: UserId::new(id).unwrap(),
+        role,
+    }
 }
 
 pub fn client() -> Identity {
@@ -76,7 +79,8 @@ impl Fixture {
         let mut clock = MockClock::new();
         clock.expect_now().returning(fixed_now);
         let mut ids = MockIdGenerator::new();
-        ids.expect_message_id().returning(|| MessageId::from_ulid(Ulid::generate()));
+        ids.expect_message_id()
+            .returning(|| MessageId::from_ulid(Ulid::generate()));
         ids.expect_conversation_id()
             .returning(|| "01KAAWW5V95WFFDERJZCTDE2QQ".parse().unwrap());
         Self {
@@ -154,10 +158,14 @@ impl Fixture {
     }
 
     pub fn list_conversations(self) -> ListConversations {
-        ListConversations { conversations: Arc::new(self.conversations) }
+        ListConversations {
+            conversations: Arc::new(self.conversations),
+        }
     }
 
     pub fn get_conversation(self) -> GetConversation {
-        GetConversation { conversations: Arc::new(self.conversations) }
+        GetConversation {
+            conversations: Arc::new(self.conversations),
+        }
     }
 }

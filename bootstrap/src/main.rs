@@ -1,1 +1,106 @@
-fn main() {}
+//! The `quickconnect` binary: `serve` (default), `migrate`, `token`.
+
+use std::process::ExitCode;
+
+use anyhow::Context;
+use clap::Parser;
+use qc_domain::Role;
+use quickconnect::settings::parse_role;
+use quickconnect::{Application, Cli, Command, Config, JwtConfig, Settings, telemetry};
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let result = Settings::load(&cli)
+        .and_then(Config::from_settings)
+        .and_then(|config| {
+            tokio::runtime::Builder::new_multi_thread()
+                .enable_all()
+                .build()
+                .context("cannot start the async runtime")?
+                .block_on(run(cli.command.clone().unwrap_or(Command::Serve), config))
+        });
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("quickconnect: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+async fn run(command: Command, config: Config) -> anyhow::Result<()> {
+    match command {
+        Command::Token { role, sub, ttl } => {
+            let role = parse_role(&role)?;
+            let JwtConfig::Secret(secret) = &config.jwt else {
+                anyhow::bail!(
+                    "`token` needs QC_JWT_SECRET (the same one the server uses); \
+                     a server in dev mode prints ready-made tokens at start"
+                );
+            };
+            let sub = sub.unwrap_or_else(|| ulid::Ulid::generate().to_string());
+            println!("{}", qc_http::auth::mint_hs256(secret, &sub, role, ttl)?);
+            Ok(())
+        }
+        Command::Migrate => {
+            telemetry::init(&config.log, config.log_json);
+            let db = qc_persistence::connect(&config.database_url).await?;
+            qc_persistence::migrate(&db).await?;
+            tracing::info!("migrations applied");
+            Ok(())
+        }
+        Command::Serve => serve(config).await,
+    }
+}
+
+async fn serve(config: Config) -> anyhow::Result<()> {
+    telemetry::init(&config.log, config.log_json);
+    let app = Application::build(&config).await?;
+    if matches!(config.jwt, JwtConfig::DevSecret(_)) {
+        tracing::warn!(
+            "DEV MODE, NOT FOR PRODUCTION: no QC_JWT_SECRET or QC_JWT_PUBLIC_KEY_FILE is set, so a random \
+             HS256 secret was generated for this run; development tokens are printed on standard output"
+        );
+        let auth = app.authenticator();
+        let client =
+            auth.verifier
+                .mint(&ulid::Ulid::generate().to_string(), Role::Client, 24 * 3600)?;
+        let support = auth.verifier.mint(
+            &ulid::Ulid::generate().to_string(),
+            Role::Support,
+            24 * 3600,
+        )?;
+        println!("Development tokens (valid 24 h, this run only):");
+        println!("  client : {client}");
+        println!("  support: {support}");
+    }
+    tracing::info!(addr = %app.addr(), "Quick Connect Chat listening");
+    let shutdown = app.shutdown_token();
+    tokio::spawn(async move {
+        wait_for_signal().await;
+        tracing::info!("shutting down: closing chat connections (1001)");
+        shutdown.cancel();
+    });
+    app.run_until_stopped().await
+}
+
+async fn wait_for_signal() {
+    let ctrl_c = tokio::signal::ctrl_c();
+    #[cfg(unix)]
+    {
+        let mut term =
+            match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+                Ok(s) => s,
+                Err(_) => {
+                    let _ = ctrl_c.await;
+                    return;
+                }
+            };
+        tokio::select! {
+            _ = ctrl_c => {}
+            _ = term.recv() => {}
+        }
+    }
+    #[cfg(not(unix))]
+    let _ = ctrl_c.await;
+}

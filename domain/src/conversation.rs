@@ -128,7 +128,8 @@ impl Conversation {
     /// Whether `who` may read the conversation and its history: a participant,
     /// or any support agent while it waits unassigned in the queue.
     pub fn can_view(&self, who: &Identity) -> bool {
-        self.is_participant(&who.user_id) || (who.role == Role::Support && self.support_id.is_none())
+        self.is_participant(&who.user_id)
+            || (who.role == Role::Support && self.support_id.is_none())
     }
 
     /// Whether `sender` may post text or typing signals now.
@@ -198,7 +199,10 @@ mod tests {
     use ulid::Ulid;
 
     fn who(id: &str, role: Role) -> Identity {
-        Identity { user_id: UserId::new(id).unwrap(), role }
+        Identity {
+            user_id: UserId::new(id).unwrap(),
+            role,
+        }
     }
 
     fn open_conv() -> Conversation {
@@ -255,7 +259,10 @@ mod tests {
         let client = UserId::new("client-1").unwrap();
         let stranger = UserId::new("stranger").unwrap();
         assert_eq!(c.ensure_can_send(&client), Ok(()));
-        assert_eq!(c.ensure_can_send(&stranger), Err(ConversationError::NotFound));
+        assert_eq!(
+            c.ensure_can_send(&stranger),
+            Err(ConversationError::NotFound)
+        );
         c.close(Utc::now());
         assert_eq!(c.ensure_can_send(&client), Err(ConversationError::Closed));
         assert_eq!(
@@ -279,14 +286,21 @@ mod tests {
         assert_eq!(c.check_assign(&a1), Ok(AssignOutcome::AlreadyMine));
         assert_eq!(c.check_assign(&a2), Err(ConversationError::AlreadyAssigned));
         c.close(Utc::now());
-        assert_eq!(c.check_assign(&a2), Err(ConversationError::Closed), "closed wins");
+        assert_eq!(
+            c.check_assign(&a2),
+            Err(ConversationError::Closed),
+            "closed wins"
+        );
     }
 
     #[test]
     fn viewing_rules() {
         let mut c = open_conv();
         assert!(c.can_view(&who("client-1", Role::Client)));
-        assert!(c.can_view(&who("any-agent", Role::Support)), "queue preview");
+        assert!(
+            c.can_view(&who("any-agent", Role::Support)),
+            "queue preview"
+        );
         assert!(!c.can_view(&who("other-client", Role::Client)));
         c.assign_to(UserId::new("agent-1").unwrap());
         assert!(c.can_view(&who("agent-1", Role::Support)));
@@ -297,7 +311,10 @@ mod tests {
     fn closing_is_idempotent_and_for_participants() {
         let mut c = open_conv();
         let client = UserId::new("client-1").unwrap();
-        assert_eq!(c.check_close(&UserId::new("x").unwrap()), Err(ConversationError::NotFound));
+        assert_eq!(
+            c.check_close(&UserId::new("x").unwrap()),
+            Err(ConversationError::NotFound)
+        );
         assert_eq!(c.check_close(&client), Ok(true));
         let at = Utc::now();
         c.close(at);

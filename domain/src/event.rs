@@ -55,10 +55,18 @@ impl ChatEvent {
     pub fn conversation_id(&self) -> ConversationId {
         match self {
             Self::MessageStored { message, .. } => message.conversation_id,
-            Self::Typing { conversation_id, .. }
-            | Self::ConversationAssigned { conversation_id, .. }
-            | Self::ConversationClosed { conversation_id, .. }
-            | Self::MessagesRead { conversation_id, .. } => *conversation_id,
+            Self::Typing {
+                conversation_id, ..
+            }
+            | Self::ConversationAssigned {
+                conversation_id, ..
+            }
+            | Self::ConversationClosed {
+                conversation_id, ..
+            }
+            | Self::MessagesRead {
+                conversation_id, ..
+            } => *conversation_id,
         }
     }
 

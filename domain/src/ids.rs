@@ -99,9 +99,15 @@ mod tests {
         assert_eq!(lower, id);
         assert_eq!("".parse::<MessageId>(), Err(IdError::NotUlid));
         assert_eq!("not-a-ulid".parse::<MessageId>(), Err(IdError::NotUlid));
-        assert_eq!("01KAAWW5V95WFFDERJZCTDE2QQX".parse::<MessageId>(), Err(IdError::NotUlid));
+        assert_eq!(
+            "01KAAWW5V95WFFDERJZCTDE2QQX".parse::<MessageId>(),
+            Err(IdError::NotUlid)
+        );
         // 'U' is not in Crockford base32.
-        assert_eq!("01KAAWW5V95WFFDERJZCTDE2QU".parse::<MessageId>(), Err(IdError::NotUlid));
+        assert_eq!(
+            "01KAAWW5V95WFFDERJZCTDE2QU".parse::<MessageId>(),
+            Err(IdError::NotUlid)
+        );
     }
 
     #[test]

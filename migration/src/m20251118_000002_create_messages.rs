@@ -32,15 +32,40 @@ impl MigrationTrait for Migration {
                 Table::create()
                     .table(Messages::Table)
                     .if_not_exists()
-                    .col(ColumnDef::new(Messages::Id).string_len(26).not_null().primary_key())
-                    .col(ColumnDef::new(Messages::ConversationId).string_len(26).not_null())
+                    .col(
+                        ColumnDef::new(Messages::Id)
+                            .string_len(26)
+                            .not_null()
+                            .primary_key(),
+                    )
+                    .col(
+                        ColumnDef::new(Messages::ConversationId)
+                            .string_len(26)
+                            .not_null(),
+                    )
                     .col(ColumnDef::new(Messages::Seq).big_integer().not_null())
-                    .col(ColumnDef::new(Messages::SenderId).string_len(128).not_null())
-                    .col(ColumnDef::new(Messages::MessageType).string_len(16).not_null())
+                    .col(
+                        ColumnDef::new(Messages::SenderId)
+                            .string_len(128)
+                            .not_null(),
+                    )
+                    .col(
+                        ColumnDef::new(Messages::MessageType)
+                            .string_len(16)
+                            .not_null(),
+                    )
                     .col(ColumnDef::new(Messages::Content).text().not_null())
                     .col(ColumnDef::new(Messages::ClientMsgId).string_len(256).null())
-                    .col(ColumnDef::new(Messages::CreatedAt).timestamp_with_time_zone().not_null())
-                    .col(ColumnDef::new(Messages::ReadAt).timestamp_with_time_zone().null())
+                    .col(
+                        ColumnDef::new(Messages::CreatedAt)
+                            .timestamp_with_time_zone()
+                            .not_null(),
+                    )
+                    .col(
+                        ColumnDef::new(Messages::ReadAt)
+                            .timestamp_with_time_zone()
+                            .null(),
+                    )
                     .foreign_key(
                         ForeignKey::create()
                             .name("fk_messages_conversation")
@@ -79,6 +104,8 @@ impl MigrationTrait for Migration {
     }
 
     async fn down(&self, manager: &SchemaManager) -> Result<(), DbErr> {
-        manager.drop_table(Table::drop().table(Messages::Table).to_owned()).await
+        manager
+            .drop_table(Table::drop().table(Messages::Table).to_owned())
+            .await
     }
 }

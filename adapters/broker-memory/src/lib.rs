@@ -66,7 +66,9 @@ impl Drop for Unsubscribe {
         if let Some(mut entry) = self.registry.by_user.get_mut(&self.user) {
             entry.retain(|(id, _)| *id != self.id);
         }
-        self.registry.by_user.remove_if(&self.user, |_, sinks| sinks.is_empty());
+        self.registry
+            .by_user
+            .remove_if(&self.user, |_, sinks| sinks.is_empty());
     }
 }
 
@@ -83,7 +85,11 @@ impl Broker for InMemoryBroker {
         sink: Arc<dyn EventSink>,
     ) -> Result<Subscription, BrokerError> {
         let id = self.registry.next_id.fetch_add(1, Ordering::Relaxed);
-        self.registry.by_user.entry(user.clone()).or_default().push((id, sink));
+        self.registry
+            .by_user
+            .entry(user.clone())
+            .or_default()
+            .push((id, sink));
         Ok(Subscription::new(Unsubscribe {
             registry: self.registry.clone(),
             user: user.clone(),
@@ -140,16 +146,31 @@ mod tests {
         let alice_tab1 = Arc::new(Recorder::default());
         let alice_tab2 = Arc::new(Recorder::default());
         let bob = Arc::new(Recorder::default());
-        let s1 = broker.subscribe(&user("alice"), alice_tab1.clone()).await.unwrap();
-        let _s2 = broker.subscribe(&user("alice"), alice_tab2.clone()).await.unwrap();
+        let s1 = broker
+            .subscribe(&user("alice"), alice_tab1.clone())
+            .await
+            .unwrap();
+        let _s2 = broker
+            .subscribe(&user("alice"), alice_tab2.clone())
+            .await
+            .unwrap();
         let _s3 = broker.subscribe(&user("bob"), bob.clone()).await.unwrap();
         assert_eq!(broker.subscriber_count(), 3);
 
         // Every connection of every recipient, nobody else.
         broker.publish(typing(vec![user("alice")])).await.unwrap();
-        assert_eq!((alice_tab1.count(), alice_tab2.count(), bob.count()), (1, 1, 0));
-        broker.publish(typing(vec![user("alice"), user("bob")])).await.unwrap();
-        assert_eq!((alice_tab1.count(), alice_tab2.count(), bob.count()), (2, 2, 1));
+        assert_eq!(
+            (alice_tab1.count(), alice_tab2.count(), bob.count()),
+            (1, 1, 0)
+        );
+        broker
+            .publish(typing(vec![user("alice"), user("bob")]))
+            .await
+            .unwrap();
+        assert_eq!(
+            (alice_tab1.count(), alice_tab2.count(), bob.count()),
+            (2, 2, 1)
+        );
 
         // Dropping a subscription stops its deliveries only.
         drop(s1);
@@ -179,7 +200,10 @@ mod tests {
     #[tokio::test]
     async fn last_unsubscribe_removes_the_user_entry() {
         let broker = InMemoryBroker::new();
-        let s = broker.subscribe(&user("a"), Arc::new(Recorder::default())).await.unwrap();
+        let s = broker
+            .subscribe(&user("a"), Arc::new(Recorder::default()))
+            .await
+            .unwrap();
         drop(s);
         assert!(broker.registry.by_user.is_empty());
     }

@@ -1,1 +1,16 @@
-//! placeholder during dependency warm-up
+//! Inbound adapters: the two WebSocket chat endpoints of the seed document
+//! and the JSON HTTP API (poem-openapi), with authentication, error mapping
+//! and the wire formats. Everything here translates; the rules live in the
+//! domain and the use cases.
+
+pub mod api;
+pub mod auth;
+pub mod frames;
+pub mod origin;
+pub mod routes;
+pub mod ws;
+
+pub use auth::{Authenticator, TokenVerifier};
+pub use origin::AllowedOrigins;
+pub use routes::{HttpDeps, build_routes};
+pub use ws::{WsContext, WsLimits};

@@ -45,7 +45,9 @@ pub async fn connect(url: &str) -> anyhow::Result<Database> {
     let db = sea_orm::Database::connect(options)
         .await
         .with_context(|| format!("failed to connect to the database at {}", redact(url)))?;
-    db.execute_unprepared("SELECT 1").await.context("database did not answer")?;
+    db.execute_unprepared("SELECT 1")
+        .await
+        .context("database did not answer")?;
     Ok(db)
 }
 
@@ -54,7 +56,9 @@ pub async fn connect(url: &str) -> anyhow::Result<Database> {
 /// # Errors
 /// When a migration fails.
 pub async fn migrate(db: &Database) -> anyhow::Result<()> {
-    Migrator::up(db, None).await.context("failed to apply migrations")
+    Migrator::up(db, None)
+        .await
+        .context("failed to apply migrations")
 }
 
 /// The URL without its password, for messages.
@@ -63,7 +67,12 @@ pub(crate) fn redact(url: &str) -> String {
         (Some(scheme_end), Some(at)) if at > scheme_end => {
             let creds = &url[scheme_end + 3..at];
             match creds.find(':') {
-                Some(colon) => format!("{}://{}:***{}", &url[..scheme_end], &creds[..colon], &url[at..]),
+                Some(colon) => format!(
+                    "{}://{}:***{}",
+                    &url[..scheme_end],
+                    &creds[..colon],
+                    &url[at..]
+                ),
                 None => url.to_owned(),
             }
         }

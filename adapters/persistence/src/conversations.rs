@@ -8,8 +8,8 @@ use qc_application::ports::{
 use qc_domain::{Conversation, ConversationId, ConversationStatus, UserId};
 use sea_orm::sea_query::Expr;
 use sea_orm::{
-    ActiveValue::Set, ColumnTrait, Condition, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder,
-    QuerySelect,
+    ActiveValue::Set, ColumnTrait, Condition, ConnectionTrait, EntityTrait, QueryFilter,
+    QueryOrder, QuerySelect,
 };
 
 use crate::Database;
@@ -43,7 +43,10 @@ impl ConversationRepository for SeaOrmConversationRepository {
             closed_at: Set(c.closed_at),
             last_seq: Set(0),
         };
-        Entity::insert(row).exec_without_returning(&self.db).await.map_err(storage)?;
+        Entity::insert(row)
+            .exec_without_returning(&self.db)
+            .await
+            .map_err(storage)?;
         Ok(())
     }
 
@@ -57,7 +60,11 @@ impl ConversationRepository for SeaOrmConversationRepository {
             .map_err(storage)
     }
 
-    async fn try_assign(&self, id: ConversationId, agent: &UserId) -> Result<bool, RepositoryError> {
+    async fn try_assign(
+        &self,
+        id: ConversationId,
+        agent: &UserId,
+    ) -> Result<bool, RepositoryError> {
         // One conditional UPDATE: the database decides the race.
         let result = Entity::update_many()
             .col_expr(Column::SupportId, Expr::value(agent.to_string()))
@@ -70,9 +77,16 @@ impl ConversationRepository for SeaOrmConversationRepository {
         Ok(result.rows_affected == 1)
     }
 
-    async fn try_close(&self, id: ConversationId, at: DateTime<Utc>) -> Result<bool, RepositoryError> {
+    async fn try_close(
+        &self,
+        id: ConversationId,
+        at: DateTime<Utc>,
+    ) -> Result<bool, RepositoryError> {
         let result = Entity::update_many()
-            .col_expr(Column::Status, Expr::value(ConversationStatus::Closed.as_str()))
+            .col_expr(
+                Column::Status,
+                Expr::value(ConversationStatus::Closed.as_str()),
+            )
             .col_expr(Column::ClosedAt, Expr::value(at))
             .filter(Column::Id.eq(id.to_string()))
             .filter(Column::Status.eq(ConversationStatus::Open.as_str()))
@@ -88,10 +102,13 @@ impl ConversationRepository for SeaOrmConversationRepository {
         page: &PageRequest,
     ) -> Result<ConversationPage, RepositoryError> {
         let (mut query, newest_first) = match filter {
-            ConversationFilter::OwnedBy(u) => (Entity::find().filter(Column::ClientId.eq(u.as_str())), true),
-            ConversationFilter::AssignedTo(u) => {
-                (Entity::find().filter(Column::SupportId.eq(u.as_str())), true)
+            ConversationFilter::OwnedBy(u) => {
+                (Entity::find().filter(Column::ClientId.eq(u.as_str())), true)
             }
+            ConversationFilter::AssignedTo(u) => (
+                Entity::find().filter(Column::SupportId.eq(u.as_str())),
+                true,
+            ),
             ConversationFilter::Queue => (
                 Entity::find()
                     .filter(Column::Status.eq(ConversationStatus::Open.as_str()))
@@ -101,29 +118,43 @@ impl ConversationRepository for SeaOrmConversationRepository {
         };
         if let Some(after) = page.after {
             // Keyset on (created_at, id): stable under inserts.
-            let Some(cursor) = Entity::find_by_id(after.to_string()).one(&self.db).await.map_err(storage)?
+            let Some(cursor) = Entity::find_by_id(after.to_string())
+                .one(&self.db)
+                .await
+                .map_err(storage)?
             else {
-                return Ok(ConversationPage { items: vec![], next: None });
+                return Ok(ConversationPage {
+                    items: vec![],
+                    next: None,
+                });
             };
             let cond = if newest_first {
-                Condition::any().add(Column::CreatedAt.lt(cursor.created_at)).add(
-                    Condition::all()
-                        .add(Column::CreatedAt.eq(cursor.created_at))
-                        .add(Column::Id.lt(cursor.id.clone())),
-                )
+                Condition::any()
+                    .add(Column::CreatedAt.lt(cursor.created_at))
+                    .add(
+                        Condition::all()
+                            .add(Column::CreatedAt.eq(cursor.created_at))
+                            .add(Column::Id.lt(cursor.id.clone())),
+                    )
             } else {
-                Condition::any().add(Column::CreatedAt.gt(cursor.created_at)).add(
-                    Condition::all()
-                        .add(Column::CreatedAt.eq(cursor.created_at))
-                        .add(Column::Id.gt(cursor.id.clone())),
-                )
+                Condition::any()
+                    .add(Column::CreatedAt.gt(cursor.created_at))
+                    .add(
+                        Condition::all()
+                            .add(Column::CreatedAt.eq(cursor.created_at))
+                            .add(Column::Id.gt(cursor.id.clone())),
+                    )
             };
             query = query.filter(cond);
         }
         query = if newest_first {
-            query.order_by_desc(Column::CreatedAt).order_by_desc(Column::Id)
+            query
+                .order_by_desc(Column::CreatedAt)
+                .order_by_desc(Column::Id)
         } else {
-            query.order_by_asc(Column::CreatedAt).order_by_asc(Column::Id)
+            query
+                .order_by_asc(Column::CreatedAt)
+                .order_by_asc(Column::Id)
         };
         let rows = query
             .limit(u64::from(page.limit) + 1)
@@ -137,12 +168,19 @@ impl ConversationRepository for SeaOrmConversationRepository {
             .map(Conversation::try_from)
             .collect::<Result<Vec<_>, _>>()
             .map_err(storage)?;
-        let next = if more { items.last().map(|c| c.id) } else { None };
+        let next = if more {
+            items.last().map(|c| c.id)
+        } else {
+            None
+        };
         Ok(ConversationPage { items, next })
     }
 
     async fn health(&self) -> Result<(), RepositoryError> {
-        self.db.execute_unprepared("SELECT 1").await.map_err(storage)?;
+        self.db
+            .execute_unprepared("SELECT 1")
+            .await
+            .map_err(storage)?;
         Ok(())
     }
 }

@@ -48,9 +48,7 @@ pub(crate) mod message {
 }
 
 use anyhow::{Context, anyhow};
-use qc_domain::{
-    ClientMsgId, Conversation, ConversationStatus, Message, MessageKind, UserId,
-};
+use qc_domain::{ClientMsgId, Conversation, ConversationStatus, Message, MessageKind, UserId};
 
 impl TryFrom<conversation::Model> for Conversation {
     type Error = anyhow::Error;
@@ -58,7 +56,11 @@ impl TryFrom<conversation::Model> for Conversation {
         Ok(Self {
             id: m.id.parse().context("stored conversation id")?,
             client_id: UserId::new(m.client_id).context("stored client id")?,
-            support_id: m.support_id.map(UserId::new).transpose().context("stored support id")?,
+            support_id: m
+                .support_id
+                .map(UserId::new)
+                .transpose()
+                .context("stored support id")?,
             status: ConversationStatus::parse(&m.status)
                 .ok_or_else(|| anyhow!("stored status {:?}", m.status))?,
             subject: m.subject,
@@ -73,7 +75,10 @@ impl TryFrom<message::Model> for Message {
     fn try_from(m: message::Model) -> anyhow::Result<Self> {
         Ok(Self {
             id: m.id.parse().context("stored message id")?,
-            conversation_id: m.conversation_id.parse().context("stored conversation id")?,
+            conversation_id: m
+                .conversation_id
+                .parse()
+                .context("stored conversation id")?,
             seq: m.seq,
             sender_id: UserId::new(m.sender_id).context("stored sender id")?,
             kind: MessageKind::parse(&m.message_type)

@@ -30,7 +30,11 @@ impl SeaOrmMessageRepository {
     }
 
     /// The `seq` of message `id` in `conversation`, if it is one of its messages.
-    async fn seq_of(&self, conversation: ConversationId, id: MessageId) -> Result<Option<i64>, RepositoryError> {
+    async fn seq_of(
+        &self,
+        conversation: ConversationId,
+        id: MessageId,
+    ) -> Result<Option<i64>, RepositoryError> {
         message::Entity::find_by_id(id.to_string())
             .filter(message::Column::ConversationId.eq(conversation.to_string()))
             .select_only()
@@ -43,7 +47,10 @@ impl SeaOrmMessageRepository {
 }
 
 fn to_messages(rows: Vec<message::Model>) -> Result<Vec<Message>, RepositoryError> {
-    rows.into_iter().map(Message::try_from).collect::<Result<_, _>>().map_err(storage)
+    rows.into_iter()
+        .map(Message::try_from)
+        .collect::<Result<_, _>>()
+        .map_err(storage)
 }
 
 #[async_trait]
@@ -67,7 +74,10 @@ impl MessageRepository for SeaOrmMessageRepository {
             .map_err(storage)?;
         let Some(row) = bumped.into_iter().next() else {
             txn.rollback().await.map_err(storage)?;
-            let exists = conversation::Entity::find_by_id(cid).one(&self.db).await.map_err(storage)?;
+            let exists = conversation::Entity::find_by_id(cid)
+                .one(&self.db)
+                .await
+                .map_err(storage)?;
             return Err(if exists.is_some() {
                 AppendError::ConversationClosed
             } else {
@@ -137,20 +147,34 @@ impl MessageRepository for SeaOrmMessageRepository {
         let base = message::Entity::find()
             .filter(message::Column::ConversationId.eq(conversation.to_string()));
         let cursor_seq = |id| async move {
-            self.seq_of(conversation, id).await?.ok_or(HistoryError::UnknownCursor)
+            self.seq_of(conversation, id)
+                .await?
+                .ok_or(HistoryError::UnknownCursor)
         };
         let (rows, forward) = match query.cursor {
             HistoryCursor::Latest => (base.order_by_desc(message::Column::Seq), false),
             HistoryCursor::Before(id) => {
                 let seq = cursor_seq(id).await?;
-                (base.filter(message::Column::Seq.lt(seq)).order_by_desc(message::Column::Seq), false)
+                (
+                    base.filter(message::Column::Seq.lt(seq))
+                        .order_by_desc(message::Column::Seq),
+                    false,
+                )
             }
             HistoryCursor::After(id) => {
                 let seq = cursor_seq(id).await?;
-                (base.filter(message::Column::Seq.gt(seq)).order_by_asc(message::Column::Seq), true)
+                (
+                    base.filter(message::Column::Seq.gt(seq))
+                        .order_by_asc(message::Column::Seq),
+                    true,
+                )
             }
         };
-        let mut rows = rows.limit(limit as u64 + 1).all(&self.db).await.map_err(storage)?;
+        let mut rows = rows
+            .limit(limit as u64 + 1)
+            .all(&self.db)
+            .await
+            .map_err(storage)?;
         let more = rows.len() > limit;
         rows.truncate(limit);
         if !forward {
@@ -172,7 +196,10 @@ impl MessageRepository for SeaOrmMessageRepository {
         up_to: MessageId,
         at: DateTime<Utc>,
     ) -> Result<u64, MarkReadError> {
-        let seq = self.seq_of(conversation, up_to).await?.ok_or(MarkReadError::UnknownMessage)?;
+        let seq = self
+            .seq_of(conversation, up_to)
+            .await?
+            .ok_or(MarkReadError::UnknownMessage)?;
         let result = message::Entity::update_many()
             .col_expr(message::Column::ReadAt, Expr::value(at))
             .filter(message::Column::ConversationId.eq(conversation.to_string()))

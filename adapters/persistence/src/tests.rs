@@ -47,7 +47,10 @@ async fn repos(db: &Db) -> Repos {
 }
 
 fn ident(id: &str, role: Role) -> Identity {
-    Identity { user_id: UserId::new(id).unwrap(), role }
+    Identity {
+        user_id: UserId::new(id).unwrap(),
+        role,
+    }
 }
 
 fn t0() -> chrono::DateTime<Utc> {
@@ -91,7 +94,10 @@ async fn conversations_round_trip_assign_once_and_close_once() {
         let c = new_conversation(&r, "client-1", t0()).await;
         assert_eq!(r.conversations.find(c.id).await.unwrap(), Some(c.clone()));
         assert_eq!(
-            r.conversations.find(ConversationId::from_ulid(Ulid::generate())).await.unwrap(),
+            r.conversations
+                .find(ConversationId::from_ulid(Ulid::generate()))
+                .await
+                .unwrap(),
             None
         );
 
@@ -104,11 +110,19 @@ async fn conversations_round_trip_assign_once_and_close_once() {
 
         let at = t0() + Duration::seconds(60);
         assert!(r.conversations.try_close(c.id, at).await.unwrap());
-        assert!(!r.conversations.try_close(c.id, at + Duration::seconds(1)).await.unwrap());
+        assert!(
+            !r.conversations
+                .try_close(c.id, at + Duration::seconds(1))
+                .await
+                .unwrap()
+        );
         let found = r.conversations.find(c.id).await.unwrap().unwrap();
         assert_eq!(found.status, ConversationStatus::Closed);
         assert_eq!(found.closed_at, Some(at));
-        assert!(!r.conversations.try_assign(c.id, &a2).await.unwrap(), "closed: no claim");
+        assert!(
+            !r.conversations.try_assign(c.id, &a2).await.unwrap(),
+            "closed: no claim"
+        );
         r.conversations.health().await.unwrap();
     }
 }
@@ -123,7 +137,10 @@ async fn concurrent_claims_have_exactly_one_winner() {
                 .map(|i| {
                     let r = r.clone();
                     tokio::spawn(async move {
-                        r.conversations.try_assign(c.id, &UserId::new(format!("agent-{i}")).unwrap()).await.unwrap()
+                        r.conversations
+                            .try_assign(c.id, &UserId::new(format!("agent-{i}")).unwrap())
+                            .await
+                            .unwrap()
                     })
                 })
                 .collect();
@@ -149,7 +166,12 @@ async fn append_numbers_messages_and_refuses_closed_or_missing() {
 
         // Sequences are per conversation.
         let other = new_conversation(&r, "client-2", t0()).await;
-        assert_eq!(stored(&r, new_message(&other, "client-2", "x", None)).await.seq, 1);
+        assert_eq!(
+            stored(&r, new_message(&other, "client-2", "x", None))
+                .await
+                .seq,
+            1
+        );
 
         let ghost = Conversation::open(
             ConversationId::from_ulid(Ulid::generate()),
@@ -159,21 +181,35 @@ async fn append_numbers_messages_and_refuses_closed_or_missing() {
         )
         .unwrap();
         assert!(matches!(
-            r.messages.append(new_message(&ghost, "client-1", "x", None)).await,
+            r.messages
+                .append(new_message(&ghost, "client-1", "x", None))
+                .await,
             Err(AppendError::ConversationMissing)
         ));
 
         r.conversations.try_close(c.id, t0()).await.unwrap();
         assert!(matches!(
-            r.messages.append(new_message(&c, "client-1", "late", None)).await,
+            r.messages
+                .append(new_message(&c, "client-1", "late", None))
+                .await,
             Err(AppendError::ConversationClosed)
         ));
         let page = r
             .messages
-            .history(c.id, HistoryQuery { cursor: HistoryCursor::Latest, limit: 50 })
+            .history(
+                c.id,
+                HistoryQuery {
+                    cursor: HistoryCursor::Latest,
+                    limit: 50,
+                },
+            )
             .await
             .unwrap();
-        assert_eq!(page.items.len(), 2, "nothing stored into a closed conversation");
+        assert_eq!(
+            page.items.len(),
+            2,
+            "nothing stored into a closed conversation"
+        );
     }
 }
 
@@ -183,18 +219,39 @@ async fn client_msg_id_is_enforced_by_the_database() {
         let r = repos(&db).await;
         let c = new_conversation(&r, "client-1", t0()).await;
         let first = stored(&r, new_message(&c, "client-1", "first", Some("k-1"))).await;
-        assert_eq!(first.client_msg_id.as_ref().map(ClientMsgId::as_str), Some("k-1"));
+        assert_eq!(
+            first.client_msg_id.as_ref().map(ClientMsgId::as_str),
+            Some("k-1")
+        );
         // Straight to append (bypassing the use case's lookup): the
         // constraint catches it and the original comes back.
-        let again = r.messages.append(new_message(&c, "client-1", "retry", Some("k-1"))).await.unwrap();
+        let again = r
+            .messages
+            .append(new_message(&c, "client-1", "retry", Some("k-1")))
+            .await
+            .unwrap();
         assert_eq!(again, Appended::Duplicate(first.clone()));
         // The next message still gets seq 2: the refused one left no gap.
-        assert_eq!(stored(&r, new_message(&c, "client-1", "next", None)).await.seq, 2);
+        assert_eq!(
+            stored(&r, new_message(&c, "client-1", "next", None))
+                .await
+                .seq,
+            2
+        );
         // Same key from another sender is a different message.
-        assert_eq!(stored(&r, new_message(&c, "agent-1", "x", Some("k-1"))).await.seq, 3);
+        assert_eq!(
+            stored(&r, new_message(&c, "agent-1", "x", Some("k-1")))
+                .await
+                .seq,
+            3
+        );
         let found = r
             .messages
-            .find_by_client_msg_id(c.id, &UserId::new("client-1").unwrap(), &ClientMsgId::new("k-1").unwrap())
+            .find_by_client_msg_id(
+                c.id,
+                &UserId::new("client-1").unwrap(),
+                &ClientMsgId::new("k-1").unwrap(),
+            )
             .await
             .unwrap();
         assert_eq!(found, Some(first));
@@ -223,7 +280,13 @@ async fn two_racing_senders_get_seq_1_to_200_without_gap_or_duplicate() {
         }
         let page = r
             .messages
-            .history(c.id, HistoryQuery { cursor: HistoryCursor::Latest, limit: 200 })
+            .history(
+                c.id,
+                HistoryQuery {
+                    cursor: HistoryCursor::Latest,
+                    limit: 200,
+                },
+            )
             .await
             .unwrap();
         let seqs: Vec<i64> = page.items.iter().map(|m| m.seq).collect();
@@ -241,25 +304,65 @@ async fn history_pages_latest_before_and_after() {
             all.push(stored(&r, new_message(&c, "client-1", &format!("m{i}"), None)).await);
         }
         let q = |cursor, limit| HistoryQuery { cursor, limit };
-        let latest = r.messages.history(c.id, q(HistoryCursor::Latest, 3)).await.unwrap();
-        assert_eq!(latest.items.iter().map(|m| m.seq).collect::<Vec<_>>(), vec![5, 6, 7]);
+        let latest = r
+            .messages
+            .history(c.id, q(HistoryCursor::Latest, 3))
+            .await
+            .unwrap();
+        assert_eq!(
+            latest.items.iter().map(|m| m.seq).collect::<Vec<_>>(),
+            vec![5, 6, 7]
+        );
         assert_eq!(latest.next, Some(all[4].id));
-        let before = r.messages.history(c.id, q(HistoryCursor::Before(all[4].id), 3)).await.unwrap();
-        assert_eq!(before.items.iter().map(|m| m.seq).collect::<Vec<_>>(), vec![2, 3, 4]);
-        let first = r.messages.history(c.id, q(HistoryCursor::Before(all[1].id), 3)).await.unwrap();
-        assert_eq!(first.items.iter().map(|m| m.seq).collect::<Vec<_>>(), vec![1]);
+        let before = r
+            .messages
+            .history(c.id, q(HistoryCursor::Before(all[4].id), 3))
+            .await
+            .unwrap();
+        assert_eq!(
+            before.items.iter().map(|m| m.seq).collect::<Vec<_>>(),
+            vec![2, 3, 4]
+        );
+        let first = r
+            .messages
+            .history(c.id, q(HistoryCursor::Before(all[1].id), 3))
+            .await
+            .unwrap();
+        assert_eq!(
+            first.items.iter().map(|m| m.seq).collect::<Vec<_>>(),
+            vec![1]
+        );
         assert_eq!(first.next, None);
-        let after = r.messages.history(c.id, q(HistoryCursor::After(all[1].id), 3)).await.unwrap();
-        assert_eq!(after.items.iter().map(|m| m.seq).collect::<Vec<_>>(), vec![3, 4, 5]);
+        let after = r
+            .messages
+            .history(c.id, q(HistoryCursor::After(all[1].id), 3))
+            .await
+            .unwrap();
+        assert_eq!(
+            after.items.iter().map(|m| m.seq).collect::<Vec<_>>(),
+            vec![3, 4, 5]
+        );
         assert_eq!(after.next, Some(all[4].id));
-        let tail = r.messages.history(c.id, q(HistoryCursor::After(all[4].id), 3)).await.unwrap();
-        assert_eq!(tail.items.iter().map(|m| m.seq).collect::<Vec<_>>(), vec![6, 7]);
+        let tail = r
+            .messages
+            .history(c.id, q(HistoryCursor::After(all[4].id), 3))
+            .await
+            .unwrap();
+        assert_eq!(
+            tail.items.iter().map(|m| m.seq).collect::<Vec<_>>(),
+            vec![6, 7]
+        );
         assert_eq!(tail.next, None);
-        assert_eq!(tail.items[1], all[6], "history returns the stored message as stored");
+        assert_eq!(
+            tail.items[1], all[6],
+            "history returns the stored message as stored"
+        );
 
         let other = new_conversation(&r, "client-2", t0()).await;
         assert!(matches!(
-            r.messages.history(other.id, q(HistoryCursor::After(all[0].id), 3)).await,
+            r.messages
+                .history(other.id, q(HistoryCursor::After(all[0].id), 3))
+                .await,
             Err(HistoryError::UnknownCursor)
         ));
     }
@@ -276,17 +379,40 @@ async fn mark_read_sets_read_at_on_the_other_sides_messages_up_to_the_id() {
         let c3 = stored(&r, new_message(&c, "client-1", "q3", None)).await;
         let at = t0() + Duration::seconds(9);
         let agent = UserId::new("agent-1").unwrap();
-        assert_eq!(r.messages.mark_read(c.id, &agent, c2.id, at).await.unwrap(), 2);
-        assert_eq!(r.messages.mark_read(c.id, &agent, c2.id, at).await.unwrap(), 0, "idempotent");
+        assert_eq!(
+            r.messages.mark_read(c.id, &agent, c2.id, at).await.unwrap(),
+            2
+        );
+        assert_eq!(
+            r.messages.mark_read(c.id, &agent, c2.id, at).await.unwrap(),
+            0,
+            "idempotent"
+        );
         let page = r
             .messages
-            .history(c.id, HistoryQuery { cursor: HistoryCursor::Latest, limit: 10 })
+            .history(
+                c.id,
+                HistoryQuery {
+                    cursor: HistoryCursor::Latest,
+                    limit: 10,
+                },
+            )
             .await
             .unwrap();
         let read: Vec<_> = page.items.iter().map(|m| (m.id, m.read_at)).collect();
-        assert_eq!(read, vec![(c1.id, Some(at)), (a1.id, None), (c2.id, Some(at)), (c3.id, None)]);
+        assert_eq!(
+            read,
+            vec![
+                (c1.id, Some(at)),
+                (a1.id, None),
+                (c2.id, Some(at)),
+                (c3.id, None)
+            ]
+        );
         assert!(matches!(
-            r.messages.mark_read(c.id, &agent, MessageId::from_ulid(Ulid::generate()), at).await,
+            r.messages
+                .mark_read(c.id, &agent, MessageId::from_ulid(Ulid::generate()), at)
+                .await,
             Err(MarkReadError::UnknownMessage)
         ));
     }
@@ -302,28 +428,80 @@ async fn listings_filter_order_and_paginate() {
         }
         new_conversation(&r, "client-2", t0()).await;
         let agent = UserId::new("agent-1").unwrap();
-        r.conversations.try_assign(mine[1].id, &agent).await.unwrap();
+        r.conversations
+            .try_assign(mine[1].id, &agent)
+            .await
+            .unwrap();
         r.conversations.try_close(mine[2].id, t0()).await.unwrap();
 
         let owned = ConversationFilter::OwnedBy(UserId::new("client-1").unwrap());
-        let p1 = r.conversations.list(&owned, &PageRequest { after: None, limit: 3 }).await.unwrap();
+        let p1 = r
+            .conversations
+            .list(
+                &owned,
+                &PageRequest {
+                    after: None,
+                    limit: 3,
+                },
+            )
+            .await
+            .unwrap();
         let ids: Vec<_> = p1.items.iter().map(|c| c.id).collect();
-        assert_eq!(ids, vec![mine[4].id, mine[3].id, mine[2].id], "newest first");
-        let p2 = r.conversations.list(&owned, &PageRequest { after: p1.next, limit: 3 }).await.unwrap();
+        assert_eq!(
+            ids,
+            vec![mine[4].id, mine[3].id, mine[2].id],
+            "newest first"
+        );
+        let p2 = r
+            .conversations
+            .list(
+                &owned,
+                &PageRequest {
+                    after: p1.next,
+                    limit: 3,
+                },
+            )
+            .await
+            .unwrap();
         let ids: Vec<_> = p2.items.iter().map(|c| c.id).collect();
         assert_eq!(ids, vec![mine[1].id, mine[0].id]);
         assert_eq!(p2.next, None);
 
-        let queue = r.conversations.list(&ConversationFilter::Queue, &PageRequest { after: None, limit: 50 }).await.unwrap();
+        let queue = r
+            .conversations
+            .list(
+                &ConversationFilter::Queue,
+                &PageRequest {
+                    after: None,
+                    limit: 50,
+                },
+            )
+            .await
+            .unwrap();
         assert_eq!(queue.items.len(), 4, "open and unassigned only");
-        assert!(queue.items.windows(2).all(|w| w[0].created_at <= w[1].created_at), "oldest first");
+        assert!(
+            queue
+                .items
+                .windows(2)
+                .all(|w| w[0].created_at <= w[1].created_at),
+            "oldest first"
+        );
 
         let assigned = r
             .conversations
-            .list(&ConversationFilter::AssignedTo(agent), &PageRequest { after: None, limit: 50 })
+            .list(
+                &ConversationFilter::AssignedTo(agent),
+                &PageRequest {
+                    after: None,
+                    limit: 50,
+                },
+            )
             .await
             .unwrap();
-        assert_eq!(assigned.items.iter().map(|c| c.id).collect::<Vec<_>>(), vec![mine[1].id]);
+        assert_eq!(
+            assigned.items.iter().map(|c| c.id).collect::<Vec<_>>(),
+            vec![mine[1].id]
+        );
     }
 }
 
@@ -341,14 +519,25 @@ async fn history_survives_reopening_the_database() {
             &r,
             NewMessage {
                 conversation_id: cid,
-                ..new_message(&r.conversations.find(cid).await.unwrap().unwrap(), "client-1", "after", None)
+                ..new_message(
+                    &r.conversations.find(cid).await.unwrap().unwrap(),
+                    "client-1",
+                    "after",
+                    None,
+                )
             },
         )
         .await;
         assert_eq!(b.seq, 2, "the counter survived");
         let page = r
             .messages
-            .history(cid, HistoryQuery { cursor: HistoryCursor::Latest, limit: 10 })
+            .history(
+                cid,
+                HistoryQuery {
+                    cursor: HistoryCursor::Latest,
+                    limit: 10,
+                },
+            )
             .await
             .unwrap();
         assert_eq!(page.items[0].id, ids[0]);

@@ -21,7 +21,11 @@ pub struct Envelope {
 
 impl Envelope {
     pub fn new(recipients: Vec<UserId>, event: ChatEvent) -> Self {
-        Self { recipients, event, rendered: OnceLock::new() }
+        Self {
+            recipients,
+            event,
+            rendered: OnceLock::new(),
+        }
     }
 
     /// The rendered form, computing it with `render` the first time.
@@ -50,7 +54,9 @@ pub struct Subscription {
 impl Subscription {
     /// `guard` unsubscribes when dropped.
     pub fn new(guard: impl Send + Sync + 'static) -> Self {
-        Self { _guard: Box::new(guard) }
+        Self {
+            _guard: Box::new(guard),
+        }
     }
 
     /// A subscription with nothing to undo (for tests and mocks).
@@ -84,8 +90,11 @@ pub trait Broker: Send + Sync {
     ///
     /// # Errors
     /// MUST return [`BrokerError`] when the transport cannot subscribe.
-    async fn subscribe(&self, user: &UserId, sink: Arc<dyn EventSink>)
-    -> Result<Subscription, BrokerError>;
+    async fn subscribe(
+        &self,
+        user: &UserId,
+        sink: Arc<dyn EventSink>,
+    ) -> Result<Subscription, BrokerError>;
 
     /// Readiness probe.
     ///

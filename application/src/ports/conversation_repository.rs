@@ -52,14 +52,19 @@ pub trait ConversationRepository: Send + Sync {
     ///
     /// # Errors
     /// MUST return [`RepositoryError`] on storage failure.
-    async fn try_assign(&self, id: ConversationId, agent: &UserId) -> Result<bool, RepositoryError>;
+    async fn try_assign(&self, id: ConversationId, agent: &UserId)
+    -> Result<bool, RepositoryError>;
 
     /// Atomically closes the conversation if open. Returns whether this call
     /// closed it.
     ///
     /// # Errors
     /// MUST return [`RepositoryError`] on storage failure.
-    async fn try_close(&self, id: ConversationId, at: DateTime<Utc>) -> Result<bool, RepositoryError>;
+    async fn try_close(
+        &self,
+        id: ConversationId,
+        at: DateTime<Utc>,
+    ) -> Result<bool, RepositoryError>;
 
     /// # Errors
     /// MUST return [`RepositoryError`] on storage failure.

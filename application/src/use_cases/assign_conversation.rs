@@ -3,7 +3,9 @@
 
 use std::sync::Arc;
 
-use qc_domain::{AssignOutcome, ChatEvent, Conversation, ConversationError, ConversationId, Identity};
+use qc_domain::{
+    AssignOutcome, ChatEvent, Conversation, ConversationError, ConversationId, Identity,
+};
 
 use crate::ports::{Broker, Clock, ConversationRepository, Envelope};
 
@@ -62,7 +64,8 @@ impl AssignConversation {
         agent: &Identity,
         id: ConversationId,
     ) -> Result<AssignResult, AssignConversationError> {
-        let unavailable = |e: crate::ports::RepositoryError| AssignConversationError::Unavailable(e.into());
+        let unavailable =
+            |e: crate::ports::RepositoryError| AssignConversationError::Unavailable(e.into());
         let mut conversation = self
             .conversations
             .find(id)
@@ -79,15 +82,23 @@ impl AssignConversation {
         if conversation.check_assign(agent)? == AssignOutcome::AlreadyMine {
             return Ok(AssignResult::AlreadyMine(conversation));
         }
-        if self.conversations.try_assign(id, &agent.user_id).await.map_err(unavailable)? {
+        if self
+            .conversations
+            .try_assign(id, &agent.user_id)
+            .await
+            .map_err(unavailable)?
+        {
             conversation.assign_to(agent.user_id.clone());
             let event = ChatEvent::ConversationAssigned {
                 conversation_id: id,
                 support_id: agent.user_id.clone(),
                 at: self.clock.now(),
             };
-            super::publish_best_effort(&self.broker, Envelope::new(conversation.participants(), event))
-                .await;
+            super::publish_best_effort(
+                &self.broker,
+                Envelope::new(conversation.participants(), event),
+            )
+            .await;
             return Ok(AssignResult::Assigned(conversation));
         }
         // Lost a race: someone closed or claimed it since we read it.
@@ -115,7 +126,10 @@ mod tests {
         let conv = open_conversation();
         let mut f = Fixture::new();
         f.find_returns(conv.clone());
-        f.conversations.expect_try_assign().times(1).returning(|_, _| Ok(true));
+        f.conversations
+            .expect_try_assign()
+            .times(1)
+            .returning(|_, _| Ok(true));
         f.broker
             .expect_publish()
             .withf(|env| {
@@ -124,7 +138,11 @@ mod tests {
             })
             .times(1)
             .returning(|_| Ok(()));
-        let r = f.assign_conversation().execute(&agent(), conv.id).await.unwrap();
+        let r = f
+            .assign_conversation()
+            .execute(&agent(), conv.id)
+            .await
+            .unwrap();
         assert!(matches!(&r, AssignResult::Assigned(c) if c.support_id == Some(agent().user_id)));
     }
 
@@ -135,7 +153,11 @@ mod tests {
         f.find_returns(conv.clone());
         f.conversations.expect_try_assign().times(0);
         f.broker.expect_publish().times(0);
-        let r = f.assign_conversation().execute(&agent(), conv.id).await.unwrap();
+        let r = f
+            .assign_conversation()
+            .execute(&agent(), conv.id)
+            .await
+            .unwrap();
         assert!(matches!(r, AssignResult::AlreadyMine(_)));
     }
 
@@ -146,7 +168,11 @@ mod tests {
         f.find_returns(conv.clone());
         f.conversations.expect_try_assign().times(0);
         f.broker.expect_publish().times(0);
-        let err = f.assign_conversation().execute(&other_agent(), conv.id).await.unwrap_err();
+        let err = f
+            .assign_conversation()
+            .execute(&other_agent(), conv.id)
+            .await
+            .unwrap_err();
         assert!(matches!(err, AssignConversationError::AlreadyAssigned));
     }
 
@@ -157,7 +183,11 @@ mod tests {
         let mut f = Fixture::new();
         f.find_returns(conv.clone());
         f.conversations.expect_try_assign().times(0);
-        let err = f.assign_conversation().execute(&other_agent(), conv.id).await.unwrap_err();
+        let err = f
+            .assign_conversation()
+            .execute(&other_agent(), conv.id)
+            .await
+            .unwrap_err();
         assert!(matches!(err, AssignConversationError::Closed));
     }
 
@@ -170,9 +200,16 @@ mod tests {
         let mut calls = 0;
         f.conversations.expect_find().times(2).returning(move |_| {
             calls += 1;
-            Ok(Some(if calls == 1 { conv.clone() } else { taken.clone() }))
+            Ok(Some(if calls == 1 {
+                conv.clone()
+            } else {
+                taken.clone()
+            }))
         });
-        f.conversations.expect_try_assign().times(1).returning(|_, _| Ok(false));
+        f.conversations
+            .expect_try_assign()
+            .times(1)
+            .returning(|_, _| Ok(false));
         f.broker.expect_publish().times(0);
         let err = f
             .assign_conversation()
@@ -188,11 +225,22 @@ mod tests {
         let mut f = Fixture::new();
         f.find_returns(conv.clone());
         f.conversations.expect_try_assign().times(0);
-        let err = f.assign_conversation().execute(&client(), conv.id).await.unwrap_err();
+        let err = f
+            .assign_conversation()
+            .execute(&client(), conv.id)
+            .await
+            .unwrap_err();
         assert!(matches!(err, AssignConversationError::Forbidden));
         let mut f = Fixture::new();
         f.find_returns(conv.clone());
-        let err = f.assign_conversation().execute(&stranger(), conv.id).await.unwrap_err();
-        assert!(matches!(err, AssignConversationError::NotFound), "no leak to strangers");
+        let err = f
+            .assign_conversation()
+            .execute(&stranger(), conv.id)
+            .await
+            .unwrap_err();
+        assert!(
+            matches!(err, AssignConversationError::NotFound),
+            "no leak to strangers"
+        );
     }
 }

@@ -31,7 +31,8 @@ impl CloseConversation {
         who: &Identity,
         id: ConversationId,
     ) -> Result<Conversation, CloseConversationError> {
-        let unavailable = |e: crate::ports::RepositoryError| CloseConversationError::Unavailable(e.into());
+        let unavailable =
+            |e: crate::ports::RepositoryError| CloseConversationError::Unavailable(e.into());
         let mut conversation = self
             .conversations
             .find(id)
@@ -45,7 +46,12 @@ impl CloseConversation {
             return Ok(conversation);
         }
         let at = self.clock.now();
-        if !self.conversations.try_close(id, at).await.map_err(unavailable)? {
+        if !self
+            .conversations
+            .try_close(id, at)
+            .await
+            .map_err(unavailable)?
+        {
             // Closed concurrently by someone else: they broadcast it.
             return self
                 .conversations
@@ -60,7 +66,11 @@ impl CloseConversation {
             closed_by: who.user_id.clone(),
             at,
         };
-        super::publish_best_effort(&self.broker, Envelope::new(conversation.participants(), event)).await;
+        super::publish_best_effort(
+            &self.broker,
+            Envelope::new(conversation.participants(), event),
+        )
+        .await;
         Ok(conversation)
     }
 }
@@ -76,7 +86,10 @@ mod tests {
         let conv = assigned_conversation();
         let mut f = Fixture::new();
         f.find_returns(conv.clone());
-        f.conversations.expect_try_close().times(1).returning(|_, _| Ok(true));
+        f.conversations
+            .expect_try_close()
+            .times(1)
+            .returning(|_, _| Ok(true));
         f.broker
             .expect_publish()
             .withf(|env| {
@@ -85,7 +98,11 @@ mod tests {
             })
             .times(1)
             .returning(|_| Ok(()));
-        let c = f.close_conversation().execute(&agent(), conv.id).await.unwrap();
+        let c = f
+            .close_conversation()
+            .execute(&agent(), conv.id)
+            .await
+            .unwrap();
         assert_eq!(c.status, ConversationStatus::Closed);
         assert_eq!(c.closed_at, Some(fixed_now()));
     }
@@ -98,7 +115,11 @@ mod tests {
         f.find_returns(conv.clone());
         f.conversations.expect_try_close().times(0);
         f.broker.expect_publish().times(0);
-        let c = f.close_conversation().execute(&client(), conv.id).await.unwrap();
+        let c = f
+            .close_conversation()
+            .execute(&client(), conv.id)
+            .await
+            .unwrap();
         assert_eq!(c, conv);
     }
 
@@ -108,7 +129,11 @@ mod tests {
         let mut f = Fixture::new();
         f.find_returns(conv.clone());
         f.conversations.expect_try_close().times(0);
-        let err = f.close_conversation().execute(&other_agent(), conv.id).await.unwrap_err();
+        let err = f
+            .close_conversation()
+            .execute(&other_agent(), conv.id)
+            .await
+            .unwrap_err();
         assert!(matches!(err, CloseConversationError::NotFound));
     }
 }

@@ -52,7 +52,13 @@ mod tests {
         let uc = f.get_conversation();
         assert_eq!(uc.execute(&client(), conv.id).await.unwrap(), conv);
         assert_eq!(uc.execute(&agent(), conv.id).await.unwrap(), conv);
-        assert!(matches!(uc.execute(&other_agent(), conv.id).await, Err(GetConversationError::NotFound)));
-        assert!(matches!(uc.execute(&stranger(), conv.id).await, Err(GetConversationError::NotFound)));
+        assert!(matches!(
+            uc.execute(&other_agent(), conv.id).await,
+            Err(GetConversationError::NotFound)
+        ));
+        assert!(matches!(
+            uc.execute(&stranger(), conv.id).await,
+            Err(GetConversationError::NotFound)
+        ));
     }
 }

@@ -40,7 +40,10 @@ impl ListConversations {
             (_, true) => return Err(ListConversationsError::QueueForbidden),
             (_, false) => ConversationFilter::OwnedBy(who.user_id.clone()),
         };
-        let page = PageRequest { after, limit: limit.unwrap_or(DEFAULT_LIMIT).clamp(1, MAX_LIMIT) };
+        let page = PageRequest {
+            after,
+            limit: limit.unwrap_or(DEFAULT_LIMIT).clamp(1, MAX_LIMIT),
+        };
         self.conversations
             .list(&filter, &page)
             .await
@@ -58,22 +61,43 @@ mod tests {
         let mut f = Fixture::new();
         f.conversations
             .expect_list()
-            .withf(|filter, page| *filter == ConversationFilter::OwnedBy(client().user_id) && page.limit == 50)
+            .withf(|filter, page| {
+                *filter == ConversationFilter::OwnedBy(client().user_id) && page.limit == 50
+            })
             .times(1)
-            .returning(|_, _| Ok(ConversationPage { items: vec![], next: None }));
+            .returning(|_, _| {
+                Ok(ConversationPage {
+                    items: vec![],
+                    next: None,
+                })
+            });
         f.conversations
             .expect_list()
-            .withf(|filter, page| *filter == ConversationFilter::AssignedTo(agent().user_id) && page.limit == 200)
+            .withf(|filter, page| {
+                *filter == ConversationFilter::AssignedTo(agent().user_id) && page.limit == 200
+            })
             .times(1)
-            .returning(|_, _| Ok(ConversationPage { items: vec![], next: None }));
+            .returning(|_, _| {
+                Ok(ConversationPage {
+                    items: vec![],
+                    next: None,
+                })
+            });
         f.conversations
             .expect_list()
             .withf(|filter, page| *filter == ConversationFilter::Queue && page.limit == 1)
             .times(1)
-            .returning(|_, _| Ok(ConversationPage { items: vec![], next: None }));
+            .returning(|_, _| {
+                Ok(ConversationPage {
+                    items: vec![],
+                    next: None,
+                })
+            });
         let uc = f.list_conversations();
         uc.execute(&client(), false, None, None).await.unwrap();
-        uc.execute(&agent(), false, None, Some(10_000)).await.unwrap();
+        uc.execute(&agent(), false, None, Some(10_000))
+            .await
+            .unwrap();
         uc.execute(&agent(), true, None, Some(0)).await.unwrap();
         assert!(matches!(
             uc.execute(&client(), true, None, None).await,

@@ -61,8 +61,11 @@ impl MarkRead {
                 up_to,
                 at,
             };
-            super::publish_best_effort(&self.broker, Envelope::new(conversation.participants(), event))
-                .await;
+            super::publish_best_effort(
+                &self.broker,
+                Envelope::new(conversation.participants(), event),
+            )
+            .await;
         }
         Ok(())
     }
@@ -79,7 +82,10 @@ mod tests {
         let msg = stored_message(&conv, 4, None);
         let mut f = Fixture::new();
         f.find_returns(conv.clone());
-        f.messages.expect_mark_read().times(1).returning(|_, _, _, _| Ok(3));
+        f.messages
+            .expect_mark_read()
+            .times(1)
+            .returning(|_, _, _, _| Ok(3));
         f.broker
             .expect_publish()
             .withf(move |env| {
@@ -88,7 +94,10 @@ mod tests {
             })
             .times(1)
             .returning(|_| Ok(()));
-        f.mark_read().execute(&agent(), conv.id, msg.id).await.unwrap();
+        f.mark_read()
+            .execute(&agent(), conv.id, msg.id)
+            .await
+            .unwrap();
     }
 
     #[tokio::test]
@@ -96,9 +105,15 @@ mod tests {
         let conv = assigned_conversation();
         let mut f = Fixture::new();
         f.find_returns(conv.clone());
-        f.messages.expect_mark_read().times(1).returning(|_, _, _, _| Ok(0));
+        f.messages
+            .expect_mark_read()
+            .times(1)
+            .returning(|_, _, _, _| Ok(0));
         f.broker.expect_publish().times(0);
-        f.mark_read().execute(&agent(), conv.id, stored_message(&conv, 1, None).id).await.unwrap();
+        f.mark_read()
+            .execute(&agent(), conv.id, stored_message(&conv, 1, None).id)
+            .await
+            .unwrap();
     }
 
     #[tokio::test]
@@ -106,11 +121,20 @@ mod tests {
         let conv = assigned_conversation();
         let mut f = Fixture::new();
         f.find_returns(conv.clone());
-        f.messages.expect_mark_read().times(1).returning(|_, _, _, _| Err(MarkReadError::UnknownMessage));
+        f.messages
+            .expect_mark_read()
+            .times(1)
+            .returning(|_, _, _, _| Err(MarkReadError::UnknownMessage));
         f.broker.expect_publish().times(0);
         let uc = f.mark_read();
         let mid = stored_message(&conv, 1, None).id;
-        assert!(matches!(uc.execute(&stranger(), conv.id, mid).await, Err(MarkReadUseCaseError::NotFound)));
-        assert!(matches!(uc.execute(&client(), conv.id, mid).await, Err(MarkReadUseCaseError::UnknownMessage)));
+        assert!(matches!(
+            uc.execute(&stranger(), conv.id, mid).await,
+            Err(MarkReadUseCaseError::NotFound)
+        ));
+        assert!(matches!(
+            uc.execute(&client(), conv.id, mid).await,
+            Err(MarkReadUseCaseError::UnknownMessage)
+        ));
     }
 }

@@ -55,7 +55,11 @@ mod tests {
             .withf(|c| c.client_id == client().user_id && c.support_id.is_none() && c.is_open())
             .times(1)
             .returning(|_| Ok(()));
-        let c = f.open_conversation().execute(&client(), Some("Order".into())).await.unwrap();
+        let c = f
+            .open_conversation()
+            .execute(&client(), Some("Order".into()))
+            .await
+            .unwrap();
         assert_eq!(c.subject.as_deref(), Some("Order"));
         assert_eq!(c.created_at, fixed_now());
     }
@@ -64,7 +68,11 @@ mod tests {
     async fn agents_cannot_open() {
         let mut f = Fixture::new();
         f.conversations.expect_insert().times(0);
-        let err = f.open_conversation().execute(&agent(), None).await.unwrap_err();
+        let err = f
+            .open_conversation()
+            .execute(&agent(), None)
+            .await
+            .unwrap_err();
         assert!(matches!(err, OpenConversationError::Forbidden));
     }
 }

@@ -5,7 +5,8 @@ use std::sync::Arc;
 use qc_domain::{ConversationId, Identity};
 
 use crate::ports::{
-    ConversationRepository, HistoryCursor, HistoryError, HistoryPage, HistoryQuery, MessageRepository,
+    ConversationRepository, HistoryCursor, HistoryError, HistoryPage, HistoryQuery,
+    MessageRepository,
 };
 use crate::use_cases::list_conversations::{DEFAULT_LIMIT, MAX_LIMIT};
 
@@ -46,7 +47,10 @@ impl ReadHistory {
         if !conversation.can_view(who) {
             return Err(ReadHistoryError::NotFound);
         }
-        let query = HistoryQuery { cursor, limit: limit.unwrap_or(DEFAULT_LIMIT).clamp(1, MAX_LIMIT) };
+        let query = HistoryQuery {
+            cursor,
+            limit: limit.unwrap_or(DEFAULT_LIMIT).clamp(1, MAX_LIMIT),
+        };
         self.messages.history(id, query).await.map_err(|e| match e {
             HistoryError::UnknownCursor => ReadHistoryError::UnknownCursor,
             HistoryError::Storage(e) => ReadHistoryError::Unavailable(e.into()),
@@ -62,7 +66,10 @@ mod tests {
     #[tokio::test]
     async fn participants_read_with_clamped_limit_strangers_do_not() {
         let conv = assigned_conversation();
-        let page = HistoryPage { items: vec![stored_message(&conv, 1, None)], next: None };
+        let page = HistoryPage {
+            items: vec![stored_message(&conv, 1, None)],
+            next: None,
+        };
         let mut f = Fixture::new();
         f.find_returns(conv.clone());
         let p = page.clone();
@@ -72,9 +79,15 @@ mod tests {
             .times(1)
             .returning(move |_, _| Ok(p.clone()));
         let uc = f.read_history();
-        assert_eq!(uc.execute(&client(), conv.id, HistoryCursor::Latest, Some(999)).await.unwrap(), page);
+        assert_eq!(
+            uc.execute(&client(), conv.id, HistoryCursor::Latest, Some(999))
+                .await
+                .unwrap(),
+            page
+        );
         assert!(matches!(
-            uc.execute(&stranger(), conv.id, HistoryCursor::Latest, None).await,
+            uc.execute(&stranger(), conv.id, HistoryCursor::Latest, None)
+                .await,
             Err(ReadHistoryError::NotFound)
         ));
     }
@@ -84,9 +97,15 @@ mod tests {
         let conv = assigned_conversation();
         let mut f = Fixture::new();
         f.find_returns(conv.clone());
-        f.messages.expect_history().returning(|_, _| Err(HistoryError::UnknownCursor));
+        f.messages
+            .expect_history()
+            .returning(|_, _| Err(HistoryError::UnknownCursor));
         let cursor = HistoryCursor::After(stored_message(&conv, 1, None).id);
-        let err = f.read_history().execute(&agent(), conv.id, cursor, None).await.unwrap_err();
+        let err = f
+            .read_history()
+            .execute(&agent(), conv.id, cursor, None)
+            .await
+            .unwrap_err();
         assert!(matches!(err, ReadHistoryError::UnknownCursor));
     }
 }

@@ -65,10 +65,12 @@ impl SendMessage {
             .await
             .map_err(|e| SendMessageError::Unavailable(e.into()))?
             .ok_or(SendMessageError::NotFound)?;
-        conversation.ensure_can_send(&sender.user_id).map_err(|e| match e {
-            ConversationError::Closed => SendMessageError::Closed,
-            _ => SendMessageError::NotFound,
-        })?;
+        conversation
+            .ensure_can_send(&sender.user_id)
+            .map_err(|e| match e {
+                ConversationError::Closed => SendMessageError::Closed,
+                _ => SendMessageError::NotFound,
+            })?;
 
         if let Some(cmid) = &request.client_msg_id {
             if let Some(existing) = self
@@ -100,10 +102,15 @@ impl SendMessage {
             Err(AppendError::ConversationMissing) => return Err(SendMessageError::NotFound),
             Err(AppendError::Storage(e)) => return Err(SendMessageError::Unavailable(e.into())),
         };
-        let event = ChatEvent::MessageStored { at: message.created_at, message: message.clone() };
-        let published =
-            super::publish_best_effort(&self.broker, Envelope::new(conversation.participants(), event))
-                .await;
+        let event = ChatEvent::MessageStored {
+            at: message.created_at,
+            message: message.clone(),
+        };
+        let published = super::publish_best_effort(
+            &self.broker,
+            Envelope::new(conversation.participants(), event),
+        )
+        .await;
         Ok(SendOutcome::Stored { message, published })
     }
 }
@@ -128,7 +135,10 @@ mod tests {
         let conv = assigned_conversation();
         let mut f = Fixture::new();
         f.find_returns(conv.clone());
-        f.messages.expect_append().times(1).returning(|new| Ok(Appended::Stored(Message::stored(new, 1))));
+        f.messages
+            .expect_append()
+            .times(1)
+            .returning(|new| Ok(Appended::Stored(Message::stored(new, 1))));
         let expected_recipients = vec![client().user_id, agent().user_id];
         f.broker
             .expect_publish()
@@ -143,7 +153,11 @@ mod tests {
         match out {
             SendOutcome::Stored { message, published } => {
                 assert!(published);
-                assert_eq!(message.sender_id, client().user_id, "sender comes from the identity");
+                assert_eq!(
+                    message.sender_id,
+                    client().user_id,
+                    "sender comes from the identity"
+                );
                 assert_eq!(message.content, "Hello, I need help with my order.");
                 assert_eq!(message.created_at, fixed_now());
             }
@@ -157,10 +171,16 @@ mod tests {
         let mut f = Fixture::new();
         f.find_returns(conv.clone());
         f.messages.expect_append().times(1).returning(|_| {
-            Err(AppendError::Storage(RepositoryError(anyhow::anyhow!("disk full"))))
+            Err(AppendError::Storage(RepositoryError(anyhow::anyhow!(
+                "disk full"
+            ))))
         });
         f.broker.expect_publish().times(0);
-        let err = f.send_message().execute(&client(), request(&conv, None)).await.unwrap_err();
+        let err = f
+            .send_message()
+            .execute(&client(), request(&conv, None))
+            .await
+            .unwrap_err();
         assert!(matches!(err, SendMessageError::Unavailable(_)));
     }
 
@@ -172,7 +192,11 @@ mod tests {
         f.messages.expect_append().times(0);
         f.messages.expect_find_by_client_msg_id().times(0);
         f.broker.expect_publish().times(0);
-        let err = f.send_message().execute(&stranger(), request(&conv, Some("x"))).await.unwrap_err();
+        let err = f
+            .send_message()
+            .execute(&stranger(), request(&conv, Some("x")))
+            .await
+            .unwrap_err();
         assert!(matches!(err, SendMessageError::NotFound));
     }
 
@@ -183,7 +207,11 @@ mod tests {
         f.conversations.expect_find().returning(|_| Ok(None));
         f.messages.expect_append().times(0);
         f.broker.expect_publish().times(0);
-        let err = f.send_message().execute(&client(), request(&conv, None)).await.unwrap_err();
+        let err = f
+            .send_message()
+            .execute(&client(), request(&conv, None))
+            .await
+            .unwrap_err();
         assert!(matches!(err, SendMessageError::NotFound));
     }
 
@@ -195,7 +223,11 @@ mod tests {
         f.find_returns(conv.clone());
         f.messages.expect_append().times(0);
         f.broker.expect_publish().times(0);
-        let err = f.send_message().execute(&agent(), request(&conv, None)).await.unwrap_err();
+        let err = f
+            .send_message()
+            .execute(&agent(), request(&conv, None))
+            .await
+            .unwrap_err();
         assert!(matches!(err, SendMessageError::Closed));
     }
 
@@ -204,9 +236,16 @@ mod tests {
         let conv = assigned_conversation();
         let mut f = Fixture::new();
         f.find_returns(conv.clone());
-        f.messages.expect_append().times(1).returning(|_| Err(AppendError::ConversationClosed));
+        f.messages
+            .expect_append()
+            .times(1)
+            .returning(|_| Err(AppendError::ConversationClosed));
         f.broker.expect_publish().times(0);
-        let err = f.send_message().execute(&client(), request(&conv, None)).await.unwrap_err();
+        let err = f
+            .send_message()
+            .execute(&client(), request(&conv, None))
+            .await
+            .unwrap_err();
         assert!(matches!(err, SendMessageError::Closed));
     }
 
@@ -219,12 +258,20 @@ mod tests {
         let o = original.clone();
         f.messages
             .expect_find_by_client_msg_id()
-            .with(eq(conv.id), eq(client().user_id), eq(ClientMsgId::new("c-1").unwrap()))
+            .with(
+                eq(conv.id),
+                eq(client().user_id),
+                eq(ClientMsgId::new("c-1").unwrap()),
+            )
             .times(1)
             .returning(move |_, _, _| Ok(Some(o.clone())));
         f.messages.expect_append().times(0);
         f.broker.expect_publish().times(0);
-        let out = f.send_message().execute(&client(), request(&conv, Some("c-1"))).await.unwrap();
+        let out = f
+            .send_message()
+            .execute(&client(), request(&conv, Some("c-1")))
+            .await
+            .unwrap();
         assert_eq!(out, SendOutcome::Duplicate(original));
     }
 
@@ -234,11 +281,20 @@ mod tests {
         let original = stored_message(&conv, 3, Some("c-1"));
         let mut f = Fixture::new();
         f.find_returns(conv.clone());
-        f.messages.expect_find_by_client_msg_id().returning(|_, _, _| Ok(None));
+        f.messages
+            .expect_find_by_client_msg_id()
+            .returning(|_, _, _| Ok(None));
         let o = original.clone();
-        f.messages.expect_append().times(1).returning(move |_| Ok(Appended::Duplicate(o.clone())));
+        f.messages
+            .expect_append()
+            .times(1)
+            .returning(move |_| Ok(Appended::Duplicate(o.clone())));
         f.broker.expect_publish().times(0);
-        let out = f.send_message().execute(&client(), request(&conv, Some("c-1"))).await.unwrap();
+        let out = f
+            .send_message()
+            .execute(&client(), request(&conv, Some("c-1")))
+            .await
+            .unwrap();
         assert_eq!(out, SendOutcome::Duplicate(original));
     }
 
@@ -247,13 +303,26 @@ mod tests {
         let conv = assigned_conversation();
         let mut f = Fixture::new();
         f.find_returns(conv.clone());
-        f.messages.expect_append().times(1).returning(|new| Ok(Appended::Stored(Message::stored(new, 1))));
+        f.messages
+            .expect_append()
+            .times(1)
+            .returning(|new| Ok(Appended::Stored(Message::stored(new, 1))));
         f.broker
             .expect_publish()
             .times(1)
             .returning(|_| Err(BrokerError(anyhow::anyhow!("redis down"))));
-        let out = f.send_message().execute(&client(), request(&conv, None)).await.unwrap();
-        assert!(matches!(out, SendOutcome::Stored { published: false, .. }));
+        let out = f
+            .send_message()
+            .execute(&client(), request(&conv, None))
+            .await
+            .unwrap();
+        assert!(matches!(
+            out,
+            SendOutcome::Stored {
+                published: false,
+                ..
+            }
+        ));
     }
 
     #[tokio::test]
@@ -265,7 +334,11 @@ mod tests {
             .returning(|_| Err(RepositoryError(anyhow::anyhow!("db down"))));
         f.messages.expect_append().times(0);
         f.broker.expect_publish().times(0);
-        let err = f.send_message().execute(&client(), request(&conv, None)).await.unwrap_err();
+        let err = f
+            .send_message()
+            .execute(&client(), request(&conv, None))
+            .await
+            .unwrap_err();
         assert!(matches!(err, SendMessageError::Unavailable(_)));
     }
 }

@@ -48,7 +48,8 @@ impl SignalTyping {
         sender: &Identity,
         conversation_id: ConversationId,
     ) -> Result<(), SignalTypingError> {
-        self.signal(sender, conversation_id, TypingKind::Stopped, false).await
+        self.signal(sender, conversation_id, TypingKind::Stopped, false)
+            .await
     }
 
     async fn signal(
@@ -103,7 +104,10 @@ mod tests {
             })
             .times(1)
             .returning(|_| Ok(()));
-        f.signal_typing().execute(&client(), conv.id, TypingKind::Started).await.unwrap();
+        f.signal_typing()
+            .execute(&client(), conv.id, TypingKind::Started)
+            .await
+            .unwrap();
     }
 
     #[tokio::test]
@@ -112,7 +116,10 @@ mod tests {
         let mut f = Fixture::new();
         f.find_returns(conv.clone());
         f.broker.expect_publish().times(0);
-        f.signal_typing().execute(&client(), conv.id, TypingKind::Started).await.unwrap();
+        f.signal_typing()
+            .execute(&client(), conv.id, TypingKind::Started)
+            .await
+            .unwrap();
     }
 
     #[tokio::test]
@@ -121,14 +128,20 @@ mod tests {
         let mut f = Fixture::new();
         f.find_returns(conv.clone());
         f.broker.expect_publish().times(0);
-        let err = f.signal_typing().execute(&stranger(), conv.id, TypingKind::Started).await;
+        let err = f
+            .signal_typing()
+            .execute(&stranger(), conv.id, TypingKind::Started)
+            .await;
         assert!(matches!(err, Err(SignalTypingError::NotFound)));
 
         conv.close(fixed_now());
         let mut f = Fixture::new();
         f.find_returns(conv.clone());
         f.broker.expect_publish().times(0);
-        let err = f.signal_typing().execute(&client(), conv.id, TypingKind::Stopped).await;
+        let err = f
+            .signal_typing()
+            .execute(&client(), conv.id, TypingKind::Stopped)
+            .await;
         assert!(matches!(err, Err(SignalTypingError::Closed)));
     }
 
@@ -140,9 +153,20 @@ mod tests {
         f.find_returns(conv.clone());
         f.broker
             .expect_publish()
-            .withf(|env| matches!(&env.event, ChatEvent::Typing { kind: TypingKind::Stopped, .. }))
+            .withf(|env| {
+                matches!(
+                    &env.event,
+                    ChatEvent::Typing {
+                        kind: TypingKind::Stopped,
+                        ..
+                    }
+                )
+            })
             .times(1)
             .returning(|_| Ok(()));
-        f.signal_typing().stop_on_behalf(&agent(), conv.id).await.unwrap();
+        f.signal_typing()
+            .stop_on_behalf(&agent(), conv.id)
+            .await
+            .unwrap();
     }
 }

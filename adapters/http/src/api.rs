@@ -1,0 +1,24 @@
+//! The JSON HTTP API (CONTRACT §4), described by poem-openapi so that
+//! `/openapi.json` and Swagger UI at `/docs` always match the code.
+
+mod conversations;
+mod dto;
+mod error;
+mod health;
+mod ulid_param;
+
+pub use conversations::ConversationsApi;
+pub use dto::{ConversationDto, ErrorBody, MessageDto};
+pub use error::{ApiError, json_error};
+pub use health::HealthApi;
+pub use ulid_param::UlidParam;
+
+use poem_openapi::Tags;
+
+#[derive(Tags)]
+enum ApiTags {
+    /// Conversations, their history and read receipts.
+    Conversations,
+    /// Liveness and readiness probes.
+    Health,
+}

@@ -1,0 +1,262 @@
+//! `/conversations…`: open, list, read, claim, close, history, read receipts.
+
+use std::sync::Arc;
+
+use poem::Request;
+use poem_openapi::param::{Path, Query};
+use poem_openapi::payload::Json;
+use poem_openapi::{ApiResponse, OpenApi};
+use qc_application::ports::HistoryCursor;
+use qc_application::use_cases::*;
+use qc_domain::{ConversationId, Identity, MessageId};
+
+use super::ApiTags;
+use super::dto::*;
+use super::error::ApiError;
+use super::ulid_param::UlidParam;
+use crate::auth::{AuthError, Authenticator};
+
+/// The use cases this API calls, and how it authenticates.
+pub struct ConversationsApi {
+    pub auth: Arc<Authenticator>,
+    pub open: Arc<OpenConversation>,
+    pub list: Arc<ListConversations>,
+    pub get: Arc<GetConversation>,
+    pub assign: Arc<AssignConversation>,
+    pub close: Arc<CloseConversation>,
+    pub history: Arc<ReadHistory>,
+    pub mark_read: Arc<MarkRead>,
+}
+
+#[derive(ApiResponse)]
+enum Created {
+    /// The new conversation.
+    #[oai(status = 201)]
+    Created(Json<ConversationDto>),
+}
+
+#[derive(ApiResponse)]
+enum NoContent {
+    /// Done.
+    #[oai(status = 204)]
+    NoContent,
+}
+
+type ApiResult<T> = Result<T, ApiError>;
+
+fn cid(p: UlidParam) -> ConversationId {
+    ConversationId::from_ulid(p.0)
+}
+
+impl ConversationsApi {
+    fn identify(&self, req: &Request) -> ApiResult<Identity> {
+        self.auth
+            .authenticate(req, false)
+            .map(|v| v.identity)
+            .map_err(|e| match e {
+                AuthError::Missing => ApiError::unauthorized("a token is required"),
+                AuthError::Invalid => ApiError::unauthorized("the token is invalid or expired"),
+            })
+    }
+}
+
+#[OpenApi(tag = "ApiTags::Conversations")]
+impl ConversationsApi {
+    /// Open a conversation owned by the caller (guest or client).
+    #[oai(
+        path = "/conversations",
+        method = "post",
+        operation_id = "openConversation"
+    )]
+    async fn open_conversation(
+        &self,
+        req: &Request,
+        body: Json<OpenConversationRequest>,
+    ) -> ApiResult<Created> {
+        let who = self.identify(req)?;
+        match self.open.execute(&who, body.0.subject).await {
+            Ok(c) => Ok(Created::Created(Json(c.into()))),
+            Err(OpenConversationError::Forbidden) => Err(ApiError::forbidden(
+                "only guests and clients open conversations",
+            )),
+            Err(OpenConversationError::Unavailable(e)) => Err(ApiError::unavailable(&e)),
+        }
+    }
+
+    /// List conversations: a client's own or an agent's assigned ones (newest
+    /// first); with `queue=true` (agents), the open unassigned ones, oldest first.
+    #[oai(
+        path = "/conversations",
+        method = "get",
+        operation_id = "listConversations"
+    )]
+    async fn list_conversations(
+        &self,
+        req: &Request,
+        /// Agents only: list the queue of open, unassigned conversations.
+        queue: Query<Option<bool>>,
+        /// Page size, default 50, at most 200.
+        limit: Query<Option<u32>>,
+        /// `next_cursor` of the previous page.
+        cursor: Query<Option<UlidParam>>,
+    ) -> ApiResult<Json<ConversationList>> {
+        let who = self.identify(req)?;
+        let after = cursor.0.map(cid);
+        match self
+            .list
+            .execute(&who, queue.0.unwrap_or(false), after, limit.0)
+            .await
+        {
+            Ok(page) => Ok(Json(ConversationList {
+                items: page.items.into_iter().map(Into::into).collect(),
+                next_cursor: page.next.map(|id| id.to_string()),
+            })),
+            Err(ListConversationsError::QueueForbidden) => {
+                Err(ApiError::forbidden("only support agents see the queue"))
+            }
+            Err(ListConversationsError::Unavailable(e)) => Err(ApiError::unavailable(&e)),
+        }
+    }
+
+    /// One conversation (participants; any agent while it is unassigned).
+    #[oai(
+        path = "/conversations/:id",
+        method = "get",
+        operation_id = "getConversation"
+    )]
+    async fn get_conversation(
+        &self,
+        req: &Request,
+        id: Path<UlidParam>,
+    ) -> ApiResult<Json<ConversationDto>> {
+        let who = self.identify(req)?;
+        match self.get.execute(&who, cid(id.0)).await {
+            Ok(c) => Ok(Json(c.into())),
+            Err(GetConversationError::NotFound) => Err(ApiError::not_found()),
+            Err(GetConversationError::Unavailable(e)) => Err(ApiError::unavailable(&e)),
+        }
+    }
+
+    /// Claim an open, unassigned conversation (support agents). Claiming
+    /// one's own again is a 200 that changes nothing.
+    #[oai(
+        path = "/conversations/:id/assign",
+        method = "post",
+        operation_id = "assignConversation"
+    )]
+    async fn assign_conversation(
+        &self,
+        req: &Request,
+        id: Path<UlidParam>,
+    ) -> ApiResult<Json<ConversationDto>> {
+        let who = self.identify(req)?;
+        match self.assign.execute(&who, cid(id.0)).await {
+            Ok(r) => Ok(Json(r.conversation().clone().into())),
+            Err(AssignConversationError::Forbidden) => Err(ApiError::forbidden(
+                "only support agents claim conversations",
+            )),
+            Err(AssignConversationError::NotFound) => Err(ApiError::not_found()),
+            Err(AssignConversationError::Closed) => Err(ApiError::conflict(
+                "conversation_closed",
+                "the conversation is closed",
+            )),
+            Err(AssignConversationError::AlreadyAssigned) => Err(ApiError::conflict(
+                "already_assigned",
+                "another agent has this conversation",
+            )),
+            Err(AssignConversationError::Unavailable(e)) => Err(ApiError::unavailable(&e)),
+        }
+    }
+
+    /// Close a conversation (participants). Idempotent.
+    #[oai(
+        path = "/conversations/:id/close",
+        method = "post",
+        operation_id = "closeConversation"
+    )]
+    async fn close_conversation(
+        &self,
+        req: &Request,
+        id: Path<UlidParam>,
+    ) -> ApiResult<Json<ConversationDto>> {
+        let who = self.identify(req)?;
+        match self.close.execute(&who, cid(id.0)).await {
+            Ok(c) => Ok(Json(c.into())),
+            Err(CloseConversationError::NotFound) => Err(ApiError::not_found()),
+            Err(CloseConversationError::Unavailable(e)) => Err(ApiError::unavailable(&e)),
+        }
+    }
+
+    /// History, oldest first within each page. No cursor: the latest
+    /// `limit`; `after`: the first `limit` after that message (catch-up after
+    /// a reconnect); `before`: the `limit` just before it.
+    #[oai(
+        path = "/conversations/:id/messages",
+        method = "get",
+        operation_id = "listMessages"
+    )]
+    async fn list_messages(
+        &self,
+        req: &Request,
+        id: Path<UlidParam>,
+        /// A message id: return what came after it.
+        after: Query<Option<UlidParam>>,
+        /// A message id: return what came before it.
+        before: Query<Option<UlidParam>>,
+        /// Page size, default 50; above 200 is clamped to 200.
+        limit: Query<Option<u32>>,
+    ) -> ApiResult<Json<MessageList>> {
+        let who = self.identify(req)?;
+        let cursor = match (after.0, before.0) {
+            (Some(_), Some(_)) => {
+                return Err(ApiError::bad_request(
+                    "invalid_request",
+                    "give either after or before, not both",
+                ));
+            }
+            (Some(a), None) => HistoryCursor::After(MessageId::from_ulid(a.0)),
+            (None, Some(b)) => HistoryCursor::Before(MessageId::from_ulid(b.0)),
+            (None, None) => HistoryCursor::Latest,
+        };
+        match self.history.execute(&who, cid(id.0), cursor, limit.0).await {
+            Ok(page) => Ok(Json(MessageList {
+                items: page.items.into_iter().map(Into::into).collect(),
+                next_cursor: page.next.map(|m| m.to_string()),
+            })),
+            Err(ReadHistoryError::NotFound) => Err(ApiError::not_found()),
+            Err(ReadHistoryError::UnknownCursor) => Err(ApiError::bad_request(
+                "invalid_cursor",
+                "the cursor is not a message of this conversation",
+            )),
+            Err(ReadHistoryError::Unavailable(e)) => Err(ApiError::unavailable(&e)),
+        }
+    }
+
+    /// Read receipt: marks the other side's messages read up to `up_to`.
+    #[oai(
+        path = "/conversations/:id/read",
+        method = "post",
+        operation_id = "markRead"
+    )]
+    async fn mark_read(
+        &self,
+        req: &Request,
+        id: Path<UlidParam>,
+        body: Json<MarkReadRequest>,
+    ) -> ApiResult<NoContent> {
+        let who = self.identify(req)?;
+        match self
+            .mark_read
+            .execute(&who, cid(id.0), MessageId::from_ulid(body.0.up_to.0))
+            .await
+        {
+            Ok(()) => Ok(NoContent::NoContent),
+            Err(MarkReadUseCaseError::NotFound) => Err(ApiError::not_found()),
+            Err(MarkReadUseCaseError::UnknownMessage) => Err(ApiError::bad_request(
+                "invalid_message_id",
+                "up_to is not a message of this conversation",
+            )),
+            Err(MarkReadUseCaseError::Unavailable(e)) => Err(ApiError::unavailable(&e)),
+        }
+    }
+}

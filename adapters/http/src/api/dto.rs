@@ -1,0 +1,116 @@
+//! HTTP request and response bodies. Timestamps are RFC 3339 UTC strings with
+//! milliseconds and a `Z`, exactly as on the WebSocket.
+
+use poem_openapi::Object;
+use qc_domain::{ClientMsgId, Conversation, Message};
+
+use super::ulid_param::UlidParam;
+use crate::frames::timestamp;
+
+/// An error: a stable machine-readable `code` and a human `message`.
+#[derive(Debug, Clone, Object)]
+pub struct ErrorBody {
+    /// e.g. `not_found`, `already_assigned`, `conversation_closed`, `unauthorized`.
+    pub code: String,
+    pub message: String,
+}
+
+#[derive(Debug, Clone, Object)]
+#[oai(rename = "Conversation")]
+pub struct ConversationDto {
+    /// ULID.
+    pub id: String,
+    pub client_id: String,
+    pub support_id: Option<String>,
+    /// `open` or `closed`.
+    pub status: String,
+    pub subject: Option<String>,
+    pub created_at: String,
+    pub closed_at: Option<String>,
+}
+
+impl From<Conversation> for ConversationDto {
+    fn from(c: Conversation) -> Self {
+        Self {
+            id: c.id.to_string(),
+            client_id: c.client_id.to_string(),
+            support_id: c.support_id.map(|s| s.to_string()),
+            status: c.status.as_str().to_owned(),
+            subject: c.subject,
+            created_at: timestamp(c.created_at),
+            closed_at: c.closed_at.map(timestamp),
+        }
+    }
+}
+
+/// The stored message, as in the WebSocket `text` frame's payload.
+#[derive(Debug, Clone, Object)]
+#[oai(rename = "Message")]
+pub struct MessageDto {
+    pub id: String,
+    pub conversation_id: String,
+    pub sender_id: String,
+    /// Always `text`.
+    pub message_type: String,
+    pub content: String,
+    pub created_at: String,
+    pub read_at: Option<String>,
+    /// 1, 2, 3… within the conversation.
+    pub seq: i64,
+    pub client_msg_id: Option<String>,
+}
+
+impl From<Message> for MessageDto {
+    fn from(m: Message) -> Self {
+        Self {
+            id: m.id.to_string(),
+            conversation_id: m.conversation_id.to_string(),
+            sender_id: m.sender_id.to_string(),
+            message_type: m.kind.as_str().to_owned(),
+            content: m.content,
+            created_at: timestamp(m.created_at),
+            read_at: m.read_at.map(timestamp),
+            seq: m.seq,
+            client_msg_id: m
+                .client_msg_id
+                .as_ref()
+                .map(|c: &ClientMsgId| c.as_str().to_owned()),
+        }
+    }
+}
+
+#[derive(Debug, Clone, Object)]
+pub struct ConversationList {
+    pub items: Vec<ConversationDto>,
+    /// Pass as `cursor` for the next page; null on the last page.
+    pub next_cursor: Option<String>,
+}
+
+#[derive(Debug, Clone, Object)]
+pub struct MessageList {
+    /// Oldest first.
+    pub items: Vec<MessageDto>,
+    /// A message id: pass as `before` for older messages (or as `after` when
+    /// paging forward with `after`); null when there are no more.
+    pub next_cursor: Option<String>,
+}
+
+#[derive(Debug, Clone, Object)]
+pub struct OpenConversationRequest {
+    /// Up to 200 characters; blank means none.
+    pub subject: Option<String>,
+}
+
+#[derive(Debug, Clone, Object)]
+pub struct MarkReadRequest {
+    /// Marks the other side's messages read up to and including this one.
+    pub up_to: UlidParam,
+}
+
+#[derive(Debug, Clone, Object)]
+pub struct HealthStatus {
+    /// `ok`, or `unavailable` with the failing parts.
+    pub status: String,
+    pub database: Option<String>,
+    pub broker: Option<String>,
+}

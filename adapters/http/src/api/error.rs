@@ -1,0 +1,91 @@
+//! Error responses: `{code, message}` with the matching status, for our own
+//! refusals and for anything the framework refuses (bad path, bad JSON,
+//! unknown route), so a client only ever sees one error shape.
+
+use poem::http::StatusCode;
+use poem::{IntoResponse, Response};
+use poem_openapi::ApiResponse;
+use poem_openapi::payload::Json;
+
+use super::dto::ErrorBody;
+
+#[derive(Debug, ApiResponse)]
+pub enum ApiError {
+    /// The request is malformed (bad id, bad JSON, bad cursor).
+    #[oai(status = 400)]
+    BadRequest(Json<ErrorBody>),
+    /// No token, or an invalid or expired one.
+    #[oai(status = 401)]
+    Unauthorized(Json<ErrorBody>),
+    /// The caller's role may not do this.
+    #[oai(status = 403)]
+    Forbidden(Json<ErrorBody>),
+    /// No such conversation, or one the caller may not see.
+    #[oai(status = 404)]
+    NotFound(Json<ErrorBody>),
+    /// `already_assigned` or `conversation_closed`.
+    #[oai(status = 409)]
+    Conflict(Json<ErrorBody>),
+    /// The database is unreachable; retry.
+    #[oai(status = 503)]
+    Unavailable(Json<ErrorBody>),
+}
+
+fn body(code: &str, message: &str) -> Json<ErrorBody> {
+    Json(ErrorBody {
+        code: code.to_owned(),
+        message: message.to_owned(),
+    })
+}
+
+impl ApiError {
+    pub fn bad_request(code: &str, message: &str) -> Self {
+        Self::BadRequest(body(code, message))
+    }
+    pub fn unauthorized(message: &str) -> Self {
+        Self::Unauthorized(body("unauthorized", message))
+    }
+    pub fn forbidden(message: &str) -> Self {
+        Self::Forbidden(body("forbidden", message))
+    }
+    pub fn not_found() -> Self {
+        Self::NotFound(body("not_found", "conversation not found"))
+    }
+    pub fn conflict(code: &str, message: &str) -> Self {
+        Self::Conflict(body(code, message))
+    }
+    /// Logs the cause; the client sees a generic message.
+    pub fn unavailable(cause: &anyhow::Error) -> Self {
+        tracing::error!(error = %format!("{cause:#}"), "request failed: storage unavailable");
+        Self::Unavailable(body("unavailable", "storage is unavailable; retry later"))
+    }
+}
+
+/// Turns any error that is not already one of ours into the JSON shape.
+pub async fn json_error(err: poem::Error) -> Response {
+    if !err.has_source() {
+        // Built from a response (one of our ApiError values): keep it.
+        return err.into_response();
+    }
+    let status = err.status();
+    let code = match status {
+        StatusCode::BAD_REQUEST => "invalid_request",
+        StatusCode::NOT_FOUND => "not_found",
+        StatusCode::METHOD_NOT_ALLOWED => "method_not_allowed",
+        StatusCode::UNSUPPORTED_MEDIA_TYPE => "unsupported_media_type",
+        StatusCode::UNAUTHORIZED => "unauthorized",
+        s if s.is_server_error() => "internal",
+        _ => "error",
+    };
+    let message = if status.is_server_error() {
+        tracing::error!(error = %err, "request failed");
+        "internal error".to_owned()
+    } else {
+        err.to_string()
+    };
+    (
+        status,
+        poem::web::Json(serde_json::json!({ "code": code, "message": message })),
+    )
+        .into_response()
+}

@@ -1,0 +1,432 @@
+//! The wire format of the WebSocket: frames in (parsed with the contract's
+//! error codes) and frames out (`{type, sub_type, timestamp, payload}`).
+
+use std::sync::Arc;
+
+use chrono::{DateTime, SecondsFormat, Utc};
+use qc_domain::{ChatEvent, ClientMsgId, ContentError, Message, MessageContent, TypingKind};
+use serde::Serialize;
+use serde_json::Value;
+
+/// RFC 3339, UTC, milliseconds, `Z`.
+pub fn timestamp(t: DateTime<Utc>) -> String {
+    t.to_rfc3339_opts(SecondsFormat::Millis, true)
+}
+
+/// The `error.code` values of the bad-input table.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ErrorCode {
+    InvalidJson,
+    InvalidMessage,
+    InvalidContent,
+    ConversationNotFound,
+    ConversationClosed,
+    Unavailable,
+    RateLimited,
+}
+
+impl ErrorCode {
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            Self::InvalidJson => "invalid_json",
+            Self::InvalidMessage => "invalid_message",
+            Self::InvalidContent => "invalid_content",
+            Self::ConversationNotFound => "conversation_not_found",
+            Self::ConversationClosed => "conversation_closed",
+            Self::Unavailable => "unavailable",
+            Self::RateLimited => "rate_limited",
+        }
+    }
+}
+
+/// Why an inbound frame was refused.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FrameError {
+    pub code: ErrorCode,
+    pub message: String,
+    pub conversation_id: Option<String>,
+}
+
+impl FrameError {
+    pub fn new(
+        code: ErrorCode,
+        message: impl Into<String>,
+        conversation_id: Option<String>,
+    ) -> Self {
+        Self {
+            code,
+            message: message.into(),
+            conversation_id,
+        }
+    }
+}
+
+/// A valid inbound frame. `conversation_id` is still the raw string: whether
+/// it names a conversation is answered later, after content checks (the
+/// table's row order).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Inbound {
+    Text {
+        conversation_id: String,
+        content: MessageContent,
+        client_msg_id: Option<ClientMsgId>,
+    },
+    Typing {
+        conversation_id: String,
+        kind: TypingKind,
+    },
+}
+
+/// Parses one text frame.
+///
+/// # Errors
+/// The first matching row of the bad-input table.
+pub fn parse_inbound(text: &str) -> Result<Inbound, FrameError> {
+    let value: Value = serde_json::from_str(text)
+        .map_err(|_| FrameError::new(ErrorCode::InvalidJson, "frame is not valid JSON", None))?;
+    let Value::Object(mut obj) = value else {
+        return Err(FrameError::new(
+            ErrorCode::InvalidJson,
+            "frame is not a JSON object",
+            None,
+        ));
+    };
+    let invalid = |msg: &str, cid: &Option<String>| {
+        FrameError::new(ErrorCode::InvalidMessage, msg, cid.clone())
+    };
+    // Known early so that later errors can name it.
+    let conversation_id = match obj.remove("conversation_id") {
+        Some(Value::String(s)) => Some(s),
+        Some(_) => return Err(invalid("conversation_id must be a string", &None)),
+        None => None,
+    };
+    let kind = match obj.remove("type") {
+        Some(Value::String(s)) => s,
+        Some(_) => return Err(invalid("type must be a string", &conversation_id)),
+        None => return Err(invalid("type is required", &conversation_id)),
+    };
+    let Some(cid) = conversation_id.clone() else {
+        return Err(invalid("conversation_id is required", &None));
+    };
+    match kind.as_str() {
+        "text" => {
+            let content = match obj.remove("content") {
+                Some(Value::String(s)) => s,
+                Some(_) => return Err(invalid("content must be a string", &conversation_id)),
+                None => return Err(invalid("content is required for text", &conversation_id)),
+            };
+            let client_msg_id = match obj.remove("client_msg_id") {
+                None | Some(Value::Null) => None,
+                Some(Value::String(s)) => Some(ClientMsgId::new(s).ok_or_else(|| {
+                    invalid("client_msg_id must be 1 to 64 characters", &conversation_id)
+                })?),
+                Some(_) => return Err(invalid("client_msg_id must be a string", &conversation_id)),
+            };
+            let content = MessageContent::new(content).map_err(|e| {
+                let msg = match e {
+                    ContentError::Empty => "content is empty",
+                    ContentError::TooLong => "content is longer than 4096 characters",
+                };
+                FrameError::new(ErrorCode::InvalidContent, msg, conversation_id.clone())
+            })?;
+            Ok(Inbound::Text {
+                conversation_id: cid,
+                content,
+                client_msg_id,
+            })
+        }
+        "system" => {
+            let kind = match obj.remove("sub_type") {
+                Some(Value::String(s)) if s == "typing_started" => TypingKind::Started,
+                Some(Value::String(s)) if s == "typing_stopped" => TypingKind::Stopped,
+                Some(Value::String(_)) => {
+                    return Err(invalid(
+                        "sub_type must be typing_started or typing_stopped",
+                        &conversation_id,
+                    ));
+                }
+                Some(_) => return Err(invalid("sub_type must be a string", &conversation_id)),
+                None => return Err(invalid("sub_type is required for system", &conversation_id)),
+            };
+            Ok(Inbound::Typing {
+                conversation_id: cid,
+                kind,
+            })
+        }
+        _ => Err(invalid("type must be text or system", &conversation_id)),
+    }
+}
+
+#[derive(Serialize)]
+struct Out<'a, P: Serialize> {
+    #[serde(rename = "type")]
+    kind: &'a str,
+    sub_type: &'a str,
+    timestamp: String,
+    payload: P,
+}
+
+/// The seed's Message object plus `seq` and `client_msg_id`, in the seed's
+/// field order.
+#[derive(Serialize)]
+pub struct MessagePayload<'a> {
+    pub id: String,
+    pub conversation_id: String,
+    pub sender_id: &'a str,
+    pub message_type: &'a str,
+    pub content: &'a str,
+    pub created_at: String,
+    pub read_at: Option<String>,
+    pub seq: i64,
+    pub client_msg_id: Option<&'a str>,
+}
+
+impl<'a> From<&'a Message> for MessagePayload<'a> {
+    fn from(m: &'a Message) -> Self {
+        Self {
+            id: m.id.to_string(),
+            conversation_id: m.conversation_id.to_string(),
+            sender_id: m.sender_id.as_str(),
+            message_type: m.kind.as_str(),
+            content: &m.content,
+            created_at: timestamp(m.created_at),
+            read_at: m.read_at.map(timestamp),
+            seq: m.seq,
+            client_msg_id: m.client_msg_id.as_ref().map(ClientMsgId::as_str),
+        }
+    }
+}
+
+fn to_frame<P: Serialize>(kind: &str, sub_type: &str, at: DateTime<Utc>, payload: P) -> Arc<str> {
+    let out = Out {
+        kind,
+        sub_type,
+        timestamp: timestamp(at),
+        payload,
+    };
+    // Serializing these plain structs cannot fail.
+    serde_json::to_string(&out).unwrap_or_default().into()
+}
+
+/// The text frame for a stored message.
+pub fn render_message(message: &Message, at: DateTime<Utc>) -> Arc<str> {
+    to_frame("text", "", at, MessagePayload::from(message))
+}
+
+/// The frame for any event.
+pub fn render_event(event: &ChatEvent) -> Arc<str> {
+    use serde_json::json;
+    match event {
+        ChatEvent::MessageStored { message, at } => render_message(message, *at),
+        ChatEvent::Typing {
+            conversation_id,
+            sender_id,
+            kind,
+            at,
+        } => to_frame(
+            "system",
+            kind.sub_type(),
+            *at,
+            json!({ "conversation_id": conversation_id.to_string(), "sender_id": sender_id.as_str() }),
+        ),
+        ChatEvent::ConversationAssigned {
+            conversation_id,
+            support_id,
+            at,
+        } => to_frame(
+            "system",
+            "conversation_assigned",
+            *at,
+            json!({ "conversation_id": conversation_id.to_string(), "support_id": support_id.as_str() }),
+        ),
+        ChatEvent::ConversationClosed {
+            conversation_id,
+            closed_by,
+            at,
+        } => to_frame(
+            "system",
+            "conversation_closed",
+            *at,
+            json!({ "conversation_id": conversation_id.to_string(), "closed_by": closed_by.as_str() }),
+        ),
+        ChatEvent::MessagesRead {
+            conversation_id,
+            reader_id,
+            up_to,
+            at,
+        } => to_frame(
+            "system",
+            "messages_read",
+            *at,
+            json!({
+                "conversation_id": conversation_id.to_string(),
+                "reader_id": reader_id.as_str(),
+                "up_to": up_to.to_string(),
+            }),
+        ),
+    }
+}
+
+/// A `system/error` frame for the sending connection.
+pub fn render_error(err: &FrameError, at: DateTime<Utc>) -> Arc<str> {
+    let mut payload = serde_json::Map::new();
+    payload.insert("code".into(), err.code.as_str().into());
+    payload.insert("message".into(), err.message.clone().into());
+    if let Some(cid) = &err.conversation_id {
+        payload.insert("conversation_id".into(), cid.clone().into());
+    }
+    to_frame("system", "error", at, payload)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use chrono::TimeZone;
+    use qc_domain::{ConversationId, MessageId, MessageKind, UserId};
+
+    fn code(text: &str) -> ErrorCode {
+        parse_inbound(text).unwrap_err().code
+    }
+
+    #[test]
+    fn seed_examples_parse() {
+        let t = parse_inbound(r#"{"type":"text","conversation_id":"01KAAWW5V95WFFDERJZCTDE2QQ","content":"Hello, I need help with my order."}"#).unwrap();
+        assert!(
+            matches!(t, Inbound::Text { ref conversation_id, ref content, client_msg_id: None }
+            if conversation_id == "01KAAWW5V95WFFDERJZCTDE2QQ" && content.as_str() == "Hello, I need help with my order.")
+        );
+        let s = parse_inbound(r#"{"type":"system","sub_type":"typing_started","conversation_id":"01KAAWW5V95WFFDERJZCTDE2QQ"}"#).unwrap();
+        assert!(matches!(
+            s,
+            Inbound::Typing {
+                kind: TypingKind::Started,
+                ..
+            }
+        ));
+        let s = parse_inbound(r#"{"type":"system","sub_type":"typing_stopped","conversation_id":"01KAAWW5V95WFFDERJZCTDE2QQ"}"#).unwrap();
+        assert!(matches!(
+            s,
+            Inbound::Typing {
+                kind: TypingKind::Stopped,
+                ..
+            }
+        ));
+    }
+
+    #[test]
+    fn bad_input_rows_in_order() {
+        assert_eq!(code("not json"), ErrorCode::InvalidJson);
+        assert_eq!(code("[1,2]"), ErrorCode::InvalidJson);
+        assert_eq!(code("\"text\""), ErrorCode::InvalidJson);
+        assert_eq!(
+            code(r#"{"conversation_id":"x","content":"hi"}"#),
+            ErrorCode::InvalidMessage
+        );
+        assert_eq!(
+            code(r#"{"type":"text","content":"hi"}"#),
+            ErrorCode::InvalidMessage
+        );
+        assert_eq!(
+            code(r#"{"type":7,"conversation_id":"x"}"#),
+            ErrorCode::InvalidMessage
+        );
+        assert_eq!(
+            code(r#"{"type":"text","conversation_id":7,"content":"x"}"#),
+            ErrorCode::InvalidMessage
+        );
+        assert_eq!(
+            code(r#"{"type":"video","conversation_id":"x"}"#),
+            ErrorCode::InvalidMessage
+        );
+        assert_eq!(
+            code(r#"{"type":"system","sub_type":"dancing","conversation_id":"x"}"#),
+            ErrorCode::InvalidMessage
+        );
+        assert_eq!(
+            code(r#"{"type":"system","conversation_id":"x"}"#),
+            ErrorCode::InvalidMessage
+        );
+        assert_eq!(
+            code(r#"{"type":"text","conversation_id":"x"}"#),
+            ErrorCode::InvalidMessage
+        );
+        assert_eq!(
+            code(r#"{"type":"text","conversation_id":"x","content":5}"#),
+            ErrorCode::InvalidMessage
+        );
+        assert_eq!(
+            code(r#"{"type":"text","conversation_id":"x","content":"hi","client_msg_id":""}"#),
+            ErrorCode::InvalidMessage
+        );
+        assert_eq!(
+            code(r#"{"type":"text","conversation_id":"x","content":"hi","client_msg_id":5}"#),
+            ErrorCode::InvalidMessage
+        );
+        // A bad client_msg_id outranks bad content (invalid_message is the earlier row).
+        assert_eq!(
+            code(r#"{"type":"text","conversation_id":"x","content":"","client_msg_id":""}"#),
+            ErrorCode::InvalidMessage
+        );
+        assert_eq!(
+            code(r#"{"type":"text","conversation_id":"x","content":"   "}"#),
+            ErrorCode::InvalidContent
+        );
+        let long = format!(
+            r#"{{"type":"text","conversation_id":"x","content":"{}"}}"#,
+            "a".repeat(4097)
+        );
+        assert_eq!(code(&long), ErrorCode::InvalidContent);
+        // Not-a-ULID is answered later (conversation_not_found), so it parses.
+        assert!(
+            parse_inbound(
+                r#"{"type":"text","conversation_id":"nope","content":"hi","client_msg_id":null}"#
+            )
+            .is_ok()
+        );
+    }
+
+    #[test]
+    fn errors_name_the_conversation_when_known() {
+        let e = parse_inbound(
+            r#"{"type":"text","conversation_id":"01KAAWW5V95WFFDERJZCTDE2QQ","content":""}"#,
+        )
+        .unwrap_err();
+        assert_eq!(
+            e.conversation_id.as_deref(),
+            Some("01KAAWW5V95WFFDERJZCTDE2QQ")
+        );
+        let frame = render_error(&e, Utc.with_ymd_and_hms(2025, 11, 18, 10, 30, 5).unwrap());
+        let v: Value = serde_json::from_str(&frame).unwrap();
+        assert_eq!(v["type"], "system");
+        assert_eq!(v["sub_type"], "error");
+        assert_eq!(v["timestamp"], "2025-11-18T10:30:05.000Z");
+        assert_eq!(v["payload"]["code"], "invalid_content");
+        assert_eq!(
+            v["payload"]["conversation_id"],
+            "01KAAWW5V95WFFDERJZCTDE2QQ"
+        );
+    }
+
+    #[test]
+    fn message_frame_has_the_seed_shape() {
+        let at = Utc.with_ymd_and_hms(2025, 11, 18, 10, 30, 0).unwrap();
+        let m = Message {
+            id: "01KAB0000000000000000000AA".parse::<MessageId>().unwrap(),
+            conversation_id: "01KAAWW5V95WFFDERJZCTDE2QQ"
+                .parse::<ConversationId>()
+                .unwrap(),
+            seq: 1,
+            sender_id: UserId::new("01K9RDKY84GC0Q7F9F1NY54B5C").unwrap(),
+            kind: MessageKind::Text,
+            content: "Hello, I need help with my order.".into(),
+            client_msg_id: None,
+            created_at: at,
+            read_at: None,
+        };
+        let frame = render_event(&ChatEvent::MessageStored { message: m, at });
+        assert_eq!(
+            &*frame,
+            r#"{"type":"text","sub_type":"","timestamp":"2025-11-18T10:30:00.000Z","payload":{"id":"01KAB0000000000000000000AA","conversation_id":"01KAAWW5V95WFFDERJZCTDE2QQ","sender_id":"01K9RDKY84GC0Q7F9F1NY54B5C","message_type":"text","content":"Hello, I need help with my order.","created_at":"2025-11-18T10:30:00.000Z","read_at":null,"seq":1,"client_msg_id":null}}"#
+        );
+    }
+}

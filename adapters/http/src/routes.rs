@@ -1,0 +1,69 @@
+//! The whole HTTP surface in one poem endpoint.
+
+use std::sync::Arc;
+use std::time::Instant;
+
+use poem::middleware::CatchPanic;
+use poem::{Endpoint, EndpointExt, Route, get};
+use poem_openapi::OpenApiService;
+
+use crate::api::{ConversationsApi, HealthApi, json_error};
+use crate::ws::{WsContext, chat_clients, chat_supports};
+
+pub struct HttpDeps {
+    pub ws: Arc<WsContext>,
+    pub conversations: ConversationsApi,
+    pub health: HealthApi,
+}
+
+/// The OpenAPI service, also used to write `docs/openapi.json`.
+pub fn openapi_service(
+    conversations: ConversationsApi,
+    health: HealthApi,
+) -> OpenApiService<(ConversationsApi, HealthApi), ()> {
+    OpenApiService::new(
+        (conversations, health),
+        "Quick Connect Chat",
+        env!("CARGO_PKG_VERSION"),
+    )
+    .description(
+        "HTTP API of Quick Connect Chat. Authenticate with `Authorization: Bearer <jwt>` \
+             (or the cookie / `access_token` query parameter). Errors are `{code, message}`. \
+             The real-time chat runs over WebSocket at /chats/clients and /chats/supports.",
+    )
+}
+
+/// Builds every route: the WebSocket endpoints, the API, its spec and docs.
+pub fn build_routes(deps: HttpDeps) -> impl Endpoint<Output = poem::Response> {
+    let api = openapi_service(deps.conversations, deps.health);
+    let spec = api.spec_endpoint();
+    let ui = api.swagger_ui();
+    Route::new()
+        .at("/chats/clients", get(chat_clients))
+        .at("/chats/supports", get(chat_supports))
+        .at("/openapi.json", spec)
+        .nest("/docs", ui)
+        .nest("/", api)
+        .data(deps.ws)
+        .catch_all_error(json_error)
+        .with(CatchPanic::new())
+        .around(access_log)
+        .map_to_response()
+}
+
+/// One line per request: method, path (never the query string, which may
+/// hold a token), status, duration.
+async fn access_log<E: Endpoint>(ep: Arc<E>, req: poem::Request) -> poem::Result<poem::Response> {
+    let method = req.method().clone();
+    let path = req.uri().path().to_owned();
+    let start = Instant::now();
+    let result = ep.get_response(req).await;
+    tracing::info!(
+        %method,
+        path,
+        status = result.status().as_u16(),
+        ms = start.elapsed().as_millis() as u64,
+        "http"
+    );
+    Ok(result)
+}

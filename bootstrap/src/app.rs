@@ -1,0 +1,210 @@
+//! Wiring and lifecycle: connect, migrate, build use cases over adapters,
+//! bind, serve until told to stop, then close every chat connection with
+//! 1001 and let in-flight stores finish.
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::Context;
+use poem::Server;
+use poem::listener::{Acceptor, Listener, TcpListener};
+use qc_application::ConversationOrdering;
+use qc_application::ports::{
+    Broker, Clock, ConversationRepository, IdGenerator, MessageRepository, SystemClock,
+    UlidGenerator,
+};
+use qc_application::use_cases::*;
+use qc_broker_memory::InMemoryBroker;
+use qc_http::api::{ConversationsApi, HealthApi};
+use qc_http::auth::TokenRules;
+use qc_http::{AllowedOrigins, Authenticator, HttpDeps, TokenVerifier, WsContext, build_routes};
+use qc_persistence::{SeaOrmConversationRepository, SeaOrmMessageRepository};
+use tokio_util::sync::CancellationToken;
+use tokio_util::task::TaskTracker;
+
+use crate::settings::{Config, JwtConfig};
+
+/// How long shutdown waits for chat connections to finish closing.
+const DRAIN_TIMEOUT: Duration = Duration::from_secs(15);
+
+/// A built, bound server.
+pub struct Application {
+    acceptor: poem::listener::TcpAcceptor,
+    addr: SocketAddr,
+    routes: poem::endpoint::BoxEndpoint<'static>,
+    shutdown: CancellationToken,
+    tracker: TaskTracker,
+    auth: Arc<Authenticator>,
+}
+
+/// Builds the token verifier the configuration asks for.
+///
+/// # Errors
+/// When the public key is unusable.
+pub fn verifier(config: &Config) -> anyhow::Result<TokenVerifier> {
+    let rules = TokenRules {
+        issuer: config.jwt_issuer.clone(),
+        audience: config.jwt_audience.clone(),
+        leeway_secs: config.jwt_leeway_secs,
+    };
+    Ok(match &config.jwt {
+        JwtConfig::Secret(s) | JwtConfig::DevSecret(s) => TokenVerifier::hs256(s, &rules),
+        JwtConfig::PublicKey(pem) => {
+            TokenVerifier::from_public_key_pem(pem, &rules).context("QC_JWT_PUBLIC_KEY_FILE")?
+        }
+    })
+}
+
+impl Application {
+    /// Connects to the database, applies migrations, wires everything and
+    /// binds the listener (port 0 picks a free port).
+    ///
+    /// # Errors
+    /// When the database is unreachable, a migration fails or the address is taken.
+    pub async fn build(config: &Config) -> anyhow::Result<Self> {
+        let db = qc_persistence::connect(&config.database_url).await?;
+        qc_persistence::migrate(&db).await?;
+
+        let conversations: Arc<dyn ConversationRepository> =
+            Arc::new(SeaOrmConversationRepository::new(db.clone()));
+        let messages: Arc<dyn MessageRepository> = Arc::new(SeaOrmMessageRepository::new(db));
+        let broker: Arc<dyn Broker> = Arc::new(InMemoryBroker::new());
+        let clock: Arc<dyn Clock> = Arc::new(SystemClock);
+        let ids: Arc<dyn IdGenerator> = Arc::new(UlidGenerator);
+
+        let auth = Arc::new(Authenticator {
+            verifier: verifier(config)?,
+            cookie_name: config.jwt_cookie.clone(),
+        });
+        let shutdown = CancellationToken::new();
+        let tracker = TaskTracker::new();
+
+        let send_message = Arc::new(SendMessage {
+            conversations: conversations.clone(),
+            messages: messages.clone(),
+            broker: broker.clone(),
+            clock: clock.clone(),
+            ids: ids.clone(),
+            ordering: Arc::new(ConversationOrdering::new()),
+        });
+        let signal_typing = Arc::new(SignalTyping {
+            conversations: conversations.clone(),
+            broker: broker.clone(),
+            clock: clock.clone(),
+        });
+        let ws = Arc::new(WsContext {
+            auth: auth.clone(),
+            origins: AllowedOrigins::parse(config.allowed_origins.as_deref()),
+            send_message,
+            signal_typing,
+            broker: broker.clone(),
+            limits: config.limits.clone(),
+            shutdown: shutdown.clone(),
+            tracker: tracker.clone(),
+        });
+        let api = ConversationsApi {
+            auth: auth.clone(),
+            open: Arc::new(OpenConversation {
+                conversations: conversations.clone(),
+                clock: clock.clone(),
+                ids,
+            }),
+            list: Arc::new(ListConversations {
+                conversations: conversations.clone(),
+            }),
+            get: Arc::new(GetConversation {
+                conversations: conversations.clone(),
+            }),
+            assign: Arc::new(AssignConversation {
+                conversations: conversations.clone(),
+                broker: broker.clone(),
+                clock: clock.clone(),
+            }),
+            close: Arc::new(CloseConversation {
+                conversations: conversations.clone(),
+                broker: broker.clone(),
+                clock: clock.clone(),
+            }),
+            history: Arc::new(ReadHistory {
+                conversations: conversations.clone(),
+                messages: messages.clone(),
+            }),
+            mark_read: Arc::new(MarkRead {
+                conversations: conversations.clone(),
+                messages,
+                broker: broker.clone(),
+                clock,
+            }),
+        };
+        let health = HealthApi {
+            database: conversations,
+            broker,
+        };
+        let routes = poem::EndpointExt::boxed(build_routes(HttpDeps {
+            ws,
+            conversations: api,
+            health,
+        }));
+
+        let acceptor = TcpListener::bind(config.bind)
+            .into_acceptor()
+            .await
+            .with_context(|| format!("cannot listen on {}", config.bind))?;
+        let addr = acceptor
+            .local_addr()
+            .first()
+            .and_then(|a| a.as_socket_addr().copied())
+            .context("listener has no address")?;
+        Ok(Self {
+            acceptor,
+            addr,
+            routes,
+            shutdown,
+            tracker,
+            auth,
+        })
+    }
+
+    pub fn addr(&self) -> SocketAddr {
+        self.addr
+    }
+
+    pub fn port(&self) -> u16 {
+        self.addr.port()
+    }
+
+    /// Cancel it to stop the server gracefully.
+    pub fn shutdown_token(&self) -> CancellationToken {
+        self.shutdown.clone()
+    }
+
+    /// The authenticator in use (mints development tokens in dev mode).
+    pub fn authenticator(&self) -> Arc<Authenticator> {
+        self.auth.clone()
+    }
+
+    /// Serves until the shutdown token is cancelled; then chat connections
+    /// get close 1001, in-flight frames finish, and the listener stops.
+    ///
+    /// # Errors
+    /// When the server fails.
+    pub async fn run_until_stopped(self) -> anyhow::Result<()> {
+        let shutdown = self.shutdown.clone();
+        let tracker = self.tracker.clone();
+        let signal = async move {
+            shutdown.cancelled().await;
+            tracker.close();
+            if tokio::time::timeout(DRAIN_TIMEOUT, tracker.wait())
+                .await
+                .is_err()
+            {
+                tracing::warn!("some chat connections did not close in time");
+            }
+        };
+        Server::new_with_acceptor(self.acceptor)
+            .run_with_graceful_shutdown(self.routes, signal, Some(Duration::from_secs(5)))
+            .await
+            .context("server failed")
+    }
+}

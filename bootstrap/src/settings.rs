@@ -1,0 +1,400 @@
+//! Configuration: defaults, then `quickconnect.toml` (or `--config PATH`),
+//! then `QC_*` environment variables, then command-line flags. Validated once
+//! at start into a [`Config`], with messages that say what to fix.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use anyhow::{Context, bail, ensure};
+use clap::{Parser, Subcommand};
+use figment::Figment;
+use figment::providers::{Env, Format, Serialized, Toml};
+use qc_domain::Role;
+use qc_http::WsLimits;
+use serde::{Deserialize, Serialize};
+
+/// Raw settings, as read. Keys are the `QC_*` variables in lower case.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(default)]
+pub struct Settings {
+    pub bind: String,
+    pub database_url: String,
+    pub broker_url: String,
+    pub jwt_secret: Option<String>,
+    pub jwt_public_key_file: Option<PathBuf>,
+    pub jwt_issuer: Option<String>,
+    pub jwt_audience: Option<String>,
+    pub jwt_cookie: String,
+    /// Clock leeway for `exp` / `nbf`, seconds (at most 60).
+    pub jwt_leeway_secs: u64,
+    pub allowed_origins: Option<String>,
+    pub tls_cert_file: Option<PathBuf>,
+    pub tls_key_file: Option<PathBuf>,
+    pub log: String,
+    pub log_format: String,
+    pub ws_rate_per_sec: u32,
+    pub ws_rate_burst: u32,
+    pub ws_ping_secs: u64,
+    /// Close a connection from which nothing arrived for this long.
+    pub ws_idle_secs: u64,
+    pub ws_queue_frames: usize,
+    pub ws_queue_bytes: usize,
+}
+
+impl Default for Settings {
+    fn default() -> Self {
+        Self {
+            bind: "0.0.0.0:2530".into(),
+            database_url: "sqlite://quickconnect.db?mode=rwc".into(),
+            broker_url: "memory://".into(),
+            jwt_secret: None,
+            jwt_public_key_file: None,
+            jwt_issuer: None,
+            jwt_audience: None,
+            jwt_cookie: "access_token".into(),
+            jwt_leeway_secs: 30,
+            allowed_origins: None,
+            tls_cert_file: None,
+            tls_key_file: None,
+            log: "info".into(),
+            log_format: "text".into(),
+            ws_rate_per_sec: 20,
+            ws_rate_burst: 40,
+            ws_ping_secs: 25,
+            ws_idle_secs: 60,
+            ws_queue_frames: 512,
+            ws_queue_bytes: 1_048_576,
+        }
+    }
+}
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "quickconnect",
+    version,
+    about = "Quick Connect Chat: real-time customer-support chat over WebSockets"
+)]
+pub struct Cli {
+    /// TOML settings file (default: ./quickconnect.toml when present).
+    #[arg(long, global = true, value_name = "PATH")]
+    pub config: Option<PathBuf>,
+    /// Listen address (QC_BIND).
+    #[arg(long, global = true, value_name = "ADDR")]
+    pub bind: Option<String>,
+    /// sqlite://… or postgres://… (QC_DATABASE_URL).
+    #[arg(long, global = true, value_name = "URL")]
+    pub database_url: Option<String>,
+    /// memory:// (QC_BROKER_URL).
+    #[arg(long, global = true, value_name = "URL")]
+    pub broker_url: Option<String>,
+    /// Tracing filter (QC_LOG).
+    #[arg(long, global = true, value_name = "FILTER")]
+    pub log: Option<String>,
+    #[command(subcommand)]
+    pub command: Option<Command>,
+}
+
+#[derive(Debug, Clone, Subcommand)]
+pub enum Command {
+    /// Run the server (the default).
+    Serve,
+    /// Apply database migrations and exit.
+    Migrate,
+    /// Mint a signed development token (needs QC_JWT_SECRET).
+    Token {
+        /// guest, client or support.
+        #[arg(long)]
+        role: String,
+        /// The user id (`sub`); a fresh ULID when omitted.
+        #[arg(long)]
+        sub: Option<String>,
+        /// Lifetime in seconds.
+        #[arg(long, default_value_t = 3600)]
+        ttl: i64,
+    },
+}
+
+#[derive(Serialize)]
+struct FlagOverrides {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    bind: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    database_url: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    broker_url: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    log: Option<String>,
+}
+
+impl Settings {
+    /// Reads the layers in order of precedence.
+    ///
+    /// # Errors
+    /// When a named config file is missing or any layer is malformed.
+    pub fn load(cli: &Cli) -> anyhow::Result<Self> {
+        Self::figment(cli)?
+            .extract()
+            .context("invalid configuration")
+    }
+
+    fn figment(cli: &Cli) -> anyhow::Result<Figment> {
+        let mut fig = Figment::from(Serialized::defaults(Settings::default()));
+        match &cli.config {
+            Some(path) => {
+                ensure!(
+                    path.is_file(),
+                    "config file {} does not exist",
+                    path.display()
+                );
+                fig = fig.merge(Toml::file(path));
+            }
+            None => fig = fig.merge(Toml::file("quickconnect.toml")),
+        }
+        // Every QC_ variable is a string: a numeric-looking secret stays a string.
+        fig = fig.merge(Env::prefixed("QC_").filter(|k| !k.as_str().starts_with("test_")));
+        let flags = FlagOverrides {
+            bind: cli.bind.clone(),
+            database_url: cli.database_url.clone(),
+            broker_url: cli.broker_url.clone(),
+            log: cli.log.clone(),
+        };
+        Ok(fig.merge(Serialized::defaults(flags)))
+    }
+}
+
+/// How tokens are verified.
+#[derive(Debug, Clone)]
+pub enum JwtConfig {
+    /// HS256 with a configured shared secret.
+    Secret(Vec<u8>),
+    /// RS256/ES256 from a PEM public key.
+    PublicKey(Vec<u8>),
+    /// Development: a random secret for this run only.
+    DevSecret(Vec<u8>),
+}
+
+/// Validated configuration.
+#[derive(Debug, Clone)]
+pub struct Config {
+    pub bind: SocketAddr,
+    pub database_url: String,
+    pub jwt: JwtConfig,
+    pub jwt_issuer: Option<String>,
+    pub jwt_audience: Option<String>,
+    pub jwt_cookie: String,
+    pub jwt_leeway_secs: u64,
+    pub allowed_origins: Option<String>,
+    pub log: String,
+    pub log_json: bool,
+    pub limits: WsLimits,
+}
+
+impl Config {
+    /// # Errors
+    /// With a message naming the setting and what is wrong with it.
+    pub fn from_settings(s: Settings) -> anyhow::Result<Self> {
+        let bind: SocketAddr = s.bind.parse().with_context(|| {
+            format!("QC_BIND: {:?} is not an address like 0.0.0.0:2530", s.bind)
+        })?;
+        let db = s.database_url.trim().to_owned();
+        ensure!(
+            db.starts_with("sqlite:")
+                || db.starts_with("postgres://")
+                || db.starts_with("postgresql://"),
+            "QC_DATABASE_URL must start with sqlite:// or postgres://"
+        );
+        match s.broker_url.trim() {
+            "memory://" | "memory" => {}
+            other if other.starts_with("redis://") || other.starts_with("rediss://") => bail!(
+                "QC_BROKER_URL: the Redis broker is not part of this build yet; use memory:// (one node)"
+            ),
+            other => bail!("QC_BROKER_URL: {other:?} is not supported (use memory://)"),
+        }
+        let jwt = match (&s.jwt_secret, &s.jwt_public_key_file) {
+            (Some(_), Some(_)) => {
+                bail!(
+                    "set either QC_JWT_SECRET or QC_JWT_PUBLIC_KEY_FILE, not both (one pinned algorithm)"
+                )
+            }
+            (Some(secret), None) => {
+                ensure!(
+                    secret.len() >= 32,
+                    "QC_JWT_SECRET must be at least 32 bytes (256 bits) for HS256"
+                );
+                JwtConfig::Secret(secret.as_bytes().to_vec())
+            }
+            (None, Some(path)) => JwtConfig::PublicKey(std::fs::read(path).with_context(|| {
+                format!("QC_JWT_PUBLIC_KEY_FILE: cannot read {}", path.display())
+            })?),
+            (None, None) => JwtConfig::DevSecret(rand::random::<[u8; 32]>().to_vec()),
+        };
+        ensure!(
+            s.jwt_leeway_secs <= 60,
+            "QC_JWT_LEEWAY_SECS must be at most 60"
+        );
+        ensure!(
+            !s.jwt_cookie.trim().is_empty(),
+            "QC_JWT_COOKIE must not be empty"
+        );
+        match (&s.tls_cert_file, &s.tls_key_file) {
+            (None, None) => {}
+            (Some(_), None) | (None, Some(_)) => {
+                bail!("set both QC_TLS_CERT_FILE and QC_TLS_KEY_FILE, or neither")
+            }
+            (Some(_), Some(_)) => bail!(
+                "QC_TLS_CERT_FILE/QC_TLS_KEY_FILE: TLS termination is not part of this build yet; \
+                 terminate TLS at a reverse proxy (see docs/deployment.md)"
+            ),
+        }
+        let log_json = match s.log_format.as_str() {
+            "json" => true,
+            "text" | "" => false,
+            other => bail!("QC_LOG_FORMAT must be text or json, not {other:?}"),
+        };
+        ensure!(s.ws_ping_secs >= 1, "QC_WS_PING_SECS must be at least 1");
+        ensure!(
+            s.ws_idle_secs > s.ws_ping_secs,
+            "QC_WS_IDLE_SECS ({}) must be longer than QC_WS_PING_SECS ({})",
+            s.ws_idle_secs,
+            s.ws_ping_secs
+        );
+        ensure!(
+            s.ws_queue_frames >= 1,
+            "QC_WS_QUEUE_FRAMES must be at least 1"
+        );
+        ensure!(
+            s.ws_queue_bytes >= 1024,
+            "QC_WS_QUEUE_BYTES must be at least 1024"
+        );
+        ensure!(
+            s.ws_rate_per_sec == 0 || s.ws_rate_burst >= 1,
+            "QC_WS_RATE_BURST must be at least 1 when rate limiting is on"
+        );
+        Ok(Self {
+            bind,
+            database_url: db,
+            jwt,
+            jwt_issuer: s.jwt_issuer.filter(|v| !v.is_empty()),
+            jwt_audience: s.jwt_audience.filter(|v| !v.is_empty()),
+            jwt_cookie: s.jwt_cookie,
+            jwt_leeway_secs: s.jwt_leeway_secs,
+            allowed_origins: s.allowed_origins.filter(|v| !v.trim().is_empty()),
+            log: s.log,
+            log_json,
+            limits: WsLimits {
+                rate_per_sec: s.ws_rate_per_sec,
+                rate_burst: s.ws_rate_burst,
+                ping_every: Duration::from_secs(s.ws_ping_secs),
+                idle_timeout: Duration::from_secs(s.ws_idle_secs),
+                queue_frames: s.ws_queue_frames,
+                queue_bytes: s.ws_queue_bytes,
+                close_grace: Duration::from_secs(10),
+            },
+        })
+    }
+}
+
+/// Parses a role name for the `token` subcommand.
+///
+/// # Errors
+/// For anything but guest, client or support.
+pub fn parse_role(raw: &str) -> anyhow::Result<Role> {
+    Role::parse(raw).ok_or_else(|| anyhow::anyhow!("--role must be guest, client or support"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use figment::Jail;
+
+    fn cli(args: &[&str]) -> Cli {
+        Cli::parse_from(std::iter::once("quickconnect").chain(args.iter().copied()))
+    }
+
+    #[test]
+    fn defaults_are_the_contracts() {
+        Jail::expect_with(|_| {
+            let c = Config::from_settings(Settings::load(&cli(&[])).unwrap()).unwrap();
+            assert_eq!(c.bind.to_string(), "0.0.0.0:2530");
+            assert_eq!(c.database_url, "sqlite://quickconnect.db?mode=rwc");
+            assert!(matches!(c.jwt, JwtConfig::DevSecret(ref s) if s.len() == 32));
+            assert_eq!(c.jwt_cookie, "access_token");
+            assert_eq!((c.limits.rate_per_sec, c.limits.rate_burst), (20, 40));
+            assert_eq!(c.limits.ping_every, Duration::from_secs(25));
+            assert_eq!(c.limits.idle_timeout, Duration::from_secs(60));
+            assert_eq!(
+                (c.limits.queue_frames, c.limits.queue_bytes),
+                (512, 1_048_576)
+            );
+            Ok(())
+        });
+    }
+
+    #[test]
+    fn file_then_env_then_flags() {
+        Jail::expect_with(|jail| {
+            jail.create_file(
+                "quickconnect.toml",
+                "bind = \"127.0.0.1:1111\"\nws_rate_per_sec = 5\nlog = \"debug\"",
+            )?;
+            jail.set_env("QC_BIND", "127.0.0.1:2222");
+            jail.set_env("QC_JWT_SECRET", "12345678901234567890123456789012");
+            let s = Settings::load(&cli(&[])).unwrap();
+            assert_eq!(s.bind, "127.0.0.1:2222", "env beats file");
+            assert_eq!(s.ws_rate_per_sec, 5, "file beats default");
+            assert_eq!(s.log, "debug");
+            assert_eq!(
+                s.jwt_secret.as_deref(),
+                Some("12345678901234567890123456789012"),
+                "digits stay a string"
+            );
+            let s = Settings::load(&cli(&["--bind", "127.0.0.1:3333"])).unwrap();
+            assert_eq!(s.bind, "127.0.0.1:3333", "flags beat env");
+            Ok(())
+        });
+    }
+
+    #[test]
+    fn explicit_config_file_must_exist() {
+        Jail::expect_with(|jail| {
+            jail.create_file("other.toml", "ws_ping_secs = 10")?;
+            assert_eq!(
+                Settings::load(&cli(&["--config", "other.toml"]))
+                    .unwrap()
+                    .ws_ping_secs,
+                10
+            );
+            assert!(Settings::load(&cli(&["--config", "missing.toml"])).is_err());
+            Ok(())
+        });
+    }
+
+    #[test]
+    fn validation_messages_name_the_setting() {
+        let bad = |f: fn(&mut Settings)| {
+            let mut s = Settings::default();
+            f(&mut s);
+            Config::from_settings(s).unwrap_err().to_string()
+        };
+        assert!(bad(|s| s.bind = "nope".into()).contains("QC_BIND"));
+        assert!(bad(|s| s.database_url = "mysql://x".into()).contains("QC_DATABASE_URL"));
+        assert!(bad(|s| s.broker_url = "kafka://x".into()).contains("QC_BROKER_URL"));
+        assert!(bad(|s| s.jwt_secret = Some("short".into())).contains("32 bytes"));
+        assert!(
+            bad(|s| {
+                s.jwt_secret = Some("x".repeat(32));
+                s.jwt_public_key_file = Some("k.pem".into());
+            })
+            .contains("not both")
+        );
+        assert!(bad(|s| s.tls_cert_file = Some("c.pem".into())).contains("QC_TLS_KEY_FILE"));
+        assert!(bad(|s| s.log_format = "xml".into()).contains("QC_LOG_FORMAT"));
+        assert!(bad(|s| s.ws_idle_secs = 10).contains("QC_WS_IDLE_SECS"));
+        assert!(bad(|s| s.jwt_leeway_secs = 120).contains("QC_JWT_LEEWAY_SECS"));
+        assert!(
+            bad(|s| s.jwt_public_key_file = Some("/nonexistent/key.pem".into()))
+                .contains("cannot read")
+        );
+    }
+}
