@@ -1,0 +1,355 @@
+//! Test harness: the real server on 127.0.0.1:0 with its own database (a
+//! SQLite file, or a fresh PostgreSQL database when `QC_TEST_POSTGRES_URL` is
+//! set), real HTTP and WebSocket clients, and typed helpers.
+
+use std::net::SocketAddr;
+use std::time::Duration;
+
+use futures_util::{SinkExt, StreamExt};
+use quickconnect::{Application, Config, Settings};
+use serde_json::{Value, json};
+use tokio::net::TcpStream;
+use tokio_tungstenite::tungstenite::Message;
+use tokio_tungstenite::tungstenite::client::IntoClientRequest;
+use tokio_tungstenite::tungstenite::http::HeaderValue;
+use tokio_tungstenite::{MaybeTlsStream, WebSocketStream};
+use tokio_util::sync::CancellationToken;
+
+pub const SECRET: &str = "test-secret-test-secret-test-secret-0123";
+pub const RECV_TIMEOUT: Duration = Duration::from_secs(5);
+
+pub struct TestApp {
+    pub addr: SocketAddr,
+    pub http: reqwest::Client,
+    pub db_url: String,
+    shutdown: CancellationToken,
+    server: tokio::task::JoinHandle<()>,
+    _dir: Option<tempfile::TempDir>,
+}
+
+/// A user with a valid token.
+#[derive(Clone, Debug)]
+pub struct User {
+    pub id: String,
+    pub token: String,
+}
+
+pub fn mint(role: &str, sub: &str, ttl: i64) -> String {
+    let now = chrono::Utc::now().timestamp();
+    jsonwebtoken::encode(
+        &jsonwebtoken::Header::new(jsonwebtoken::Algorithm::HS256),
+        &json!({ "sub": sub, "role": role, "exp": now + ttl, "iat": now }),
+        &jsonwebtoken::EncodingKey::from_secret(SECRET.as_bytes()),
+    )
+    .unwrap()
+}
+
+/// A fresh database URL for one test.
+pub async fn fresh_database() -> (String, Option<tempfile::TempDir>) {
+    if let Ok(admin) = std::env::var("QC_TEST_POSTGRES_URL") {
+        let name = format!(
+            "qc_it_{}",
+            ulid::Ulid::generate().to_string().to_lowercase()
+        );
+        let url = qc_persistence::create_postgres_database(&admin, &name)
+            .await
+            .expect("QC_TEST_POSTGRES_URL is set but PostgreSQL is unusable");
+        return (url, None);
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let url = format!("sqlite://{}?mode=rwc", dir.path().join("qc.db").display());
+    (url, Some(dir))
+}
+
+pub async fn spawn_app() -> TestApp {
+    spawn_with(|_| {}).await
+}
+
+/// On a SQLite file whatever `QC_TEST_POSTGRES_URL` says: for tests of the
+/// WebSocket layer whose timing must not include other tests' PostgreSQL
+/// `CREATE DATABASE` stalls.
+pub async fn spawn_on_sqlite(configure: impl FnOnce(&mut Settings)) -> TestApp {
+    let dir = tempfile::tempdir().unwrap();
+    let url = format!("sqlite://{}?mode=rwc", dir.path().join("qc.db").display());
+    spawn_on(url, Some(dir), configure).await
+}
+
+pub async fn spawn_with(configure: impl FnOnce(&mut Settings)) -> TestApp {
+    let (url, dir) = fresh_database().await;
+    spawn_on(url, dir, configure).await
+}
+
+pub async fn spawn_on(
+    db_url: String,
+    dir: Option<tempfile::TempDir>,
+    configure: impl FnOnce(&mut Settings),
+) -> TestApp {
+    let mut s = Settings {
+        bind: "127.0.0.1:0".into(),
+        database_url: db_url.clone(),
+        jwt_secret: Some(SECRET.into()),
+        ..Settings::default()
+    };
+    configure(&mut s);
+    let config = Config::from_settings(s).expect("valid test settings");
+    let app = Application::build(&config).await.expect("app builds");
+    let addr = app.addr();
+    let shutdown = app.shutdown_token();
+    let server = tokio::spawn(async move {
+        app.run_until_stopped().await.expect("server runs");
+    });
+    TestApp {
+        addr,
+        http: reqwest::Client::new(),
+        db_url,
+        shutdown,
+        server,
+        _dir: dir,
+    }
+}
+
+impl TestApp {
+    pub fn url(&self, path: &str) -> String {
+        format!("http://{}{}", self.addr, path)
+    }
+
+    pub fn ws_url(&self, path: &str) -> String {
+        format!("ws://{}{}", self.addr, path)
+    }
+
+    pub fn user(&self, role: &str) -> User {
+        let id = ulid::Ulid::generate().to_string();
+        User {
+            token: mint(role, &id, 3600),
+            id,
+        }
+    }
+
+    /// Stops the server gracefully and waits for it; keeps the database.
+    pub async fn stop(self) -> (String, Option<tempfile::TempDir>) {
+        self.shutdown.cancel();
+        tokio::time::timeout(Duration::from_secs(30), self.server)
+            .await
+            .expect("server stops")
+            .unwrap();
+        (self.db_url, self._dir)
+    }
+
+    pub async fn post(&self, path: &str, token: &str, body: Value) -> reqwest::Response {
+        self.http
+            .post(self.url(path))
+            .bearer_auth(token)
+            .json(&body)
+            .send()
+            .await
+            .unwrap()
+    }
+
+    pub async fn get(&self, path: &str, token: &str) -> reqwest::Response {
+        self.http
+            .get(self.url(path))
+            .bearer_auth(token)
+            .send()
+            .await
+            .unwrap()
+    }
+
+    /// Opens a conversation as `client`; returns its JSON.
+    pub async fn open_conversation(&self, client: &User) -> Value {
+        let r = self
+            .post(
+                "/conversations",
+                &client.token,
+                json!({ "subject": "order" }),
+            )
+            .await;
+        assert_eq!(r.status(), 201);
+        r.json().await.unwrap()
+    }
+
+    pub async fn assign(&self, agent: &User, conversation_id: &str) -> reqwest::Response {
+        self.post(
+            &format!("/conversations/{conversation_id}/assign"),
+            &agent.token,
+            json!({}),
+        )
+        .await
+    }
+
+    pub async fn close(&self, who: &User, conversation_id: &str) -> reqwest::Response {
+        self.post(
+            &format!("/conversations/{conversation_id}/close"),
+            &who.token,
+            json!({}),
+        )
+        .await
+    }
+
+    /// All messages of a conversation, oldest first, following cursors.
+    pub async fn all_messages(&self, who: &User, conversation_id: &str) -> Vec<Value> {
+        let mut out = Vec::new();
+        let mut path = format!("/conversations/{conversation_id}/messages?limit=200");
+        loop {
+            let r = self.get(&path, &who.token).await;
+            assert_eq!(r.status(), 200);
+            let page: Value = r.json().await.unwrap();
+            let mut items = page["items"].as_array().unwrap().clone();
+            items.extend(out);
+            out = items;
+            match page["next_cursor"].as_str() {
+                Some(c) => {
+                    path = format!("/conversations/{conversation_id}/messages?limit=200&before={c}")
+                }
+                None => return out,
+            }
+        }
+    }
+
+    /// A client and an agent in one assigned conversation, both connected.
+    pub async fn chat_pair(&self) -> Pair {
+        let client = self.user("client");
+        let agent = self.user("support");
+        let conv = self.open_conversation(&client).await;
+        let cid = conv["id"].as_str().unwrap().to_owned();
+        assert_eq!(self.assign(&agent, &cid).await.status(), 200);
+        let client_ws = self.connect("/chats/clients", &client.token).await;
+        let agent_ws = self.connect("/chats/supports", &agent.token).await;
+        Pair {
+            client,
+            agent,
+            cid,
+            client_ws,
+            agent_ws,
+        }
+    }
+
+    /// Connects with the token in the Authorization header.
+    pub async fn connect(&self, path: &str, token: &str) -> Ws {
+        let mut req = self.ws_url(path).into_client_request().unwrap();
+        req.headers_mut().insert(
+            "Authorization",
+            HeaderValue::from_str(&format!("Bearer {token}")).unwrap(),
+        );
+        self.connect_request(req).await.expect("upgrade succeeds")
+    }
+
+    pub async fn connect_request(
+        &self,
+        req: tokio_tungstenite::tungstenite::handshake::client::Request,
+    ) -> Result<Ws, tokio_tungstenite::tungstenite::Error> {
+        let (inner, _resp) = tokio_tungstenite::connect_async(req).await?;
+        Ok(Ws { inner })
+    }
+
+    /// The HTTP status of a refused upgrade (panics if it was accepted).
+    pub async fn upgrade_status(
+        &self,
+        req: tokio_tungstenite::tungstenite::handshake::client::Request,
+    ) -> u16 {
+        match tokio_tungstenite::connect_async(req).await {
+            Err(tokio_tungstenite::tungstenite::Error::Http(resp)) => resp.status().as_u16(),
+            Err(e) => panic!("unexpected error {e}"),
+            Ok(_) => panic!("upgrade unexpectedly accepted"),
+        }
+    }
+}
+
+pub struct Pair {
+    pub client: User,
+    pub agent: User,
+    pub cid: String,
+    pub client_ws: Ws,
+    pub agent_ws: Ws,
+}
+
+pub struct Ws {
+    pub inner: WebSocketStream<MaybeTlsStream<TcpStream>>,
+}
+
+impl Ws {
+    pub async fn send(&mut self, v: Value) {
+        self.send_text(&v.to_string()).await;
+    }
+
+    pub async fn send_text(&mut self, s: &str) {
+        self.inner.send(Message::text(s)).await.expect("send");
+    }
+
+    /// The next JSON text frame within `d`, skipping control frames; `None`
+    /// on timeout. Panics if the connection closes.
+    pub async fn recv_within(&mut self, d: Duration) -> Option<Value> {
+        let deadline = tokio::time::Instant::now() + d;
+        loop {
+            let next = tokio::time::timeout_at(deadline, self.inner.next())
+                .await
+                .ok()?;
+            match next {
+                Some(Ok(Message::Text(t))) => {
+                    return Some(serde_json::from_str(&t).expect("server sends JSON"));
+                }
+                Some(Ok(Message::Ping(_) | Message::Pong(_))) => continue,
+                other => panic!("expected a text frame, got {other:?}"),
+            }
+        }
+    }
+
+    pub async fn recv(&mut self) -> Value {
+        self.recv_within(RECV_TIMEOUT)
+            .await
+            .expect("a frame within 5 s")
+    }
+
+    /// Asserts that no text frame arrives for `d`.
+    pub async fn expect_silence(&mut self, d: Duration) {
+        if let Some(v) = self.recv_within(d).await {
+            panic!("expected no frame, got {v}");
+        }
+    }
+
+    /// Reads until the server closes; returns the close code (None when the
+    /// TCP connection ended without a close frame).
+    pub async fn recv_close_within(&mut self, d: Duration) -> Option<u16> {
+        let deadline = tokio::time::Instant::now() + d;
+        loop {
+            match tokio::time::timeout_at(deadline, self.inner.next()).await {
+                Err(_) => panic!("connection not closed within {d:?}"),
+                Ok(Some(Ok(Message::Close(frame)))) => return frame.map(|f| u16::from(f.code)),
+                Ok(Some(Ok(_))) => continue,
+                Ok(Some(Err(_)) | None) => return None,
+            }
+        }
+    }
+
+    pub async fn recv_close(&mut self) -> Option<u16> {
+        self.recv_close_within(RECV_TIMEOUT).await
+    }
+}
+
+pub fn text(cid: &str, content: &str) -> Value {
+    json!({ "type": "text", "conversation_id": cid, "content": content })
+}
+
+pub fn typing(cid: &str, sub_type: &str) -> Value {
+    json!({ "type": "system", "sub_type": sub_type, "conversation_id": cid })
+}
+
+/// Asserts an error frame with `code`.
+pub fn assert_error(frame: &Value, code: &str) {
+    assert_eq!(frame["type"], "system", "{frame}");
+    assert_eq!(frame["sub_type"], "error", "{frame}");
+    assert_eq!(frame["payload"]["code"], code, "{frame}");
+    assert!(
+        frame["payload"]["message"]
+            .as_str()
+            .is_some_and(|m| !m.is_empty())
+    );
+}
+
+/// RFC 3339 UTC with a `Z`.
+pub fn assert_timestamp(v: &Value) {
+    let s = v
+        .as_str()
+        .unwrap_or_else(|| panic!("timestamp must be a string: {v}"));
+    assert!(s.ends_with('Z'), "{s}");
+    chrono::DateTime::parse_from_rfc3339(s).unwrap_or_else(|_| panic!("not RFC 3339: {s}"));
+}

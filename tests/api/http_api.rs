@@ -1,0 +1,267 @@
+//! The HTTP API: statuses, error bodies, pagination.
+
+use serde_json::{Value, json};
+
+use crate::helpers::*;
+
+#[tokio::test]
+async fn open_claim_close_with_contract_statuses() {
+    let app = spawn_app().await;
+    let client = app.user("client");
+    let agent = app.user("support");
+    let other_agent = app.user("support");
+
+    let r = app.post("/conversations", &client.token, json!({})).await;
+    assert_eq!(r.status(), 201);
+    let conv: Value = r.json().await.unwrap();
+    assert_eq!(conv["client_id"], client.id.as_str());
+    assert_eq!(conv["status"], "open");
+    assert_eq!(conv["support_id"], Value::Null);
+    assert_eq!(conv["subject"], Value::Null);
+    assert_eq!(conv["closed_at"], Value::Null);
+    assert_timestamp(&conv["created_at"]);
+    let cid = conv["id"].as_str().unwrap();
+
+    // Agents do not open conversations.
+    let r = app
+        .post("/conversations", &agent.token, json!({ "subject": "x" }))
+        .await;
+    assert_eq!(r.status(), 403);
+
+    let r = app.assign(&agent, cid).await;
+    assert_eq!(r.status(), 200);
+    assert_eq!(
+        r.json::<Value>().await.unwrap()["support_id"],
+        agent.id.as_str()
+    );
+    assert_eq!(
+        app.assign(&agent, cid).await.status(),
+        200,
+        "claiming one's own again"
+    );
+    let r = app.assign(&other_agent, cid).await;
+    assert_eq!(r.status(), 409);
+    assert_eq!(r.json::<Value>().await.unwrap()["code"], "already_assigned");
+    assert_eq!(app.assign(&client, cid).await.status(), 403);
+
+    let r = app.close(&client, cid).await;
+    assert_eq!(r.status(), 200);
+    let closed: Value = r.json().await.unwrap();
+    assert_eq!(closed["status"], "closed");
+    assert_timestamp(&closed["closed_at"]);
+    let again = app.close(&agent, cid).await;
+    assert_eq!(again.status(), 200);
+    assert_eq!(
+        again.json::<Value>().await.unwrap()["closed_at"],
+        closed["closed_at"],
+        "idempotent"
+    );
+    assert_eq!(app.close(&other_agent, cid).await.status(), 404);
+
+    let r = app.assign(&other_agent, cid).await;
+    assert_eq!(r.status(), 409);
+    assert_eq!(
+        r.json::<Value>().await.unwrap()["code"],
+        "conversation_closed",
+        "closed wins"
+    );
+}
+
+#[tokio::test]
+async fn errors_are_json_with_code_and_message() {
+    let app = spawn_app().await;
+    let client = app.user("client");
+    let cases: Vec<(reqwest::Response, u16, &str)> = vec![
+        (
+            app.http
+                .post(app.url("/conversations"))
+                .json(&json!({}))
+                .send()
+                .await
+                .unwrap(),
+            401,
+            "unauthorized",
+        ),
+        (
+            app.get("/conversations/not-a-ulid", &client.token).await,
+            400,
+            "invalid_request",
+        ),
+        (
+            app.get("/conversations/01KAAWW5V95WFFDERJZCTDE2QQ", &client.token)
+                .await,
+            404,
+            "not_found",
+        ),
+        (
+            app.http
+                .post(app.url("/conversations"))
+                .bearer_auth(&client.token)
+                .header("content-type", "application/json")
+                .body("{bad json")
+                .send()
+                .await
+                .unwrap(),
+            400,
+            "invalid_request",
+        ),
+        (
+            app.get("/no/such/route", &client.token).await,
+            404,
+            "not_found",
+        ),
+    ];
+    for (resp, status, code) in cases {
+        assert_eq!(resp.status().as_u16(), status);
+        let body: Value = resp.json().await.unwrap();
+        assert_eq!(body["code"], code, "{body}");
+        assert!(body["message"].as_str().is_some_and(|m| !m.is_empty()));
+    }
+}
+
+#[tokio::test]
+async fn history_pages_with_after_before_and_limit() {
+    let app = spawn_with(|s| s.ws_rate_per_sec = 0).await;
+    let mut p = app.chat_pair().await;
+    for i in 1..=7 {
+        p.client_ws.send(text(&p.cid, &format!("m{i}"))).await;
+        p.client_ws.recv().await;
+    }
+    let page = |q: &str| {
+        let path = format!("/conversations/{}/messages{q}", p.cid);
+        let token = p.agent.token.clone();
+        let app = &app;
+        async move {
+            let r = app.get(&path, &token).await;
+            assert_eq!(r.status(), 200, "{path}");
+            r.json::<Value>().await.unwrap()
+        }
+    };
+    let contents = |v: &Value| {
+        v["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|m| m["content"].as_str().unwrap().to_owned())
+            .collect::<Vec<_>>()
+    };
+    let latest = page("?limit=3").await;
+    assert_eq!(contents(&latest), ["m5", "m6", "m7"]);
+    let cursor = latest["next_cursor"].as_str().unwrap().to_owned();
+    let older = page(&format!("?limit=3&before={cursor}")).await;
+    assert_eq!(contents(&older), ["m2", "m3", "m4"]);
+    let first_id = page("?limit=200").await["items"][0]["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let after = page(&format!("?after={first_id}&limit=2")).await;
+    assert_eq!(contents(&after), ["m2", "m3"]);
+    assert!(after["next_cursor"].is_string());
+    let all = page("?limit=100000").await;
+    assert_eq!(
+        all["items"].as_array().unwrap().len(),
+        7,
+        "limit is clamped, not refused"
+    );
+    assert_eq!(all["next_cursor"], Value::Null);
+
+    // Strangers see 404; agents may preview an unassigned conversation.
+    let stranger = app.user("client");
+    assert_eq!(
+        app.get(
+            &format!("/conversations/{}/messages", p.cid),
+            &stranger.token
+        )
+        .await
+        .status(),
+        404
+    );
+    let r = app
+        .get(
+            &format!(
+                "/conversations/{}/messages?after={first_id}&before={first_id}",
+                p.cid
+            ),
+            &p.agent.token,
+        )
+        .await;
+    assert_eq!(r.status(), 400);
+    let r = app
+        .get(
+            &format!(
+                "/conversations/{}/messages?after=01KAAWW5V95WFFDERJZCTDE2QQ",
+                p.cid
+            ),
+            &p.agent.token,
+        )
+        .await;
+    assert_eq!(r.status(), 400);
+    assert_eq!(r.json::<Value>().await.unwrap()["code"], "invalid_cursor");
+}
+
+#[tokio::test]
+async fn health_readiness_and_the_openapi_document() {
+    let app = spawn_app().await;
+    let r = app.http.get(app.url("/healthz")).send().await.unwrap();
+    assert_eq!(r.status(), 200);
+    let r = app.http.get(app.url("/readyz")).send().await.unwrap();
+    assert_eq!(r.status(), 200);
+    let body: Value = r.json().await.unwrap();
+    assert_eq!(body["database"], "ok");
+    assert_eq!(body["broker"], "ok");
+    let spec: Value = app
+        .http
+        .get(app.url("/openapi.json"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    for path in [
+        "/conversations",
+        "/conversations/{id}",
+        "/conversations/{id}/assign",
+        "/conversations/{id}/close",
+        "/conversations/{id}/messages",
+        "/conversations/{id}/read",
+        "/healthz",
+        "/readyz",
+    ] {
+        assert!(
+            spec["paths"].get(path).is_some(),
+            "{path} missing from the spec"
+        );
+    }
+    let docs = app.http.get(app.url("/docs")).send().await.unwrap();
+    assert_eq!(docs.status(), 200);
+    assert!(docs.text().await.unwrap().contains("swagger"));
+}
+
+#[tokio::test]
+async fn read_receipts_set_read_at_and_tell_both_sides() {
+    let app = spawn_app().await;
+    let mut p = app.chat_pair().await;
+    p.client_ws.send(text(&p.cid, "q1")).await;
+    let m1 = p.agent_ws.recv().await;
+    p.client_ws.recv().await;
+    let up_to = m1["payload"]["id"].as_str().unwrap();
+    let r = app
+        .post(
+            &format!("/conversations/{}/read", p.cid),
+            &p.agent.token,
+            json!({ "up_to": up_to }),
+        )
+        .await;
+    assert_eq!(r.status(), 204);
+    for ws in [&mut p.client_ws, &mut p.agent_ws] {
+        let e = ws.recv().await;
+        assert_eq!(e["sub_type"], "messages_read");
+        assert_eq!(
+            e["payload"],
+            json!({ "conversation_id": p.cid, "reader_id": p.agent.id, "up_to": up_to })
+        );
+    }
+    let history = app.all_messages(&p.client, &p.cid).await;
+    assert_timestamp(&history[0]["read_at"]);
+}

@@ -1,0 +1,74 @@
+//! Restarts, graceful shutdown, liveness.
+
+use std::time::Duration;
+
+use futures_util::StreamExt;
+use tokio_tungstenite::tungstenite::Message;
+
+use crate::helpers::*;
+
+#[tokio::test]
+async fn shutdown_closes_with_1001_and_a_restart_keeps_all_history() {
+    let app = spawn_app().await;
+    let mut p = app.chat_pair().await;
+    for i in 1..=3 {
+        p.client_ws.send(text(&p.cid, &format!("before {i}"))).await;
+        p.client_ws.recv().await;
+    }
+    let stopping = tokio::spawn(app.stop());
+    assert_eq!(p.client_ws.recv_close().await, Some(1001));
+    assert_eq!(p.agent_ws.recv_close().await, Some(1001));
+    let (db_url, dir) = stopping.await.unwrap();
+
+    let app = spawn_on(db_url, dir, |_| {}).await;
+    let history = app.all_messages(&p.client, &p.cid).await;
+    let contents: Vec<_> = history
+        .iter()
+        .map(|m| m["content"].as_str().unwrap())
+        .collect();
+    assert_eq!(contents, ["before 1", "before 2", "before 3"]);
+    let mut client_ws = app.connect("/chats/clients", &p.client.token).await;
+    client_ws.send(text(&p.cid, "after restart")).await;
+    let m = client_ws.recv().await;
+    assert_eq!(m["payload"]["seq"], 4, "numbering continues");
+    let conv = app
+        .get(&format!("/conversations/{}", p.cid), &p.client.token)
+        .await;
+    assert_eq!(conv.status(), 200);
+    let conv: serde_json::Value = conv.json().await.unwrap();
+    assert_eq!(
+        conv["support_id"],
+        p.agent.id.as_str(),
+        "assignment survived"
+    );
+}
+
+#[tokio::test]
+async fn the_server_pings_and_closes_silent_peers() {
+    let app = spawn_with(|s| {
+        s.ws_ping_secs = 1;
+        s.ws_idle_secs = 3;
+    })
+    .await;
+    let token = mint("client", "c1", 600);
+    // A live client: reading answers pings (tungstenite pongs), so it stays.
+    let mut live = app.connect("/chats/clients", &token).await;
+    // A silent one: never reads, so it never pongs.
+    let mut silent = app.connect("/chats/clients", &token).await;
+
+    let mut pings = 0;
+    let until = tokio::time::Instant::now() + Duration::from_millis(4500);
+    while let Ok(Some(frame)) = tokio::time::timeout_at(until, live.inner.next()).await {
+        match frame.expect("live connection stays up") {
+            Message::Ping(_) => pings += 1,
+            Message::Close(c) => panic!("live client closed: {c:?}"),
+            _ => {}
+        }
+    }
+    assert!(pings >= 3, "server pinged {pings} times in 4.5 s");
+    // The silent one was closed after ~3 s without a frame from it: its
+    // stream ends (with the 1000 close frame, or with the TCP close when its
+    // late pong replies hit the already-closed socket).
+    let code = silent.recv_close_within(Duration::from_secs(1)).await;
+    assert!(matches!(code, None | Some(1000)), "{code:?}");
+}
