@@ -304,6 +304,8 @@ pub fn parse_role(raw: &str) -> anyhow::Result<Role> {
 }
 
 #[cfg(test)]
+// figment's Jail API returns its (large) error type by value.
+#[allow(clippy::result_large_err)]
 mod tests {
     use super::*;
     use figment::Jail;

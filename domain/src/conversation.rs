@@ -109,10 +109,8 @@ impl Conversation {
     pub fn participants(&self) -> Vec<UserId> {
         let mut all = Vec::with_capacity(2);
         all.push(self.client_id.clone());
-        if let Some(agent) = &self.support_id {
-            if agent != &self.client_id {
-                all.push(agent.clone());
-            }
+        if let Some(agent) = self.support_id.as_ref().filter(|a| *a != &self.client_id) {
+            all.push(agent.clone());
         }
         all
     }

@@ -192,10 +192,10 @@ pub fn find_token(req: &Request, cookie_name: &str, websocket: bool) -> Option<S
         for v in req.headers().get_all(header::SEC_WEBSOCKET_PROTOCOL) {
             let Ok(v) = v.to_str() else { continue };
             for p in v.split(',').map(str::trim) {
-                if let Some(token) = p.strip_prefix(BEARER_PROTOCOL_PREFIX) {
-                    if !token.is_empty() {
-                        return Some(token.to_owned());
-                    }
+                if let Some(token) = p.strip_prefix(BEARER_PROTOCOL_PREFIX)
+                    && !token.is_empty()
+                {
+                    return Some(token.to_owned());
                 }
             }
         }

@@ -72,15 +72,14 @@ impl SendMessage {
                 _ => SendMessageError::NotFound,
             })?;
 
-        if let Some(cmid) = &request.client_msg_id {
-            if let Some(existing) = self
+        if let Some(cmid) = &request.client_msg_id
+            && let Some(existing) = self
                 .messages
                 .find_by_client_msg_id(conversation.id, &sender.user_id, cmid)
                 .await
                 .map_err(|e| SendMessageError::Unavailable(e.into()))?
-            {
-                return Ok(SendOutcome::Duplicate(existing));
-            }
+        {
+            return Ok(SendOutcome::Duplicate(existing));
         }
 
         let new = NewMessage {

@@ -197,13 +197,20 @@ impl Reader<'_> {
         }
         match parse_inbound(text) {
             Err(e) => self.reply_error(&e),
-            Ok(Inbound::Text {
+            Ok(frame) => self.on_frame(frame).await,
+        }
+        None
+    }
+
+    async fn on_frame(&mut self, frame: Inbound) {
+        match frame {
+            Inbound::Text {
                 conversation_id,
                 content,
                 client_msg_id,
-            }) => {
+            } => {
                 let Some(cid) = self.conversation(&conversation_id) else {
-                    return None;
+                    return;
                 };
                 let request = SendMessageRequest {
                     conversation_id: cid,
@@ -229,12 +236,12 @@ impl Reader<'_> {
                     Err(e) => self.reply_error(&send_error(e, conversation_id)),
                 }
             }
-            Ok(Inbound::Typing {
+            Inbound::Typing {
                 conversation_id,
                 kind,
-            }) => {
+            } => {
                 let Some(cid) = self.conversation(&conversation_id) else {
-                    return None;
+                    return;
                 };
                 match self.ctx.signal_typing.execute(self.who, cid, kind).await {
                     Ok(()) => {
@@ -247,7 +254,6 @@ impl Reader<'_> {
                 }
             }
         }
-        None
     }
 
     /// Parses the id; not a ULID is answered like an unknown conversation.
