@@ -25,6 +25,23 @@ use tokio_util::task::TaskTracker;
 
 use crate::settings::{Config, JwtConfig};
 
+/// The process-wide Prometheus recorder, installed on first use (several
+/// `Application`s in one test process share it).
+fn metrics_handle() -> metrics_exporter_prometheus::PrometheusHandle {
+    static HANDLE: std::sync::OnceLock<metrics_exporter_prometheus::PrometheusHandle> =
+        std::sync::OnceLock::new();
+    HANDLE
+        .get_or_init(|| {
+            let recorder = metrics_exporter_prometheus::PrometheusBuilder::new().build_recorder();
+            let handle = recorder.handle();
+            if metrics::set_global_recorder(recorder).is_err() {
+                tracing::warn!("a metrics recorder was already installed; /metrics stays empty");
+            }
+            handle
+        })
+        .clone()
+}
+
 /// How long shutdown waits for chat connections to finish closing.
 const DRAIN_TIMEOUT: Duration = Duration::from_secs(15);
 
@@ -141,10 +158,12 @@ impl Application {
             database: conversations,
             broker,
         };
+        let metrics = metrics_handle();
         let routes = poem::EndpointExt::boxed(build_routes(HttpDeps {
             ws,
             conversations: api,
             health,
+            metrics: Arc::new(move || metrics.render()),
         }));
 
         let acceptor = TcpListener::bind(config.bind)

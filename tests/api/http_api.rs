@@ -265,3 +265,57 @@ async fn read_receipts_set_read_at_and_tell_both_sides() {
     let history = app.all_messages(&p.client, &p.cid).await;
     assert_timestamp(&history[0]["read_at"]);
 }
+
+#[tokio::test]
+async fn metrics_are_exposed_in_prometheus_text_format() {
+    let app = spawn_app().await;
+    let mut p = app.chat_pair().await;
+    p.client_ws.send(text(&p.cid, "counted")).await;
+    p.client_ws.recv().await;
+    p.client_ws.send_text("not json").await;
+    p.client_ws.recv().await;
+    let r = app.http.get(app.url("/metrics")).send().await.unwrap();
+    assert_eq!(r.status(), 200);
+    assert!(
+        r.headers()["content-type"]
+            .to_str()
+            .unwrap()
+            .starts_with("text/plain")
+    );
+    let body = r.text().await.unwrap();
+    for name in [
+        "qc_messages_stored_total",
+        "qc_ws_connections",
+        "qc_ws_frame_errors_total{code=\"invalid_json\"}",
+        "qc_http_requests_total",
+    ] {
+        assert!(body.contains(name), "{name} missing from:\n{body}");
+    }
+}
+
+/// docs/openapi.json is the served document, byte for byte in meaning.
+/// Regenerate after an API change: `QC_WRITE_OPENAPI=1 cargo test -p qc-tests openapi_document`.
+#[tokio::test]
+async fn docs_openapi_json_matches_the_served_openapi_document() {
+    let app = spawn_app().await;
+    let served: Value = app
+        .http
+        .get(app.url("/openapi.json"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let path = format!("{}/../docs/openapi.json", env!("CARGO_MANIFEST_DIR"));
+    if std::env::var_os("QC_WRITE_OPENAPI").is_some() {
+        std::fs::write(&path, serde_json::to_string_pretty(&served).unwrap() + "\n").unwrap();
+    }
+    let committed: Value =
+        serde_json::from_str(&std::fs::read_to_string(&path).expect("docs/openapi.json exists"))
+            .expect("docs/openapi.json is JSON");
+    assert!(
+        committed == served,
+        "docs/openapi.json drifted from /openapi.json; run QC_WRITE_OPENAPI=1 cargo test -p qc-tests openapi_document"
+    );
+}

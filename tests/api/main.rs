@@ -1,9 +1,12 @@
 //! One integration-test binary (one link) for every black-box test.
 
+mod asyncapi;
 mod auth;
 mod bad_input;
 mod chat;
 mod helpers;
 mod http_api;
+mod idp_tokens;
 mod lifecycle;
 mod slow_consumer;
+mod support_desk;

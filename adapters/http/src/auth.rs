@@ -141,15 +141,23 @@ fn validation(alg: Algorithm, rules: &TokenRules) -> Validation {
     v.leeway = rules.leeway_secs;
     v.validate_exp = true;
     v.validate_nbf = true;
-    v.set_required_spec_claims(&["exp", "sub"]);
+    // A configured iss/aud must be present, not only match when present.
+    let mut required = vec!["exp", "sub"];
     match &rules.issuer {
-        Some(iss) => v.set_issuer(&[iss]),
+        Some(iss) => {
+            v.set_issuer(&[iss]);
+            required.push("iss");
+        }
         None => v.iss = None,
     }
     match &rules.audience {
-        Some(aud) => v.set_audience(&[aud]),
+        Some(aud) => {
+            v.set_audience(&[aud]);
+            required.push("aud");
+        }
         None => v.validate_aud = false,
     }
+    v.set_required_spec_claims(&required);
     v
 }
 
@@ -274,6 +282,42 @@ mod tests {
         let none = "eyJhbGciOiJub25lIiwidHlwIjoiSldUIn0.eyJzdWIiOiJ1Iiwicm9sZSI6ImNsaWVudCIsImV4cCI6OTk5OTk5OTk5OX0.";
         assert_eq!(v.verify(none), Err(AuthError::Invalid));
         assert_eq!(v.verify("garbage"), Err(AuthError::Invalid));
+    }
+
+    #[test]
+    fn configured_issuer_and_audience_are_required() {
+        let secret = b"0123456789abcdef0123456789abcdef";
+        let strict = TokenVerifier::hs256(
+            secret,
+            &TokenRules {
+                issuer: Some("idp".into()),
+                audience: Some("qc".into()),
+                leeway_secs: 0,
+            },
+        );
+        let now = chrono::Utc::now().timestamp();
+        let sign = |claims: serde_json::Value| {
+            encode(
+                &Header::new(Algorithm::HS256),
+                &claims,
+                &EncodingKey::from_secret(secret),
+            )
+            .unwrap()
+        };
+        let ok = sign(
+            serde_json::json!({"sub":"u","role":"client","exp":now+60,"iss":"idp","aud":"qc"}),
+        );
+        assert!(strict.verify(&ok).is_ok());
+        for bad in [
+            serde_json::json!({"sub":"u","role":"client","exp":now+60,"iss":"idp"}),
+            serde_json::json!({"sub":"u","role":"client","exp":now+60,"aud":"qc"}),
+            serde_json::json!({"sub":"u","role":"client","exp":now+60,"iss":"idp","aud":"other"}),
+        ] {
+            assert_eq!(strict.verify(&sign(bad)), Err(AuthError::Invalid));
+        }
+        // Unconfigured: an aud in the token is not held against it.
+        let lax = TokenVerifier::hs256(secret, &rules());
+        assert!(lax.verify(&ok).is_ok());
     }
 
     #[test]

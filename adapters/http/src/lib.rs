@@ -8,6 +8,7 @@ pub mod auth;
 pub mod frames;
 pub mod origin;
 pub mod routes;
+pub mod telemetry;
 pub mod ws;
 
 pub use auth::{Authenticator, TokenVerifier};

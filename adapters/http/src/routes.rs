@@ -14,6 +14,8 @@ pub struct HttpDeps {
     pub ws: Arc<WsContext>,
     pub conversations: ConversationsApi,
     pub health: HealthApi,
+    /// Renders the Prometheus text format for `GET /metrics`.
+    pub metrics: Arc<dyn Fn() -> String + Send + Sync>,
 }
 
 /// The OpenAPI service, also used to write `docs/openapi.json`.
@@ -38,7 +40,14 @@ pub fn build_routes(deps: HttpDeps) -> impl Endpoint<Output = poem::Response> {
     let api = openapi_service(deps.conversations, deps.health);
     let spec = api.spec_endpoint();
     let ui = api.swagger_ui();
+    let render = deps.metrics;
+    let metrics = poem::endpoint::make_sync(move |_| {
+        poem::Response::builder()
+            .content_type("text/plain; version=0.0.4")
+            .body(render())
+    });
     Route::new()
+        .at("/metrics", get(metrics))
         .at("/chats/clients", get(chat_clients))
         .at("/chats/supports", get(chat_supports))
         .at("/openapi.json", spec)
@@ -58,11 +67,13 @@ async fn access_log<E: Endpoint>(ep: Arc<E>, req: poem::Request) -> poem::Result
     let path = req.uri().path().to_owned();
     let start = Instant::now();
     let result = ep.get_response(req).await;
+    let elapsed = start.elapsed();
+    crate::telemetry::http_request(result.status().as_u16(), elapsed.as_secs_f64());
     tracing::info!(
         %method,
         path,
         status = result.status().as_u16(),
-        ms = start.elapsed().as_millis() as u64,
+        ms = elapsed.as_millis() as u64,
         "http"
     );
     Ok(result)

@@ -64,6 +64,7 @@ pub(super) async fn run(socket: WebSocketStream, ctx: Arc<WsContext>, verified: 
         }
     };
     info!(user = %who.user_id, role = %who.role, "chat connection open");
+    crate::telemetry::connection_delta(who.role.as_str(), 1.0);
 
     let stop = CancellationToken::new();
     let decision: Arc<OnceLock<CloseAction>> = Arc::new(OnceLock::new());
@@ -101,6 +102,10 @@ pub(super) async fn run(socket: WebSocketStream, ctx: Arc<WsContext>, verified: 
     // No indicator is left on for a connection that went away mid-typing.
     for conversation in std::mem::take(&mut conn.typing) {
         let _ = ctx.signal_typing.stop_on_behalf(&who, conversation).await;
+    }
+    crate::telemetry::connection_delta(who.role.as_str(), -1.0);
+    if let Some(CloseAction::Close(code, _)) = action {
+        crate::telemetry::server_close(code);
     }
     info!(user = %who.user_id, ?action, "chat connection closed");
 }
@@ -174,6 +179,7 @@ impl Reader<'_> {
 
     fn reply_error(&self, err: &FrameError) {
         warn!(user = %self.who.user_id, code = err.code.as_str(), reason = %err.message, "frame dropped");
+        crate::telemetry::frame_error(err.code.as_str());
         self.outbox.push(render_error(err, Utc::now()));
     }
 
@@ -212,6 +218,7 @@ impl Reader<'_> {
                 let Some(cid) = self.conversation(&conversation_id) else {
                     return;
                 };
+                let started = Instant::now();
                 let request = SendMessageRequest {
                     conversation_id: cid,
                     content,
@@ -219,6 +226,7 @@ impl Reader<'_> {
                 };
                 match self.ctx.send_message.execute(self.who, request).await {
                     Ok(SendOutcome::Stored { message, published }) => {
+                        crate::telemetry::message_stored(started.elapsed().as_secs_f64());
                         if !published {
                             // The broker is down: ack the sender directly.
                             self.outbox

@@ -1,0 +1,32 @@
+//! Prometheus metrics recorded by the adapters (names are stable API for
+//! dashboards). The exporter is installed by bootstrap; without one, these
+//! calls are no-ops.
+
+use metrics::{counter, gauge, histogram};
+
+/// A chat connection opened (+1) or closed (-1), per endpoint role.
+pub fn connection_delta(role: &'static str, delta: f64) {
+    gauge!("qc_ws_connections", "role" => role).increment(delta);
+}
+
+/// A frame refused with a `system/error` code.
+pub fn frame_error(code: &'static str) {
+    counter!("qc_ws_frame_errors_total", "code" => code).increment(1);
+}
+
+/// A connection closed by the server with this code.
+pub fn server_close(code: u16) {
+    counter!("qc_ws_server_closes_total", "code" => code.to_string()).increment(1);
+}
+
+/// A text stored and how long store + publish took.
+pub fn message_stored(seconds: f64) {
+    counter!("qc_messages_stored_total").increment(1);
+    histogram!("qc_message_store_seconds").record(seconds);
+}
+
+/// An HTTP request answered.
+pub fn http_request(status: u16, seconds: f64) {
+    counter!("qc_http_requests_total", "status" => status.to_string()).increment(1);
+    histogram!("qc_http_request_seconds").record(seconds);
+}

@@ -1,0 +1,29 @@
+# Quick Connect Chat tasks. `just --list` shows them.
+
+# Serve on :2530 (SQLite file + in-memory broker; dev tokens printed when no secret is set)
+run:
+    cargo run --release
+
+# Every test (SQLite, no services needed)
+test:
+    cargo test --workspace
+
+# The persistence and integration tests against a local PostgreSQL
+test-postgres url="postgres://postgres@127.0.0.1:5432/test":
+    QC_TEST_POSTGRES_URL={{url}} cargo test -p qc-persistence -p qc-tests
+
+# Clippy with warnings denied
+lint:
+    cargo clippy --workspace --all-targets -- -D warnings
+
+# Format the code
+fmt:
+    cargo fmt --all
+
+# What CI runs: fmt check, clippy, layering guard, tests on SQLite and PostgreSQL
+ci:
+    bash .ci/run
+
+# Benchmarks: message throughput/latency and idle-connection memory (see docs/benchmarks.md)
+bench:
+    cargo run --release -p qc-bench
