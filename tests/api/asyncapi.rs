@@ -33,15 +33,15 @@ fn resolve<'a>(root: &'a Value, v: &'a Value) -> &'a Value {
 /// A validator for the JSON Schema subset the document uses.
 fn validate(root: &Value, schema: &Value, v: &Value, at: &str) -> Result<(), String> {
     let s = resolve(root, schema);
-    if let Some(c) = s.get("const") {
-        if c != v {
-            return Err(format!("{at}: expected {c}, got {v}"));
-        }
+    if let Some(c) = s.get("const")
+        && c != v
+    {
+        return Err(format!("{at}: expected {c}, got {v}"));
     }
-    if let Some(e) = s.get("enum").and_then(Value::as_array) {
-        if !e.contains(v) {
-            return Err(format!("{at}: {v} not in {e:?}"));
-        }
+    if let Some(e) = s.get("enum").and_then(Value::as_array)
+        && !e.contains(v)
+    {
+        return Err(format!("{at}: {v} not in {e:?}"));
     }
     if let Some(alts) = s.get("oneOf").and_then(Value::as_array) {
         let ok = alts
@@ -86,10 +86,10 @@ fn validate(root: &Value, schema: &Value, v: &Value, at: &str) -> Result<(), Str
         {
             return Err(format!("{at}: too long"));
         }
-        if let Some(p) = s.get("pattern").and_then(Value::as_str) {
-            if !regex::Regex::new(p).unwrap().is_match(text) {
-                return Err(format!("{at}: {text:?} does not match {p}"));
-            }
+        if let Some(p) = s.get("pattern").and_then(Value::as_str)
+            && !regex::Regex::new(p).unwrap().is_match(text)
+        {
+            return Err(format!("{at}: {text:?} does not match {p}"));
         }
         if s.get("format").and_then(Value::as_str) == Some("date-time") {
             chrono::DateTime::parse_from_rfc3339(text)
@@ -99,10 +99,10 @@ fn validate(root: &Value, schema: &Value, v: &Value, at: &str) -> Result<(), Str
             }
         }
     }
-    if let Some(min) = s.get("minimum").and_then(Value::as_i64) {
-        if v.as_i64().is_some_and(|n| n < min) {
-            return Err(format!("{at}: below {min}"));
-        }
+    if let Some(min) = s.get("minimum").and_then(Value::as_i64)
+        && v.as_i64().is_some_and(|n| n < min)
+    {
+        return Err(format!("{at}: below {min}"));
     }
     if let Some(obj) = v.as_object() {
         for req in s
