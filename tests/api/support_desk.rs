@@ -46,7 +46,7 @@ async fn clients_see_their_own_agents_their_assigned_and_the_queue_oldest_first(
     let newest_first: Vec<_> = alice_convs.iter().rev().cloned().collect();
     assert_eq!(ids(&mine), newest_first);
     assert_eq!(mine["next_cursor"], Value::Null);
-    assert_eq!(ids(&list(&app, &bob, "").await), [bob_conv.clone()]);
+    assert_eq!(ids(&list(&app, &bob, "").await), vec![bob_conv.clone()]);
     assert_eq!(ids(&list(&app, &agent, "").await), [alice_convs[1].clone()]);
     // Queue: open and unassigned, oldest first.
     assert_eq!(
