@@ -110,7 +110,49 @@ async fn errors_are_json_with_code_and_message() {
             404,
             "not_found",
         ),
+        (
+            app.http
+                .post(app.url("/conversations"))
+                .bearer_auth(&client.token)
+                .header("content-type", "text/plain")
+                .body("hi")
+                .send()
+                .await
+                .unwrap(),
+            415,
+            "unsupported_media_type",
+        ),
     ];
+    // A subject that is not a string is refused, not stringified.
+    let r = app
+        .post("/conversations", &client.token, json!({ "subject": false }))
+        .await;
+    assert_eq!(r.status(), 400);
+    // A POST /conversations without a body is told to send JSON.
+    let r = app
+        .http
+        .post(app.url("/conversations"))
+        .bearer_auth(&client.token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 415);
+    assert_eq!(
+        r.json::<Value>().await.unwrap()["code"],
+        "unsupported_media_type"
+    );
+    // 405 names the allowed methods.
+    let r = app
+        .http
+        .delete(app.url("/conversations"))
+        .bearer_auth(&client.token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 405);
+    assert_eq!(r.headers()["allow"], "GET, POST");
+    let body: Value = r.json().await.unwrap();
+    assert_eq!(body["code"], "method_not_allowed");
     for (resp, status, code) in cases {
         assert_eq!(resp.status().as_u16(), status);
         let body: Value = resp.json().await.unwrap();
@@ -176,16 +218,20 @@ async fn history_pages_with_after_before_and_limit() {
         .status(),
         404
     );
-    let r = app
-        .get(
-            &format!(
-                "/conversations/{}/messages?after={first_id}&before={first_id}",
-                p.cid
-            ),
-            &p.agent.token,
-        )
-        .await;
-    assert_eq!(r.status(), 400);
+    // after + before: what lies strictly between.
+    let fifth_id = page("?limit=200").await["items"][4]["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    assert_eq!(
+        contents(&page(&format!("?after={first_id}&before={fifth_id}")).await),
+        ["m2", "m3", "m4"]
+    );
+    assert_eq!(
+        contents(&page("?limit=-5").await),
+        ["m7"],
+        "limit below 1 is clamped to 1"
+    );
     let r = app
         .get(
             &format!(
@@ -196,7 +242,7 @@ async fn history_pages_with_after_before_and_limit() {
         )
         .await;
     assert_eq!(r.status(), 400);
-    assert_eq!(r.json::<Value>().await.unwrap()["code"], "invalid_cursor");
+    assert_eq!(r.json::<Value>().await.unwrap()["code"], "unknown_message");
 }
 
 #[tokio::test]

@@ -5,12 +5,14 @@ mod conversations;
 mod dto;
 mod error;
 mod health;
+mod strict_string;
 mod ulid_param;
 
 pub use conversations::ConversationsApi;
 pub use dto::{ConversationDto, ErrorBody, MessageDto};
 pub use error::{ApiError, json_error};
 pub use health::HealthApi;
+pub use strict_string::StrictString;
 pub use ulid_param::UlidParam;
 
 use poem_openapi::Tags;

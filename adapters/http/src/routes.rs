@@ -60,13 +60,30 @@ pub fn build_routes(deps: HttpDeps) -> impl Endpoint<Output = poem::Response> {
         .map_to_response()
 }
 
+/// The methods each path answers, for the `Allow` header of a 405.
+fn allowed_methods(path: &str) -> &'static str {
+    let parts: Vec<&str> = path.trim_matches('/').split('/').collect();
+    match parts.as_slice() {
+        ["conversations"] => "GET, POST",
+        ["conversations", _] | ["conversations", _, "messages"] => "GET",
+        ["conversations", _, "assign" | "close" | "read"] => "POST",
+        _ => "GET",
+    }
+}
+
 /// One line per request: method, path (never the query string, which may
-/// hold a token), status, duration.
+/// hold a token), status, duration. Also: a 405 says which methods are allowed.
 async fn access_log<E: Endpoint>(ep: Arc<E>, req: poem::Request) -> poem::Result<poem::Response> {
     let method = req.method().clone();
     let path = req.uri().path().to_owned();
     let start = Instant::now();
-    let result = ep.get_response(req).await;
+    let mut result = ep.get_response(req).await;
+    if result.status() == poem::http::StatusCode::METHOD_NOT_ALLOWED {
+        result.headers_mut().insert(
+            poem::http::header::ALLOW,
+            poem::http::HeaderValue::from_static(allowed_methods(&path)),
+        );
+    }
     let elapsed = start.elapsed();
     crate::telemetry::http_request(result.status().as_u16(), elapsed.as_secs_f64());
     tracing::info!(

@@ -169,6 +169,15 @@ impl MessageRepository for SeaOrmMessageRepository {
                     true,
                 )
             }
+            HistoryCursor::Between(after, before) => {
+                let (low, high) = (cursor_seq(after).await?, cursor_seq(before).await?);
+                (
+                    base.filter(message::Column::Seq.gt(low))
+                        .filter(message::Column::Seq.lt(high))
+                        .order_by_asc(message::Column::Seq),
+                    true,
+                )
+            }
         };
         let mut rows = rows
             .limit(limit as u64 + 1)

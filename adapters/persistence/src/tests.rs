@@ -358,6 +358,27 @@ async fn history_pages_latest_before_and_after() {
             "history returns the stored message as stored"
         );
 
+        let between = r
+            .messages
+            .history(c.id, q(HistoryCursor::Between(all[1].id, all[5].id), 2))
+            .await
+            .unwrap();
+        assert_eq!(
+            between.items.iter().map(|m| m.seq).collect::<Vec<_>>(),
+            vec![3, 4]
+        );
+        assert_eq!(between.next, Some(all[3].id));
+        let rest = r
+            .messages
+            .history(c.id, q(HistoryCursor::Between(all[3].id, all[5].id), 2))
+            .await
+            .unwrap();
+        assert_eq!(
+            rest.items.iter().map(|m| m.seq).collect::<Vec<_>>(),
+            vec![5]
+        );
+        assert_eq!(rest.next, None);
+
         let other = new_conversation(&r, "client-2", t0()).await;
         assert!(matches!(
             r.messages

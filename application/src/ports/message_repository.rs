@@ -35,6 +35,8 @@ pub enum HistoryCursor {
     After(MessageId),
     /// The messages just before this one.
     Before(MessageId),
+    /// The first messages after the first id and before the second.
+    Between(MessageId, MessageId),
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -48,7 +50,8 @@ pub struct HistoryPage {
     /// Oldest first.
     pub items: Vec<Message>,
     /// For `Latest`/`Before`: the oldest item's id when older ones exist (pass
-    /// as `before`); for `After`: the newest item's id when newer ones exist.
+    /// as `before`); for `After`/`Between`: the newest item's id when more
+    /// follow (pass as `after`).
     pub next: Option<MessageId>,
 }
 

@@ -44,6 +44,11 @@ enum NoContent {
 
 type ApiResult<T> = Result<T, ApiError>;
 
+/// Any integer is a usable page size: clamped to 1..=200.
+fn clamp_limit(limit: Option<i64>) -> Option<u32> {
+    limit.map(|l| u32::try_from(l.clamp(1, 200)).unwrap_or(200))
+}
+
 fn cid(p: UlidParam) -> ConversationId {
     ConversationId::from_ulid(p.0)
 }
@@ -74,7 +79,7 @@ impl ConversationsApi {
         body: Json<OpenConversationRequest>,
     ) -> ApiResult<Created> {
         let who = self.identify(req)?;
-        match self.open.execute(&who, body.0.subject).await {
+        match self.open.execute(&who, body.0.subject.map(|s| s.0)).await {
             Ok(c) => Ok(Created::Created(Json(c.into()))),
             Err(OpenConversationError::Forbidden) => Err(ApiError::forbidden(
                 "only guests and clients open conversations",
@@ -95,8 +100,8 @@ impl ConversationsApi {
         req: &Request,
         /// Agents only: list the queue of open, unassigned conversations.
         queue: Query<Option<bool>>,
-        /// Page size, default 50, at most 200.
-        limit: Query<Option<u32>>,
+        /// Page size, default 50; outside 1..200 it is clamped.
+        limit: Query<Option<i64>>,
         /// `next_cursor` of the previous page.
         cursor: Query<Option<UlidParam>>,
     ) -> ApiResult<Json<ConversationList>> {
@@ -104,7 +109,7 @@ impl ConversationsApi {
         let after = cursor.0.map(cid);
         match self
             .list
-            .execute(&who, queue.0.unwrap_or(false), after, limit.0)
+            .execute(&who, queue.0.unwrap_or(false), after, clamp_limit(limit.0))
             .await
         {
             Ok(page) => Ok(Json(ConversationList {
@@ -189,7 +194,8 @@ impl ConversationsApi {
 
     /// History, oldest first within each page. No cursor: the latest
     /// `limit`; `after`: the first `limit` after that message (catch-up after
-    /// a reconnect); `before`: the `limit` just before it.
+    /// a reconnect); `before`: the `limit` just before it; both: the first
+    /// `limit` strictly between them.
     #[oai(
         path = "/conversations/:id/messages",
         method = "get",
@@ -203,30 +209,30 @@ impl ConversationsApi {
         after: Query<Option<UlidParam>>,
         /// A message id: return what came before it.
         before: Query<Option<UlidParam>>,
-        /// Page size, default 50; above 200 is clamped to 200.
-        limit: Query<Option<u32>>,
+        /// Page size, default 50; outside 1..200 it is clamped.
+        limit: Query<Option<i64>>,
     ) -> ApiResult<Json<MessageList>> {
         let who = self.identify(req)?;
         let cursor = match (after.0, before.0) {
-            (Some(_), Some(_)) => {
-                return Err(ApiError::bad_request(
-                    "invalid_request",
-                    "give either after or before, not both",
-                ));
+            (Some(a), Some(b)) => {
+                HistoryCursor::Between(MessageId::from_ulid(a.0), MessageId::from_ulid(b.0))
             }
             (Some(a), None) => HistoryCursor::After(MessageId::from_ulid(a.0)),
             (None, Some(b)) => HistoryCursor::Before(MessageId::from_ulid(b.0)),
             (None, None) => HistoryCursor::Latest,
         };
-        match self.history.execute(&who, cid(id.0), cursor, limit.0).await {
+        match self
+            .history
+            .execute(&who, cid(id.0), cursor, clamp_limit(limit.0))
+            .await
+        {
             Ok(page) => Ok(Json(MessageList {
                 items: page.items.into_iter().map(Into::into).collect(),
                 next_cursor: page.next.map(|m| m.to_string()),
             })),
             Err(ReadHistoryError::NotFound) => Err(ApiError::not_found()),
-            Err(ReadHistoryError::UnknownCursor) => Err(ApiError::bad_request(
-                "invalid_cursor",
-                "the cursor is not a message of this conversation",
+            Err(ReadHistoryError::UnknownCursor) => Err(ApiError::unknown_message(
+                "after/before is not a message of this conversation",
             )),
             Err(ReadHistoryError::Unavailable(e)) => Err(ApiError::unavailable(&e)),
         }
@@ -252,8 +258,7 @@ impl ConversationsApi {
         {
             Ok(()) => Ok(NoContent::NoContent),
             Err(MarkReadUseCaseError::NotFound) => Err(ApiError::not_found()),
-            Err(MarkReadUseCaseError::UnknownMessage) => Err(ApiError::bad_request(
-                "invalid_message_id",
+            Err(MarkReadUseCaseError::UnknownMessage) => Err(ApiError::unknown_message(
                 "up_to is not a message of this conversation",
             )),
             Err(MarkReadUseCaseError::Unavailable(e)) => Err(ApiError::unavailable(&e)),

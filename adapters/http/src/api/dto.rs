@@ -4,6 +4,7 @@
 use poem_openapi::Object;
 use qc_domain::{ClientMsgId, Conversation, Message};
 
+use super::strict_string::StrictString;
 use super::ulid_param::UlidParam;
 use crate::frames::timestamp;
 
@@ -21,11 +22,14 @@ pub struct ConversationDto {
     /// ULID.
     pub id: String,
     pub client_id: String,
+    #[oai(nullable)]
     pub support_id: Option<String>,
     /// `open` or `closed`.
     pub status: String,
+    #[oai(nullable)]
     pub subject: Option<String>,
     pub created_at: String,
+    #[oai(nullable)]
     pub closed_at: Option<String>,
 }
 
@@ -54,9 +58,11 @@ pub struct MessageDto {
     pub message_type: String,
     pub content: String,
     pub created_at: String,
+    #[oai(nullable)]
     pub read_at: Option<String>,
     /// 1, 2, 3… within the conversation.
     pub seq: i64,
+    #[oai(nullable)]
     pub client_msg_id: Option<String>,
 }
 
@@ -83,6 +89,7 @@ impl From<Message> for MessageDto {
 pub struct ConversationList {
     pub items: Vec<ConversationDto>,
     /// Pass as `cursor` for the next page; null on the last page.
+    #[oai(nullable)]
     pub next_cursor: Option<String>,
 }
 
@@ -92,13 +99,15 @@ pub struct MessageList {
     pub items: Vec<MessageDto>,
     /// A message id: pass as `before` for older messages (or as `after` when
     /// paging forward with `after`); null when there are no more.
+    #[oai(nullable)]
     pub next_cursor: Option<String>,
 }
 
 #[derive(Debug, Clone, Object)]
 pub struct OpenConversationRequest {
     /// Up to 200 characters; blank means none.
-    pub subject: Option<String>,
+    #[oai(nullable)]
+    pub subject: Option<StrictString>,
 }
 
 #[derive(Debug, Clone, Object)]
@@ -111,6 +120,8 @@ pub struct MarkReadRequest {
 pub struct HealthStatus {
     /// `ok`, or `unavailable` with the failing parts.
     pub status: String,
+    #[oai(nullable)]
     pub database: Option<String>,
+    #[oai(nullable)]
     pub broker: Option<String>,
 }

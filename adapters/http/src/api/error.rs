@@ -11,7 +11,8 @@ use super::dto::ErrorBody;
 
 #[derive(Debug, ApiResponse)]
 pub enum ApiError {
-    /// The request is malformed (bad id, bad JSON, bad cursor).
+    /// The request is malformed (bad id, bad JSON), or names a message that
+    /// is not in the conversation (`unknown_message`).
     #[oai(status = 400)]
     BadRequest(Json<ErrorBody>),
     /// No token, or an invalid or expired one.
@@ -26,6 +27,9 @@ pub enum ApiError {
     /// `already_assigned` or `conversation_closed`.
     #[oai(status = 409)]
     Conflict(Json<ErrorBody>),
+    /// The body is not JSON: send `Content-Type: application/json`.
+    #[oai(status = 415)]
+    UnsupportedMediaType(Json<ErrorBody>),
     /// The database is unreachable; retry.
     #[oai(status = 503)]
     Unavailable(Json<ErrorBody>),
@@ -50,6 +54,10 @@ impl ApiError {
     }
     pub fn not_found() -> Self {
         Self::NotFound(body("not_found", "conversation not found"))
+    }
+    /// A message id (cursor or `up_to`) that is not in the conversation.
+    pub fn unknown_message(message: &str) -> Self {
+        Self::BadRequest(body("unknown_message", message))
     }
     pub fn conflict(code: &str, message: &str) -> Self {
         Self::Conflict(body(code, message))
