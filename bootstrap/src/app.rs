@@ -159,11 +159,22 @@ impl Application {
             broker,
         };
         let metrics = metrics_handle();
+        let dev_tokens: Option<qc_http::web::DevTokens> = match config.jwt {
+            JwtConfig::DevSecret(_) => {
+                let auth = auth.clone();
+                Some(Arc::new(move |role| {
+                    let user = ulid::Ulid::generate().to_string();
+                    Ok((auth.verifier.mint(&user, role, 24 * 3600)?, user))
+                }))
+            }
+            _ => None,
+        };
         let routes = poem::EndpointExt::boxed(build_routes(HttpDeps {
             ws,
             conversations: api,
             health,
             metrics: Arc::new(move || metrics.render()),
+            dev_tokens,
         }));
 
         let acceptor = TcpListener::bind(config.bind)

@@ -365,3 +365,71 @@ async fn docs_openapi_json_matches_the_served_openapi_document() {
         "docs/openapi.json drifted from /openapi.json; run QC_WRITE_OPENAPI=1 cargo test -p qc-tests openapi_document"
     );
 }
+
+#[tokio::test]
+async fn the_browser_pages_and_library_are_served_and_dev_tokens_exist_only_in_dev_mode() {
+    let app = spawn_app().await; // has a secret: not dev mode
+    for (path, ctype, needle) in [
+        ("/", "text/html", "Chat with support"),
+        ("/agent", "text/html", "Agent console"),
+        ("/assets/widget.js", "text/javascript", "sendText"),
+        (
+            "/assets/quickconnect/index.js",
+            "text/javascript",
+            "ChatClient",
+        ),
+        ("/assets/app.css", "text/css", ".msg"),
+    ] {
+        let r = app.http.get(app.url(path)).send().await.unwrap();
+        assert_eq!(r.status(), 200, "{path}");
+        assert!(
+            r.headers()["content-type"]
+                .to_str()
+                .unwrap()
+                .starts_with(ctype),
+            "{path}"
+        );
+        if ctype == "text/html" {
+            assert!(
+                r.headers()["content-security-policy"]
+                    .to_str()
+                    .unwrap()
+                    .contains("default-src 'self'")
+            );
+        }
+        assert!(r.text().await.unwrap().contains(needle), "{path}");
+    }
+    let r = app
+        .http
+        .get(app.url("/dev/token?role=client"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 404, "no dev tokens outside dev mode");
+
+    let dev = spawn_with(|s| s.jwt_secret = None).await;
+    let r = dev
+        .http
+        .get(dev.url("/dev/token?role=support"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    assert_eq!(r.headers()["cache-control"], "no-store");
+    let body: Value = r.json().await.unwrap();
+    assert_eq!(body["role"], "support");
+    let token = body["token"].as_str().unwrap();
+    // The token works where a support token belongs.
+    dev.connect("/chats/supports", token).await;
+    assert_eq!(
+        dev.get("/conversations?queue=true", token).await.status(),
+        200
+    );
+    let r = dev
+        .http
+        .get(dev.url("/dev/token?role=admin"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 400);
+}

@@ -16,6 +16,9 @@ pub struct HttpDeps {
     pub health: HealthApi,
     /// Renders the Prometheus text format for `GET /metrics`.
     pub metrics: Arc<dyn Fn() -> String + Send + Sync>,
+    /// Dev mode only: mints tokens for `GET /dev/token`. `None` in
+    /// production, and then the endpoint does not exist.
+    pub dev_tokens: Option<crate::web::DevTokens>,
 }
 
 /// The OpenAPI service, also used to write `docs/openapi.json`.
@@ -46,7 +49,7 @@ pub fn build_routes(deps: HttpDeps) -> impl Endpoint<Output = poem::Response> {
             .content_type("text/plain; version=0.0.4")
             .body(render())
     });
-    Route::new()
+    crate::web::web_routes(Route::new(), deps.dev_tokens)
         .at("/metrics", get(metrics))
         .at("/chats/clients", get(chat_clients))
         .at("/chats/supports", get(chat_supports))
@@ -56,8 +59,17 @@ pub fn build_routes(deps: HttpDeps) -> impl Endpoint<Output = poem::Response> {
         .data(deps.ws)
         .catch_all_error(json_error)
         .with(CatchPanic::new())
+        .around(root_page)
         .around(access_log)
         .map_to_response()
+}
+
+/// `GET /` is the customer widget (see `web::index_page`).
+async fn root_page<E: Endpoint>(ep: Arc<E>, req: poem::Request) -> poem::Result<poem::Response> {
+    if req.uri().path() == "/" && req.method() == poem::http::Method::GET {
+        return Ok(crate::web::index_page());
+    }
+    Ok(ep.get_response(req).await)
 }
 
 /// The methods each path answers, for the `Allow` header of a 405.
@@ -67,6 +79,7 @@ fn allowed_methods(path: &str) -> &'static str {
         ["conversations"] => "GET, POST",
         ["conversations", _] | ["conversations", _, "messages"] => "GET",
         ["conversations", _, "assign" | "close" | "read"] => "POST",
+        ["chats", _] => "GET",
         _ => "GET",
     }
 }

@@ -1,0 +1,151 @@
+//! The browser side, embedded in the binary so `cargo run --release` serves
+//! it with no build step: the customer widget at `/`, the agent console at
+//! `/agent`, and the client library under `/assets/quickconnect/` (the
+//! committed `web/dist` output of `web/src`).
+
+use std::sync::Arc;
+
+use poem::endpoint::make_sync;
+use poem::http::StatusCode;
+use poem::http::header::CACHE_CONTROL;
+use poem::web::Json;
+use poem::{IntoResponse, Request, Response, Route, get};
+use qc_domain::Role;
+
+/// Mints a development token for a role (dev mode only).
+pub type DevTokens = Arc<dyn Fn(Role) -> anyhow::Result<(String, String)> + Send + Sync>;
+
+macro_rules! web_file {
+    ($path:literal) => {
+        include_str!(concat!(env!("CARGO_MANIFEST_DIR"), "/../../web/", $path))
+    };
+}
+
+const HTML: &str = "text/html; charset=utf-8";
+const JS: &str = "text/javascript; charset=utf-8";
+const CSS: &str = "text/css; charset=utf-8";
+
+/// Path, body, content type.
+const FILES: &[(&str, &str, &str)] = &[
+    ("/", web_file!("pages/index.html"), HTML),
+    ("/agent", web_file!("pages/agent.html"), HTML),
+    ("/assets/app.css", web_file!("pages/app.css"), CSS),
+    ("/assets/common.js", web_file!("pages/common.js"), JS),
+    ("/assets/widget.js", web_file!("pages/widget.js"), JS),
+    ("/assets/agent.js", web_file!("pages/agent.js"), JS),
+    (
+        "/assets/quickconnect/index.js",
+        web_file!("dist/index.js"),
+        JS,
+    ),
+    (
+        "/assets/quickconnect/client.js",
+        web_file!("dist/client.js"),
+        JS,
+    ),
+    (
+        "/assets/quickconnect/clock.js",
+        web_file!("dist/clock.js"),
+        JS,
+    ),
+    (
+        "/assets/quickconnect/protocol.js",
+        web_file!("dist/protocol.js"),
+        JS,
+    ),
+    (
+        "/assets/quickconnect/typing.js",
+        web_file!("dist/typing.js"),
+        JS,
+    ),
+];
+
+/// Pages may only load their own scripts and talk to their own origin.
+const CSP: &str = "default-src 'self'; connect-src 'self' ws: wss:; img-src 'self' data:; \
+                   style-src 'self'; script-src 'self'; base-uri 'none'; form-action 'self'";
+
+fn file_response(body: &'static str, content_type: &'static str) -> Response {
+    let mut resp = Response::builder()
+        .content_type(content_type)
+        .header(CACHE_CONTROL, "no-cache")
+        .header("x-content-type-options", "nosniff");
+    if content_type == HTML {
+        resp = resp.header("content-security-policy", CSP);
+    }
+    resp.body(body)
+}
+
+/// The customer widget, for `GET /`. Served in front of the router: the
+/// HTTP API is nested at `/`, which would otherwise claim the bare root.
+pub fn index_page() -> Response {
+    let (_, body, content_type) = FILES[0];
+    file_response(body, content_type)
+}
+
+/// Adds the pages (all but `/`, see [`index_page`]), and `/dev/token` when
+/// `dev_tokens` is given (dev mode).
+pub fn web_routes(mut route: Route, dev_tokens: Option<DevTokens>) -> Route {
+    for &(path, body, content_type) in &FILES[1..] {
+        route = route.at(
+            path,
+            get(make_sync(move |_| file_response(body, content_type))),
+        );
+    }
+    if let Some(mint) = dev_tokens {
+        route = route.at(
+            "/dev/token",
+            get(make_sync(move |req: Request| dev_token(&mint, &req))),
+        );
+    }
+    route
+}
+
+fn dev_token(mint: &DevTokens, req: &Request) -> Response {
+    let role = req
+        .uri()
+        .query()
+        .and_then(|q| q.split('&').find_map(|kv| kv.strip_prefix("role=")))
+        .and_then(Role::parse);
+    let Some(role) = role else {
+        return (
+            StatusCode::BAD_REQUEST,
+            Json(serde_json::json!({ "code": "invalid_request", "message": "role must be guest, client or support" })),
+        )
+            .into_response();
+    };
+    match mint(role) {
+        Ok((token, user_id)) => {
+            let mut resp = Json(
+                serde_json::json!({ "token": token, "user_id": user_id, "role": role.as_str() }),
+            )
+            .into_response();
+            resp.headers_mut()
+                .insert(CACHE_CONTROL, "no-store".parse().expect("static header"));
+            resp
+        }
+        Err(e) => {
+            tracing::error!(error = %e, "dev token minting failed");
+            StatusCode::INTERNAL_SERVER_ERROR.into_response()
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_page_and_library_file_is_embedded() {
+        for (path, body, _) in FILES {
+            assert!(!body.is_empty(), "{path} is empty");
+        }
+        let index = FILES.iter().find(|f| f.0 == "/").unwrap().1;
+        assert!(index.contains("/assets/widget.js"));
+        let lib = FILES
+            .iter()
+            .find(|f| f.0 == "/assets/quickconnect/index.js")
+            .unwrap()
+            .1;
+        assert!(lib.contains("ChatClient"));
+    }
+}
