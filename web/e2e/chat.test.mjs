@@ -30,6 +30,7 @@ async function startChat(customer, agent, subject) {
   await customer.fill('#subject', subject);
   await customer.click('#start-form button');
   await customer.locator('#conversation').waitFor({ state: 'visible' });
+  assert.equal(await customer.locator('#start').isVisible(), false, 'the start form goes away');
   const row = agent.locator('#queue li', { hasText: subject });
   await row.waitFor({ timeout: 10_000 });
   await row.getByRole('button', { name: 'Claim' }).click();
