@@ -148,8 +148,7 @@ async fn storage_failure_is_unavailable_and_nothing_is_broadcast() {
 }
 
 async fn use_raw_sql(db: &qc_persistence::Database, sql: &str) {
-    use sea_orm::ConnectionTrait;
-    db.execute_unprepared(sql).await.unwrap();
+    db.execute_sql(sql).await.unwrap();
 }
 
 #[tokio::test]

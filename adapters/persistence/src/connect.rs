@@ -7,8 +7,39 @@ use qc_migration::{Migrator, MigratorTrait};
 use sea_orm::sqlx::sqlite::{SqliteJournalMode, SqliteSynchronous};
 use sea_orm::{ConnectOptions, ConnectionTrait, DatabaseConnection};
 
-/// An open connection pool.
-pub type Database = DatabaseConnection;
+/// The open database: a pool for reads and a pool for writes.
+///
+/// On a SQLite file the write pool has exactly one connection. SQLite lets
+/// one writer in at a time, and writers that find the lock taken retry on a
+/// sleep schedule (1, 2, 5 … 100 ms), which puts tens of milliseconds on the
+/// slowest messages. One write connection makes concurrent writers queue
+/// in-process instead, in FIFO order, without sleeping; reads use the other
+/// pool, beside the writer (WAL). In-memory SQLite and PostgreSQL use one
+/// pool for both.
+#[derive(Clone, Debug)]
+pub struct Database {
+    read: DatabaseConnection,
+    write: DatabaseConnection,
+}
+
+impl Database {
+    pub(crate) fn read(&self) -> &DatabaseConnection {
+        &self.read
+    }
+
+    pub(crate) fn write(&self) -> &DatabaseConnection {
+        &self.write
+    }
+
+    /// Runs raw SQL on the write pool (tooling and tests).
+    ///
+    /// # Errors
+    /// When the statement fails.
+    pub async fn execute_sql(&self, sql: &str) -> anyhow::Result<()> {
+        self.write.execute_unprepared(sql).await?;
+        Ok(())
+    }
+}
 
 /// Connects to `url` (`sqlite://…` or `postgres://…`).
 ///
@@ -21,26 +52,44 @@ pub type Database = DatabaseConnection;
 /// # Errors
 /// When the URL is not a supported database or it cannot be reached.
 pub async fn connect(url: &str) -> anyhow::Result<Database> {
+    if url.starts_with("sqlite:") {
+        let in_memory = url.contains(":memory:") || url.contains("mode=memory");
+        if in_memory {
+            let db = open(url, 1).await?;
+            return Ok(Database {
+                read: db.clone(),
+                write: db,
+            });
+        }
+        let write = open(url, 1).await?;
+        let read = open(url, 8).await?;
+        Ok(Database { read, write })
+    } else if url.starts_with("postgres:") || url.starts_with("postgresql:") {
+        let db = open(url, 16).await?;
+        Ok(Database {
+            read: db.clone(),
+            write: db,
+        })
+    } else {
+        anyhow::bail!("unsupported database URL (expected sqlite://… or postgres://…)");
+    }
+}
+
+async fn open(url: &str, max_connections: u32) -> anyhow::Result<DatabaseConnection> {
     let mut options = ConnectOptions::new(url.to_owned());
     options
         .sqlx_logging(false)
         .connect_timeout(Duration::from_secs(5))
-        .acquire_timeout(Duration::from_secs(5));
+        .acquire_timeout(Duration::from_secs(10))
+        .max_connections(max_connections)
+        .min_connections(1);
     if url.starts_with("sqlite:") {
-        let in_memory = url.contains(":memory:") || url.contains("mode=memory");
-        options
-            .max_connections(if in_memory { 1 } else { 8 })
-            .min_connections(1)
-            .map_sqlx_sqlite_opts(|o| {
-                o.journal_mode(SqliteJournalMode::Wal)
-                    .synchronous(SqliteSynchronous::Normal)
-                    .busy_timeout(Duration::from_secs(10))
-                    .foreign_keys(true)
-            });
-    } else if url.starts_with("postgres:") || url.starts_with("postgresql:") {
-        options.max_connections(16).min_connections(1);
-    } else {
-        anyhow::bail!("unsupported database URL (expected sqlite://… or postgres://…)");
+        options.map_sqlx_sqlite_opts(|o| {
+            o.journal_mode(SqliteJournalMode::Wal)
+                .synchronous(SqliteSynchronous::Normal)
+                .busy_timeout(Duration::from_secs(10))
+                .foreign_keys(true)
+        });
     }
     let db = sea_orm::Database::connect(options)
         .await
@@ -56,7 +105,7 @@ pub async fn connect(url: &str) -> anyhow::Result<Database> {
 /// # Errors
 /// When a migration fails.
 pub async fn migrate(db: &Database) -> anyhow::Result<()> {
-    Migrator::up(db, None)
+    Migrator::up(&db.write, None)
         .await
         .context("failed to apply migrations")
 }

@@ -44,7 +44,7 @@ impl ConversationRepository for SeaOrmConversationRepository {
             last_seq: Set(0),
         };
         Entity::insert(row)
-            .exec_without_returning(&self.db)
+            .exec_without_returning(self.db.write())
             .await
             .map_err(storage)?;
         Ok(())
@@ -52,7 +52,7 @@ impl ConversationRepository for SeaOrmConversationRepository {
 
     async fn find(&self, id: ConversationId) -> Result<Option<Conversation>, RepositoryError> {
         Entity::find_by_id(id.to_string())
-            .one(&self.db)
+            .one(self.db.read())
             .await
             .map_err(storage)?
             .map(Conversation::try_from)
@@ -71,7 +71,7 @@ impl ConversationRepository for SeaOrmConversationRepository {
             .filter(Column::Id.eq(id.to_string()))
             .filter(Column::Status.eq(ConversationStatus::Open.as_str()))
             .filter(Column::SupportId.is_null())
-            .exec(&self.db)
+            .exec(self.db.write())
             .await
             .map_err(storage)?;
         Ok(result.rows_affected == 1)
@@ -90,7 +90,7 @@ impl ConversationRepository for SeaOrmConversationRepository {
             .col_expr(Column::ClosedAt, Expr::value(at))
             .filter(Column::Id.eq(id.to_string()))
             .filter(Column::Status.eq(ConversationStatus::Open.as_str()))
-            .exec(&self.db)
+            .exec(self.db.write())
             .await
             .map_err(storage)?;
         Ok(result.rows_affected == 1)
@@ -119,7 +119,7 @@ impl ConversationRepository for SeaOrmConversationRepository {
         if let Some(after) = page.after {
             // Keyset on (created_at, id): stable under inserts.
             let Some(cursor) = Entity::find_by_id(after.to_string())
-                .one(&self.db)
+                .one(self.db.read())
                 .await
                 .map_err(storage)?
             else {
@@ -158,7 +158,7 @@ impl ConversationRepository for SeaOrmConversationRepository {
         };
         let rows = query
             .limit(u64::from(page.limit) + 1)
-            .all(&self.db)
+            .all(self.db.read())
             .await
             .map_err(storage)?;
         let more = rows.len() > page.limit as usize;
@@ -178,6 +178,7 @@ impl ConversationRepository for SeaOrmConversationRepository {
 
     async fn health(&self) -> Result<(), RepositoryError> {
         self.db
+            .read()
             .execute_unprepared("SELECT 1")
             .await
             .map_err(storage)?;

@@ -40,7 +40,7 @@ impl SeaOrmMessageRepository {
             .select_only()
             .column(message::Column::Seq)
             .into_tuple::<i64>()
-            .one(&self.db)
+            .one(self.db.read())
             .await
             .map_err(storage)
     }
@@ -57,7 +57,7 @@ fn to_messages(rows: Vec<message::Model>) -> Result<Vec<Message>, RepositoryErro
 impl MessageRepository for SeaOrmMessageRepository {
     async fn append(&self, new: NewMessage) -> Result<Appended, AppendError> {
         let cid = new.conversation_id.to_string();
-        let txn = self.db.begin().await.map_err(storage)?;
+        let txn = self.db.write().begin().await.map_err(storage)?;
         // Bump the conversation's counter and read it back in one statement.
         // The row lock (PostgreSQL) or the write lock (SQLite) it takes is
         // held until commit, so concurrent appends get consecutive numbers.
@@ -75,7 +75,7 @@ impl MessageRepository for SeaOrmMessageRepository {
         let Some(row) = bumped.into_iter().next() else {
             txn.rollback().await.map_err(storage)?;
             let exists = conversation::Entity::find_by_id(cid)
-                .one(&self.db)
+                .one(self.db.read())
                 .await
                 .map_err(storage)?;
             return Err(if exists.is_some() {
@@ -130,7 +130,7 @@ impl MessageRepository for SeaOrmMessageRepository {
             .filter(message::Column::ConversationId.eq(conversation.to_string()))
             .filter(message::Column::SenderId.eq(sender.as_str()))
             .filter(message::Column::ClientMsgId.eq(client_msg_id.as_str()))
-            .one(&self.db)
+            .one(self.db.read())
             .await
             .map_err(storage)?
             .map(Message::try_from)
@@ -181,7 +181,7 @@ impl MessageRepository for SeaOrmMessageRepository {
         };
         let mut rows = rows
             .limit(limit as u64 + 1)
-            .all(&self.db)
+            .all(self.db.read())
             .await
             .map_err(storage)?;
         let more = rows.len() > limit;
@@ -215,7 +215,7 @@ impl MessageRepository for SeaOrmMessageRepository {
             .filter(message::Column::Seq.lte(seq))
             .filter(message::Column::SenderId.ne(reader.as_str()))
             .filter(message::Column::ReadAt.is_null())
-            .exec(&self.db)
+            .exec(self.db.write())
             .await
             .map_err(storage)?;
         Ok(result.rows_affected)
