@@ -8,9 +8,9 @@ run:
 test:
     cargo test --workspace
 
-# The persistence and integration tests against a local PostgreSQL
-test-postgres url="postgres://postgres@127.0.0.1:5432/test":
-    QC_TEST_POSTGRES_URL={{url}} cargo test -p qc-persistence -p qc-tests
+# The persistence, broker and integration tests against a local PostgreSQL and Redis
+test-services pg="postgres://postgres@127.0.0.1:5432/test" redis="redis://127.0.0.1:6379":
+    QC_TEST_POSTGRES_URL={{pg}} QC_TEST_REDIS_URL={{redis}} cargo test -p qc-persistence -p qc-broker-redis -p qc-tests
 
 # Clippy with warnings denied
 lint:

@@ -23,7 +23,7 @@ use qc_persistence::{SeaOrmConversationRepository, SeaOrmMessageRepository};
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
-use crate::settings::{Config, JwtConfig};
+use crate::settings::{BrokerConfig, Config, JwtConfig};
 
 /// The process-wide Prometheus recorder, installed on first use (several
 /// `Application`s in one test process share it).
@@ -86,7 +86,14 @@ impl Application {
         let conversations: Arc<dyn ConversationRepository> =
             Arc::new(SeaOrmConversationRepository::new(db.clone()));
         let messages: Arc<dyn MessageRepository> = Arc::new(SeaOrmMessageRepository::new(db));
-        let broker: Arc<dyn Broker> = Arc::new(InMemoryBroker::new());
+        let broker: Arc<dyn Broker> = match &config.broker {
+            BrokerConfig::Memory => Arc::new(InMemoryBroker::new()),
+            BrokerConfig::Redis { url, prefix } => Arc::new(
+                qc_broker_redis::RedisBroker::connect(url, prefix)
+                    .await
+                    .context("QC_BROKER_URL: cannot use the Redis broker")?,
+            ),
+        };
         let clock: Arc<dyn Clock> = Arc::new(SystemClock);
         let ids: Arc<dyn IdGenerator> = Arc::new(UlidGenerator);
 

@@ -7,4 +7,4 @@ pub mod settings;
 pub mod telemetry;
 
 pub use app::Application;
-pub use settings::{Cli, Command, Config, JwtConfig, Settings};
+pub use settings::{BrokerConfig, Cli, Command, Config, JwtConfig, Settings};

@@ -21,6 +21,8 @@ pub struct Settings {
     pub bind: String,
     pub database_url: String,
     pub broker_url: String,
+    /// Redis channel prefix: nodes with the same prefix form one cluster.
+    pub broker_prefix: String,
     pub jwt_secret: Option<String>,
     pub jwt_public_key_file: Option<PathBuf>,
     pub jwt_issuer: Option<String>,
@@ -48,6 +50,7 @@ impl Default for Settings {
             bind: "0.0.0.0:2530".into(),
             database_url: "sqlite://quickconnect.db?mode=rwc".into(),
             broker_url: "memory://".into(),
+            broker_prefix: "quickconnect".into(),
             jwt_secret: None,
             jwt_public_key_file: None,
             jwt_issuer: None,
@@ -85,7 +88,7 @@ pub struct Cli {
     /// sqlite://… or postgres://… (QC_DATABASE_URL).
     #[arg(long, global = true, value_name = "URL")]
     pub database_url: Option<String>,
-    /// memory:// (QC_BROKER_URL).
+    /// memory:// or redis://host:port (QC_BROKER_URL).
     #[arg(long, global = true, value_name = "URL")]
     pub broker_url: Option<String>,
     /// Tracing filter (QC_LOG).
@@ -174,11 +177,21 @@ pub enum JwtConfig {
     DevSecret(Vec<u8>),
 }
 
+/// Which broker connects the nodes.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum BrokerConfig {
+    /// One node, in process.
+    Memory,
+    /// Many nodes over Redis pub/sub on `<prefix>:events`.
+    Redis { url: String, prefix: String },
+}
+
 /// Validated configuration.
 #[derive(Debug, Clone)]
 pub struct Config {
     pub bind: SocketAddr,
     pub database_url: String,
+    pub broker: BrokerConfig,
     pub jwt: JwtConfig,
     pub jwt_issuer: Option<String>,
     pub jwt_audience: Option<String>,
@@ -204,13 +217,23 @@ impl Config {
                 || db.starts_with("postgresql://"),
             "QC_DATABASE_URL must start with sqlite:// or postgres://"
         );
-        match s.broker_url.trim() {
-            "memory://" | "memory" => {}
-            other if other.starts_with("redis://") || other.starts_with("rediss://") => bail!(
-                "QC_BROKER_URL: the Redis broker is not part of this build yet; use memory:// (one node)"
+        let broker = match s.broker_url.trim() {
+            "memory://" | "memory" => BrokerConfig::Memory,
+            other if other.starts_with("redis://") || other.starts_with("rediss://") => {
+                ensure!(
+                    !s.broker_prefix.trim().is_empty()
+                        && !s.broker_prefix.contains(char::is_whitespace),
+                    "QC_BROKER_PREFIX must be a non-empty word"
+                );
+                BrokerConfig::Redis {
+                    url: other.to_owned(),
+                    prefix: s.broker_prefix.trim().to_owned(),
+                }
+            }
+            other => bail!(
+                "QC_BROKER_URL: {other:?} is not supported (use memory:// or redis://host:port)"
             ),
-            other => bail!("QC_BROKER_URL: {other:?} is not supported (use memory://)"),
-        }
+        };
         let jwt = match (&s.jwt_secret, &s.jwt_public_key_file) {
             (Some(_), Some(_)) => {
                 bail!(
@@ -274,6 +297,7 @@ impl Config {
         Ok(Self {
             bind,
             database_url: db,
+            broker,
             jwt,
             jwt_issuer: s.jwt_issuer.filter(|v| !v.is_empty()),
             jwt_audience: s.jwt_audience.filter(|v| !v.is_empty()),
@@ -382,6 +406,24 @@ mod tests {
         assert!(bad(|s| s.bind = "nope".into()).contains("QC_BIND"));
         assert!(bad(|s| s.database_url = "mysql://x".into()).contains("QC_DATABASE_URL"));
         assert!(bad(|s| s.broker_url = "kafka://x".into()).contains("QC_BROKER_URL"));
+        assert!(
+            bad(|s| {
+                s.broker_url = "redis://127.0.0.1:6379".into();
+                s.broker_prefix = " ".into();
+            })
+            .contains("QC_BROKER_PREFIX")
+        );
+        let s = Settings {
+            broker_url: "redis://127.0.0.1:6379".into(),
+            ..Settings::default()
+        };
+        assert_eq!(
+            Config::from_settings(s).unwrap().broker,
+            BrokerConfig::Redis {
+                url: "redis://127.0.0.1:6379".into(),
+                prefix: "quickconnect".into()
+            }
+        );
         assert!(bad(|s| s.jwt_secret = Some("short".into())).contains("32 bytes"));
         assert!(
             bad(|s| {

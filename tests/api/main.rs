@@ -8,5 +8,6 @@ mod helpers;
 mod http_api;
 mod idp_tokens;
 mod lifecycle;
+mod multinode;
 mod slow_consumer;
 mod support_desk;

@@ -1,0 +1,290 @@
+//! The envelope on the Redis channel: JSON, versioned, node-tagged.
+//! Decoding validates every id, so a malformed publish is dropped, never
+//! delivered.
+
+use anyhow::{Context, anyhow};
+use chrono::{DateTime, Utc};
+use qc_application::ports::Envelope;
+use qc_domain::{ChatEvent, ClientMsgId, Message, MessageKind, TypingKind, UserId};
+use serde::{Deserialize, Serialize};
+
+const VERSION: u8 = 1;
+
+#[derive(Serialize, Deserialize)]
+struct Wire {
+    v: u8,
+    /// The publishing node: it skips its own envelopes (it delivered them already).
+    node: String,
+    recipients: Vec<String>,
+    event: WireEvent,
+}
+
+#[derive(Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+enum WireEvent {
+    MessageStored {
+        id: String,
+        conversation_id: String,
+        seq: i64,
+        sender_id: String,
+        content: String,
+        client_msg_id: Option<String>,
+        created_at: i64,
+        read_at: Option<i64>,
+        at: i64,
+    },
+    Typing {
+        conversation_id: String,
+        sender_id: String,
+        started: bool,
+        at: i64,
+    },
+    Assigned {
+        conversation_id: String,
+        support_id: String,
+        at: i64,
+    },
+    Closed {
+        conversation_id: String,
+        closed_by: String,
+        at: i64,
+    },
+    Read {
+        conversation_id: String,
+        reader_id: String,
+        up_to: String,
+        at: i64,
+    },
+}
+
+fn millis(t: DateTime<Utc>) -> i64 {
+    t.timestamp_millis()
+}
+
+fn time(ms: i64) -> anyhow::Result<DateTime<Utc>> {
+    DateTime::from_timestamp_millis(ms).ok_or_else(|| anyhow!("bad timestamp {ms}"))
+}
+
+fn user(s: String) -> anyhow::Result<UserId> {
+    UserId::new(s).context("bad user id")
+}
+
+pub fn encode(node: &str, envelope: &Envelope) -> String {
+    let event = match &envelope.event {
+        ChatEvent::MessageStored { message: m, at } => WireEvent::MessageStored {
+            id: m.id.to_string(),
+            conversation_id: m.conversation_id.to_string(),
+            seq: m.seq,
+            sender_id: m.sender_id.to_string(),
+            content: m.content.clone(),
+            client_msg_id: m.client_msg_id.as_ref().map(|c| c.as_str().to_owned()),
+            created_at: millis(m.created_at),
+            read_at: m.read_at.map(millis),
+            at: millis(*at),
+        },
+        ChatEvent::Typing {
+            conversation_id,
+            sender_id,
+            kind,
+            at,
+        } => WireEvent::Typing {
+            conversation_id: conversation_id.to_string(),
+            sender_id: sender_id.to_string(),
+            started: *kind == TypingKind::Started,
+            at: millis(*at),
+        },
+        ChatEvent::ConversationAssigned {
+            conversation_id,
+            support_id,
+            at,
+        } => WireEvent::Assigned {
+            conversation_id: conversation_id.to_string(),
+            support_id: support_id.to_string(),
+            at: millis(*at),
+        },
+        ChatEvent::ConversationClosed {
+            conversation_id,
+            closed_by,
+            at,
+        } => WireEvent::Closed {
+            conversation_id: conversation_id.to_string(),
+            closed_by: closed_by.to_string(),
+            at: millis(*at),
+        },
+        ChatEvent::MessagesRead {
+            conversation_id,
+            reader_id,
+            up_to,
+            at,
+        } => WireEvent::Read {
+            conversation_id: conversation_id.to_string(),
+            reader_id: reader_id.to_string(),
+            up_to: up_to.to_string(),
+            at: millis(*at),
+        },
+    };
+    let wire = Wire {
+        v: VERSION,
+        node: node.to_owned(),
+        recipients: envelope
+            .recipients
+            .iter()
+            .map(ToString::to_string)
+            .collect(),
+        event,
+    };
+    serde_json::to_string(&wire).unwrap_or_default()
+}
+
+/// Returns the publishing node and the envelope.
+pub fn decode(payload: &[u8]) -> anyhow::Result<(String, Envelope)> {
+    let wire: Wire = serde_json::from_slice(payload).context("not a broker envelope")?;
+    anyhow::ensure!(wire.v == VERSION, "unknown envelope version {}", wire.v);
+    let recipients = wire
+        .recipients
+        .into_iter()
+        .map(user)
+        .collect::<anyhow::Result<Vec<_>>>()?;
+    let event = match wire.event {
+        WireEvent::MessageStored {
+            id,
+            conversation_id,
+            seq,
+            sender_id,
+            content,
+            client_msg_id,
+            created_at,
+            read_at,
+            at,
+        } => ChatEvent::MessageStored {
+            message: Message {
+                id: id.parse().context("bad message id")?,
+                conversation_id: conversation_id.parse().context("bad conversation id")?,
+                seq,
+                sender_id: user(sender_id)?,
+                kind: MessageKind::Text,
+                content,
+                client_msg_id: client_msg_id
+                    .map(|c| ClientMsgId::new(c).ok_or_else(|| anyhow!("bad client_msg_id")))
+                    .transpose()?,
+                created_at: time(created_at)?,
+                read_at: read_at.map(time).transpose()?,
+            },
+            at: time(at)?,
+        },
+        WireEvent::Typing {
+            conversation_id,
+            sender_id,
+            started,
+            at,
+        } => ChatEvent::Typing {
+            conversation_id: conversation_id.parse().context("bad conversation id")?,
+            sender_id: user(sender_id)?,
+            kind: if started {
+                TypingKind::Started
+            } else {
+                TypingKind::Stopped
+            },
+            at: time(at)?,
+        },
+        WireEvent::Assigned {
+            conversation_id,
+            support_id,
+            at,
+        } => ChatEvent::ConversationAssigned {
+            conversation_id: conversation_id.parse().context("bad conversation id")?,
+            support_id: user(support_id)?,
+            at: time(at)?,
+        },
+        WireEvent::Closed {
+            conversation_id,
+            closed_by,
+            at,
+        } => ChatEvent::ConversationClosed {
+            conversation_id: conversation_id.parse().context("bad conversation id")?,
+            closed_by: user(closed_by)?,
+            at: time(at)?,
+        },
+        WireEvent::Read {
+            conversation_id,
+            reader_id,
+            up_to,
+            at,
+        } => ChatEvent::MessagesRead {
+            conversation_id: conversation_id.parse().context("bad conversation id")?,
+            reader_id: user(reader_id)?,
+            up_to: up_to.parse().context("bad message id")?,
+            at: time(at)?,
+        },
+    };
+    Ok((wire.node, Envelope::new(recipients, event)))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use qc_domain::{ConversationId, MessageId};
+    use ulid::Ulid;
+
+    fn at() -> DateTime<Utc> {
+        DateTime::from_timestamp_millis(1_763_461_800_123).unwrap()
+    }
+
+    #[test]
+    fn every_event_round_trips() {
+        let cid = ConversationId::from_ulid(Ulid::generate());
+        let u = |s: &str| UserId::new(s).unwrap();
+        let events = vec![
+            ChatEvent::MessageStored {
+                message: Message {
+                    id: MessageId::from_ulid(Ulid::generate()),
+                    conversation_id: cid,
+                    seq: 7,
+                    sender_id: u("client"),
+                    kind: MessageKind::Text,
+                    content: "héllo \"quoted\"".into(),
+                    client_msg_id: ClientMsgId::new("k-1"),
+                    created_at: at(),
+                    read_at: Some(at()),
+                },
+                at: at(),
+            },
+            ChatEvent::Typing {
+                conversation_id: cid,
+                sender_id: u("a"),
+                kind: TypingKind::Stopped,
+                at: at(),
+            },
+            ChatEvent::ConversationAssigned {
+                conversation_id: cid,
+                support_id: u("agent"),
+                at: at(),
+            },
+            ChatEvent::ConversationClosed {
+                conversation_id: cid,
+                closed_by: u("agent"),
+                at: at(),
+            },
+            ChatEvent::MessagesRead {
+                conversation_id: cid,
+                reader_id: u("agent"),
+                up_to: MessageId::from_ulid(Ulid::generate()),
+                at: at(),
+            },
+        ];
+        for event in events {
+            let env = Envelope::new(vec![u("client"), u("agent")], event);
+            let (node, back) = decode(encode("node-1", &env).as_bytes()).unwrap();
+            assert_eq!(node, "node-1");
+            assert_eq!(back, env);
+        }
+    }
+
+    #[test]
+    fn garbage_is_refused() {
+        assert!(decode(b"not json").is_err());
+        assert!(decode(br#"{"v":9,"node":"n","recipients":[],"event":{"kind":"closed","conversation_id":"x","closed_by":"a","at":0}}"#).is_err());
+        assert!(decode(br#"{"v":1,"node":"n","recipients":[""],"event":{"kind":"closed","conversation_id":"01KAAWW5V95WFFDERJZCTDE2QQ","closed_by":"a","at":0}}"#).is_err());
+        assert!(decode(br#"{"v":1,"node":"n","recipients":["u"],"event":{"kind":"closed","conversation_id":"nope","closed_by":"a","at":0}}"#).is_err());
+    }
+}

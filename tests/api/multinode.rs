@@ -1,0 +1,142 @@
+//! Two nodes, one database, one Redis: events cross nodes, and texts arrive
+//! in seq order on every node. Runs when `QC_TEST_REDIS_URL` is set (CI sets
+//! it and checks Redis first); each test uses its own channel prefix.
+
+use serde_json::json;
+
+use crate::helpers::*;
+
+fn redis() -> Option<String> {
+    let url = std::env::var("QC_TEST_REDIS_URL").ok();
+    if url.is_none() {
+        eprintln!("skipped: set QC_TEST_REDIS_URL to run the multi-node tests (CI does)");
+    }
+    url
+}
+
+async fn two_nodes(redis_url: &str) -> (TestApp, TestApp) {
+    let (db_url, dir) = fresh_database().await;
+    let prefix = format!("qc-it-{}", ulid::Ulid::generate());
+    let configure = |s: &mut quickconnect::Settings| {
+        s.broker_url = redis_url.to_owned();
+        s.broker_prefix = prefix.clone();
+        s.ws_rate_per_sec = 0;
+    };
+    let a = spawn_on(db_url.clone(), dir, configure).await;
+    let b = spawn_on(db_url, None, configure).await;
+    (a, b)
+}
+
+#[tokio::test]
+async fn events_reach_participants_connected_to_another_node() {
+    let Some(redis_url) = redis() else { return };
+    let (a, b) = two_nodes(&redis_url).await;
+    let client = a.user("client");
+    let agent = a.user("support");
+    let cid = a.open_conversation(&client).await["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let mut client_ws = a.connect("/chats/clients", &client.token).await; // node A
+    let mut agent_ws = b.connect("/chats/supports", &agent.token).await; // node B
+
+    // Claimed through node B: the client on node A hears of it.
+    assert_eq!(b.assign(&agent, &cid).await.status(), 200);
+    assert_eq!(client_ws.recv().await["sub_type"], "conversation_assigned");
+    assert_eq!(agent_ws.recv().await["sub_type"], "conversation_assigned");
+
+    client_ws.send(text(&cid, "from node A")).await;
+    let on_b = agent_ws.recv().await;
+    assert_eq!(on_b["payload"]["content"], "from node A");
+    assert_eq!(client_ws.recv().await, on_b, "same frame on both nodes");
+
+    agent_ws.send(typing(&cid, "typing_started")).await;
+    let t = client_ws.recv().await;
+    assert_eq!(t["sub_type"], "typing_started");
+    assert_eq!(t["payload"]["sender_id"], agent.id.as_str());
+
+    let r = b
+        .post(
+            &format!("/conversations/{cid}/read"),
+            &agent.token,
+            json!({ "up_to": on_b["payload"]["id"] }),
+        )
+        .await;
+    assert_eq!(r.status(), 204);
+    assert_eq!(client_ws.recv().await["sub_type"], "messages_read");
+
+    assert_eq!(a.close(&client, &cid).await.status(), 200);
+    let closed = loop {
+        let f = agent_ws.recv().await;
+        if f["sub_type"] != "messages_read" {
+            break f;
+        }
+    };
+    assert_eq!(closed["sub_type"], "conversation_closed");
+}
+
+#[tokio::test]
+async fn racing_senders_on_two_nodes_are_seen_in_seq_order_on_both() {
+    let Some(redis_url) = redis() else { return };
+    let (a, b) = two_nodes(&redis_url).await;
+    let client = a.user("client");
+    let agent = a.user("support");
+    let cid = a.open_conversation(&client).await["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    a.assign(&agent, &cid).await;
+    let mut watch_a = a.connect("/chats/clients", &client.token).await;
+    let mut watch_b = b.connect("/chats/supports", &agent.token).await;
+    let sender_a = a.connect("/chats/clients", &client.token).await;
+    let sender_b = b.connect("/chats/supports", &agent.token).await;
+    let send_all = |mut ws: Ws, who: &'static str, cid: String| async move {
+        for i in 0..100 {
+            ws.send(text(&cid, &format!("{who} {i}"))).await;
+        }
+        ws
+    };
+    let _senders = tokio::join!(
+        send_all(sender_a, "client", cid.clone()),
+        send_all(sender_b, "agent", cid.clone())
+    );
+    for watcher in [&mut watch_a, &mut watch_b] {
+        let mut seqs = Vec::new();
+        while seqs.len() < 200 {
+            let f = watcher.recv().await;
+            if f["type"] == "text" {
+                seqs.push(f["payload"]["seq"].as_i64().unwrap());
+            }
+        }
+        assert_eq!(seqs, (1..=200).collect::<Vec<_>>());
+    }
+}
+
+#[tokio::test]
+async fn a_redis_node_reports_ready_and_an_unreachable_redis_stops_start() {
+    let Some(redis_url) = redis() else { return };
+    let (a, _b) = two_nodes(&redis_url).await;
+    let r: serde_json::Value = a
+        .http
+        .get(a.url("/readyz"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(r["broker"], "ok");
+    let s = quickconnect::Settings {
+        bind: "127.0.0.1:0".into(),
+        database_url: a.db_url.clone(),
+        jwt_secret: Some(SECRET.into()),
+        broker_url: "redis://127.0.0.1:1".into(),
+        ..quickconnect::Settings::default()
+    };
+    let config = quickconnect::Config::from_settings(s).unwrap();
+    let err = quickconnect::Application::build(&config)
+        .await
+        .err()
+        .expect("start must fail");
+    assert!(format!("{err:#}").contains("QC_BROKER_URL"), "{err:#}");
+}
