@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use anyhow::Context;
 use poem::Server;
-use poem::listener::{Acceptor, Listener, TcpListener};
+use poem::listener::{Acceptor, AcceptorExt, Listener, TcpListener};
 use qc_application::ConversationOrdering;
 use qc_application::ports::{
     Broker, Clock, ConversationRepository, IdGenerator, MessageRepository, SystemClock,
@@ -47,7 +47,7 @@ const DRAIN_TIMEOUT: Duration = Duration::from_secs(15);
 
 /// A built, bound server.
 pub struct Application {
-    acceptor: poem::listener::TcpAcceptor,
+    acceptor: poem::listener::BoxAcceptor,
     addr: SocketAddr,
     routes: poem::endpoint::BoxEndpoint<'static>,
     shutdown: CancellationToken,
@@ -184,15 +184,24 @@ impl Application {
             dev_tokens,
         }));
 
-        let acceptor = TcpListener::bind(config.bind)
+        // Certificate problems surface before the port is taken.
+        let tls = match &config.tls {
+            Some(files) => Some(qc_http::tls::server_config(&files.cert, &files.key)?),
+            None => None,
+        };
+        let tcp = TcpListener::bind(config.bind)
             .into_acceptor()
             .await
             .with_context(|| format!("cannot listen on {}", config.bind))?;
-        let addr = acceptor
+        let addr = tcp
             .local_addr()
             .first()
             .and_then(|a| a.as_socket_addr().copied())
             .context("listener has no address")?;
+        let acceptor = match tls {
+            Some(tls) => qc_http::tls::TlsAcceptor::new(tcp, tls).boxed(),
+            None => tcp.boxed(),
+        };
         Ok(Self {
             acceptor,
             addr,

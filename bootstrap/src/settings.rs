@@ -186,9 +186,17 @@ pub enum BrokerConfig {
     Redis { url: String, prefix: String },
 }
 
+/// The certificate chain and key to serve wss:// and https:// with.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TlsFiles {
+    pub cert: PathBuf,
+    pub key: PathBuf,
+}
+
 /// Validated configuration.
 #[derive(Debug, Clone)]
 pub struct Config {
+    pub tls: Option<TlsFiles>,
     pub bind: SocketAddr,
     pub database_url: String,
     pub broker: BrokerConfig,
@@ -260,16 +268,16 @@ impl Config {
             !s.jwt_cookie.trim().is_empty(),
             "QC_JWT_COOKIE must not be empty"
         );
-        match (&s.tls_cert_file, &s.tls_key_file) {
-            (None, None) => {}
+        let tls = match (&s.tls_cert_file, &s.tls_key_file) {
+            (None, None) => None,
             (Some(_), None) | (None, Some(_)) => {
                 bail!("set both QC_TLS_CERT_FILE and QC_TLS_KEY_FILE, or neither")
             }
-            (Some(_), Some(_)) => bail!(
-                "QC_TLS_CERT_FILE/QC_TLS_KEY_FILE: TLS termination is not part of this build yet; \
-                 terminate TLS at a reverse proxy (see docs/deployment.md)"
-            ),
-        }
+            (Some(cert), Some(key)) => Some(TlsFiles {
+                cert: cert.clone(),
+                key: key.clone(),
+            }),
+        };
         let log_json = match s.log_format.as_str() {
             "json" => true,
             "text" | "" => false,
@@ -295,6 +303,7 @@ impl Config {
             "QC_WS_RATE_BURST must be at least 1 when rate limiting is on"
         );
         Ok(Self {
+            tls,
             bind,
             database_url: db,
             broker,

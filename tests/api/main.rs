@@ -11,3 +11,4 @@ mod lifecycle;
 mod multinode;
 mod slow_consumer;
 mod support_desk;
+mod tls;

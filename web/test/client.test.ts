@@ -1,4 +1,5 @@
-import { describe, expect, it } from 'vitest';
+import { describe, it } from 'node:test';
+import { expect } from './expect.js';
 import { ChatClient } from '../src/client.js';
 import type { Message } from '../src/protocol.js';
 import { FakeClock, flush, historyFetch, message, sockets } from './fake.js';

@@ -1,4 +1,5 @@
-import { describe, expect, it } from 'vitest';
+import { describe, it } from 'node:test';
+import { expect } from './expect.js';
 import { TypingDisplay, TypingSender } from '../src/typing.js';
 import { FakeClock } from './fake.js';
 

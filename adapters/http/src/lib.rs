@@ -9,6 +9,7 @@ pub mod frames;
 pub mod origin;
 pub mod routes;
 pub mod telemetry;
+pub mod tls;
 pub mod web;
 pub mod ws;
 
