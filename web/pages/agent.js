@@ -1,5 +1,5 @@
 // The agent console: the queue, claiming, chatting, closing.
-import { MessageList, api, claims, connect, el, obtainToken, statusText } from '/assets/common.js';
+import { MessageList, api, bindComposer, claims, connect, el, obtainToken, readReceipts, statusText } from '/assets/common.js';
 
 const $ = (id) => document.getElementById(id);
 let token;
@@ -8,6 +8,7 @@ let client;
 let me;
 let current = null;
 let list;
+let markRead = () => {};
 
 async function main() {
   try {
@@ -18,6 +19,7 @@ async function main() {
   me = claims(token).sub;
   call = api(() => token);
   list = new MessageList($('messages'), me, () => 'Customer');
+  markRead = readReceipts(call, list, () => current?.id);
   client = connect('/chats/supports', () => token);
   client.on('status', (s) => ($('status').textContent = statusText(s)));
   client.on('message', (m) => {
@@ -35,18 +37,7 @@ async function main() {
     if (cid === current?.id) setClosed(true);
     refresh();
   });
-  $('input').addEventListener('input', () => current && client.keyPressed(current.id));
-  $('input').addEventListener('keydown', (ev) => {
-    if (ev.key === 'Enter' && !ev.shiftKey) {
-      ev.preventDefault();
-      $('send-form').requestSubmit();
-    }
-  });
-  $('send-form').addEventListener('submit', (ev) => {
-    ev.preventDefault();
-    const text = $('input').value;
-    if (current && text.trim() && client.sendText(current.id, text) !== null) $('input').value = '';
-  });
+  bindComposer(client, $('send-form'), $('input'), () => current?.id ?? null);
   $('close').addEventListener('click', async () => {
     if (!current) return;
     try {
@@ -117,18 +108,6 @@ async function open(c) {
   markRead();
   $('input').focus();
   refresh();
-}
-
-let readTimer = null;
-function markRead() {
-  clearTimeout(readTimer);
-  readTimer = setTimeout(() => {
-    const last = list.lastFromOthers();
-    if (current && last && !last.read_at && document.visibilityState === 'visible') {
-      call('POST', `/conversations/${current.id}/read`, { up_to: last.id }).catch(() => {});
-      last.read_at = new Date().toISOString();
-    }
-  }, 300);
 }
 
 function setClosed(closed) {

@@ -109,3 +109,41 @@ export class MessageList {
 export function statusText(status) {
   return { connecting: 'Connecting…', open: 'Connected', reconnecting: 'Reconnecting…', closed: 'Offline' }[status];
 }
+
+/** Wires a composer: typing signals on input, Enter sends (Shift+Enter is a
+ * new line), and a sent text clears the box. `conversationId()` is the
+ * conversation currently shown, or null. */
+export function bindComposer(client, form, input, conversationId) {
+  input.addEventListener('input', () => {
+    const id = conversationId();
+    if (id) client.keyPressed(id);
+  });
+  input.addEventListener('keydown', (ev) => {
+    if (ev.key === 'Enter' && !ev.shiftKey) {
+      ev.preventDefault();
+      form.requestSubmit();
+    }
+  });
+  form.addEventListener('submit', (ev) => {
+    ev.preventDefault();
+    const id = conversationId();
+    if (id && input.value.trim() && client.sendText(id, input.value) !== null) input.value = '';
+  });
+}
+
+/** Read receipts: shortly after the other side's messages are shown (and
+ * the page is visible), marks them read up to the newest. */
+export function readReceipts(call, list, conversationId) {
+  let timer = null;
+  return () => {
+    clearTimeout(timer);
+    timer = setTimeout(() => {
+      const id = conversationId();
+      const last = list.lastFromOthers();
+      if (id && last && !last.read_at && document.visibilityState === 'visible') {
+        call('POST', `/conversations/${id}/read`, { up_to: last.id }).catch(() => {});
+        last.read_at = new Date().toISOString();
+      }
+    }, 300);
+  };
+}

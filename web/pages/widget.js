@@ -1,12 +1,13 @@
 // The customer widget: open a conversation, chat, see the agent typing and
 // reading, and stop when the conversation is closed.
-import { MessageList, api, claims, connect, obtainToken, statusText } from '/assets/common.js';
+import { MessageList, api, bindComposer, claims, connect, obtainToken, readReceipts, statusText } from '/assets/common.js';
 
 const $ = (id) => document.getElementById(id);
 const CONV_KEY = 'qc.customer.conversation';
 let token;
 let conversation = null;
 let list;
+let markRead = () => {};
 
 async function main() {
   try {
@@ -17,12 +18,13 @@ async function main() {
   const me = claims(token).sub;
   const call = api(() => token);
   list = new MessageList($('messages'), me, () => 'Agent');
+  markRead = readReceipts(call, list, () => conversation?.id);
   const client = connect('/chats/clients', () => token);
   client.on('status', (s) => ($('status').textContent = statusText(s)));
   client.on('message', (m) => {
     if (m.conversation_id !== conversation?.id) return;
     list.add(m);
-    markRead(call, client);
+    markRead();
   });
   client.on('typing', (cid, who) => {
     if (cid === conversation?.id) $('typing').textContent = who.length ? 'Agent is typing…' : '';
@@ -55,19 +57,7 @@ async function main() {
     await show(call, client);
     $('input').focus();
   });
-  $('input').addEventListener('input', () => conversation && client.keyPressed(conversation.id));
-  $('input').addEventListener('keydown', (ev) => {
-    if (ev.key === 'Enter' && !ev.shiftKey) {
-      ev.preventDefault();
-      $('send-form').requestSubmit();
-    }
-  });
-  $('send-form').addEventListener('submit', (ev) => {
-    ev.preventDefault();
-    const text = $('input').value;
-    if (!conversation || !text.trim()) return;
-    if (client.sendText(conversation.id, text) !== null) $('input').value = '';
-  });
+  bindComposer(client, $('send-form'), $('input'), () => conversation?.id ?? null);
   client.connect();
 }
 
@@ -82,19 +72,7 @@ async function show(call, client) {
     client.markClosed(conversation.id);
     setClosed();
   }
-  markRead(call, client);
-}
-
-let readTimer = null;
-function markRead(call) {
-  clearTimeout(readTimer);
-  readTimer = setTimeout(() => {
-    const last = list.lastFromOthers();
-    if (last && !last.read_at && document.visibilityState === 'visible') {
-      call('POST', `/conversations/${conversation.id}/read`, { up_to: last.id }).catch(() => {});
-      last.read_at = new Date().toISOString();
-    }
-  }, 300);
+  markRead();
 }
 
 function setClosed() {
