@@ -434,3 +434,77 @@ async fn the_browser_pages_and_library_are_served_and_dev_tokens_exist_only_in_d
         .unwrap();
     assert_eq!(r.status(), 400);
 }
+
+#[tokio::test]
+async fn cors_lets_allowed_origins_call_the_api_without_credentials() {
+    let open = spawn_app().await;
+    let client = open.user("client");
+    let pre = open
+        .http
+        .request(reqwest::Method::OPTIONS, open.url("/conversations"))
+        .header("Origin", "https://app.example.com")
+        .header("Access-Control-Request-Method", "POST")
+        .header(
+            "Access-Control-Request-Headers",
+            "authorization, content-type",
+        )
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(pre.status(), 204);
+    assert_eq!(
+        pre.headers()["access-control-allow-origin"],
+        "https://app.example.com"
+    );
+    assert!(
+        pre.headers()["access-control-allow-headers"]
+            .to_str()
+            .unwrap()
+            .contains("authorization")
+    );
+    assert!(
+        pre.headers()
+            .get("access-control-allow-credentials")
+            .is_none()
+    );
+    let r = open
+        .http
+        .get(open.url("/conversations"))
+        .bearer_auth(&client.token)
+        .header("Origin", "https://app.example.com")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    assert_eq!(
+        r.headers()["access-control-allow-origin"],
+        "https://app.example.com"
+    );
+
+    let strict = spawn_with(|s| s.allowed_origins = Some("https://app.example.com".into())).await;
+    let pre = strict
+        .http
+        .request(reqwest::Method::OPTIONS, strict.url("/conversations"))
+        .header("Origin", "https://evil.example")
+        .header("Access-Control-Request-Method", "GET")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(pre.status(), 403);
+    assert_eq!(
+        pre.json::<Value>().await.unwrap()["code"],
+        "origin_not_allowed"
+    );
+    let r = strict
+        .http
+        .get(strict.url("/conversations"))
+        .bearer_auth(&strict.user("client").token)
+        .header("Origin", "https://evil.example")
+        .send()
+        .await
+        .unwrap();
+    assert!(
+        r.headers().get("access-control-allow-origin").is_none(),
+        "the browser will refuse it"
+    );
+}

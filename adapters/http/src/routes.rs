@@ -4,7 +4,7 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use poem::middleware::CatchPanic;
-use poem::{Endpoint, EndpointExt, Route, get};
+use poem::{Endpoint, EndpointExt, IntoResponse, Route, get};
 use poem_openapi::OpenApiService;
 
 use crate::api::{ConversationsApi, HealthApi, json_error};
@@ -43,6 +43,7 @@ pub fn build_routes(deps: HttpDeps) -> impl Endpoint<Output = poem::Response> {
     let api = openapi_service(deps.conversations, deps.health);
     let spec = api.spec_endpoint();
     let ui = api.swagger_ui();
+    let origins = deps.ws.origins.clone();
     let render = deps.metrics;
     let metrics = poem::endpoint::make_sync(move |_| {
         poem::Response::builder()
@@ -60,8 +61,62 @@ pub fn build_routes(deps: HttpDeps) -> impl Endpoint<Output = poem::Response> {
         .catch_all_error(json_error)
         .with(CatchPanic::new())
         .around(root_page)
+        .around(move |ep, req| cors(ep, req, origins.clone()))
         .around(access_log)
         .map_to_response()
+}
+
+/// CORS for the HTTP API, so frontends on other origins can call it: an
+/// allowed `Origin` (any, when `QC_ALLOWED_ORIGINS` is unset) is echoed back,
+/// and preflights are answered. Credentials (cookies) are never allowed
+/// cross-origin: send the token in `Authorization`. WebSocket paths keep
+/// their own `Origin` check.
+async fn cors<E: Endpoint>(
+    ep: Arc<E>,
+    req: poem::Request,
+    origins: crate::AllowedOrigins,
+) -> poem::Result<poem::Response> {
+    use poem::http::{HeaderValue, Method, StatusCode, header};
+    let origin = req.headers().get(header::ORIGIN).cloned();
+    let Some(origin) = origin.filter(|_| !req.uri().path().starts_with("/chats/")) else {
+        return Ok(ep.get_response(req).await);
+    };
+    let allowed = origin.to_str().is_ok_and(|o| origins.allows(o));
+    let preflight = req.method() == Method::OPTIONS
+        && req
+            .headers()
+            .contains_key(header::ACCESS_CONTROL_REQUEST_METHOD);
+    if preflight {
+        if !allowed {
+            return Ok((
+                StatusCode::FORBIDDEN,
+                poem::web::Json(serde_json::json!({
+                    "code": "origin_not_allowed",
+                    "message": "this Origin may not call the API",
+                })),
+            )
+                .into_response());
+        }
+        return Ok(poem::Response::builder()
+            .status(StatusCode::NO_CONTENT)
+            .header(header::ACCESS_CONTROL_ALLOW_ORIGIN, origin)
+            .header(header::ACCESS_CONTROL_ALLOW_METHODS, "GET, POST")
+            .header(
+                header::ACCESS_CONTROL_ALLOW_HEADERS,
+                "authorization, content-type",
+            )
+            .header(header::ACCESS_CONTROL_MAX_AGE, "600")
+            .header(header::VARY, "Origin")
+            .finish());
+    }
+    let mut resp = ep.get_response(req).await;
+    if allowed {
+        resp.headers_mut()
+            .insert(header::ACCESS_CONTROL_ALLOW_ORIGIN, origin);
+        resp.headers_mut()
+            .append(header::VARY, HeaderValue::from_static("Origin"));
+    }
+    Ok(resp)
 }
 
 /// `GET /` is the customer widget (see `web::index_page`).
