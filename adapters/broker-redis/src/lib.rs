@@ -95,11 +95,6 @@ impl RedisBroker {
             _subscriber: stop.drop_guard(),
         })
     }
-
-    /// Connections subscribed on this node.
-    pub fn subscriber_count(&self) -> usize {
-        self.local.subscriber_count()
-    }
 }
 
 /// Delivers on this node: texts in seq order, the rest at once.

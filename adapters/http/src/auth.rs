@@ -83,10 +83,6 @@ impl TokenVerifier {
         })
     }
 
-    pub fn algorithm(&self) -> Algorithm {
-        self.validation.algorithms[0]
-    }
-
     pub fn leeway_secs(&self) -> u64 {
         self.validation.leeway
     }

@@ -58,11 +58,6 @@ impl Subscription {
             _guard: Box::new(guard),
         }
     }
-
-    /// A subscription with nothing to undo (for tests and mocks).
-    pub fn detached() -> Self {
-        Self::new(())
-    }
 }
 
 impl std::fmt::Debug for Subscription {
