@@ -151,6 +151,19 @@ async fn errors_are_json_with_code_and_message() {
         .unwrap();
     assert_eq!(r.status(), 405);
     assert_eq!(r.headers()["allow"], "GET, POST");
+    let r = app
+        .http
+        .get(app.url("/conversations/01KAAWW5V95WFFDERJZCTDE2QQ/close"))
+        .bearer_auth(&client.token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 405);
+    assert_eq!(
+        r.headers()["allow"],
+        "POST",
+        "read from the OpenAPI document"
+    );
     let body: Value = r.json().await.unwrap();
     assert_eq!(body["code"], "method_not_allowed");
     for (resp, status, code) in cases {

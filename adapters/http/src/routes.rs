@@ -41,6 +41,7 @@ pub fn openapi_service(
 /// Builds every route: the WebSocket endpoints, the API, its spec and docs.
 pub fn build_routes(deps: HttpDeps) -> impl Endpoint<Output = poem::Response> {
     let api = openapi_service(deps.conversations, deps.health);
+    let allow = Arc::new(AllowTable::from_spec(&api.spec()));
     let spec = api.spec_endpoint();
     let ui = api.swagger_ui();
     let origins = deps.ws.origins.clone();
@@ -62,7 +63,7 @@ pub fn build_routes(deps: HttpDeps) -> impl Endpoint<Output = poem::Response> {
         .with(CatchPanic::new())
         .around(root_page)
         .around(move |ep, req| cors(ep, req, origins.clone()))
-        .around(access_log)
+        .around(move |ep, req| access_log(ep, req, allow.clone()))
         .map_to_response()
 }
 
@@ -127,21 +128,61 @@ async fn root_page<E: Endpoint>(ep: Arc<E>, req: poem::Request) -> poem::Result<
     Ok(ep.get_response(req).await)
 }
 
-/// The methods each path answers, for the `Allow` header of a 405.
-fn allowed_methods(path: &str) -> &'static str {
-    let parts: Vec<&str> = path.trim_matches('/').split('/').collect();
-    match parts.as_slice() {
-        ["conversations"] => "GET, POST",
-        ["conversations", _] | ["conversations", _, "messages"] => "GET",
-        ["conversations", _, "assign" | "close" | "read"] => "POST",
-        ["chats", _] => "GET",
-        _ => "GET",
+/// The methods each API path answers, for the `Allow` header of a 405:
+/// read from the OpenAPI document, so it cannot drift from the routes.
+/// Paths outside the API (pages, WebSocket endpoints, `/metrics`) are GET.
+#[derive(Debug, Default)]
+pub(crate) struct AllowTable(Vec<(Vec<String>, String)>);
+
+impl AllowTable {
+    pub(crate) fn from_spec(spec: &str) -> Self {
+        const ORDER: [&str; 5] = ["get", "post", "put", "patch", "delete"];
+        let spec: serde_json::Value = serde_json::from_str(spec).unwrap_or_default();
+        let Some(paths) = spec["paths"].as_object() else {
+            return Self::default();
+        };
+        Self(
+            paths
+                .iter()
+                .map(|(template, item)| {
+                    let methods: Vec<String> = ORDER
+                        .iter()
+                        .filter(|m| item.get(**m).is_some())
+                        .map(|m| m.to_ascii_uppercase())
+                        .collect();
+                    let segments = template
+                        .trim_matches('/')
+                        .split('/')
+                        .map(str::to_owned)
+                        .collect();
+                    (segments, methods.join(", "))
+                })
+                .collect(),
+        )
+    }
+
+    pub(crate) fn allow(&self, path: &str) -> &str {
+        let parts: Vec<&str> = path.trim_matches('/').split('/').collect();
+        self.0
+            .iter()
+            .find(|(template, _)| {
+                template.len() == parts.len()
+                    && template
+                        .iter()
+                        .zip(&parts)
+                        .all(|(t, p)| t.starts_with('{') || t == p)
+            })
+            .map_or("GET", |(_, methods)| methods.as_str())
     }
 }
 
 /// One line per request: method, path (never the query string, which may
 /// hold a token), status, duration. Also: a 405 says which methods are allowed.
-async fn access_log<E: Endpoint>(ep: Arc<E>, req: poem::Request) -> poem::Result<poem::Response> {
+async fn access_log<E: Endpoint>(
+    ep: Arc<E>,
+    req: poem::Request,
+    allow: Arc<AllowTable>,
+) -> poem::Result<poem::Response> {
     let method = req.method().clone();
     let path = req.uri().path().to_owned();
     let start = Instant::now();
@@ -149,7 +190,8 @@ async fn access_log<E: Endpoint>(ep: Arc<E>, req: poem::Request) -> poem::Result
     if result.status() == poem::http::StatusCode::METHOD_NOT_ALLOWED {
         result.headers_mut().insert(
             poem::http::header::ALLOW,
-            poem::http::HeaderValue::from_static(allowed_methods(&path)),
+            poem::http::HeaderValue::from_str(allow.allow(&path))
+                .expect("method names are header-safe"),
         );
     }
     let elapsed = start.elapsed();
@@ -162,4 +204,28 @@ async fn access_log<E: Endpoint>(ep: Arc<E>, req: poem::Request) -> poem::Result
         "http"
     );
     Ok(result)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::AllowTable;
+
+    #[test]
+    fn allow_is_read_from_the_spec() {
+        let spec = r#"{"paths": {
+            "/conversations": {"get": {}, "post": {}},
+            "/conversations/{id}": {"get": {}},
+            "/conversations/{id}/assign": {"post": {}}
+        }}"#;
+        let t = AllowTable::from_spec(spec);
+        assert_eq!(t.allow("/conversations"), "GET, POST");
+        assert_eq!(t.allow("/conversations/"), "GET, POST");
+        assert_eq!(t.allow("/conversations/01KAAWW5V95WFFDERJZCTDE2QQ"), "GET");
+        assert_eq!(
+            t.allow("/conversations/01KAAWW5V95WFFDERJZCTDE2QQ/assign"),
+            "POST"
+        );
+        assert_eq!(t.allow("/chats/clients"), "GET", "outside the API");
+        assert_eq!(AllowTable::from_spec("not json").allow("/x"), "GET");
+    }
 }
