@@ -84,25 +84,46 @@ mod tests {
     fn api(db_ok: bool, broker_ok: bool) -> HealthApi {
         let mut db = MockConversationRepository::new();
         db.expect_health().returning(move || {
-            if db_ok { Ok(()) } else { Err(RepositoryError(anyhow::anyhow!("connection refused"))) }
+            if db_ok {
+                Ok(())
+            } else {
+                Err(RepositoryError(anyhow::anyhow!("connection refused")))
+            }
         });
         let mut broker = MockBroker::new();
         broker.expect_health().returning(move || {
-            if broker_ok { Ok(()) } else { Err(BrokerError(anyhow::anyhow!("redis down"))) }
+            if broker_ok {
+                Ok(())
+            } else {
+                Err(BrokerError(anyhow::anyhow!("redis down")))
+            }
         });
-        HealthApi { database: Arc::new(db), broker: Arc::new(broker) }
+        HealthApi {
+            database: Arc::new(db),
+            broker: Arc::new(broker),
+        }
     }
 
     #[tokio::test]
     async fn ready_only_when_database_and_broker_answer() {
-        assert!(matches!(api(true, true).readyz().await, Readiness::Ready(_)));
+        assert!(matches!(
+            api(true, true).readyz().await,
+            Readiness::Ready(_)
+        ));
         for (db, broker, failing) in [(false, true, "database"), (true, false, "broker")] {
             let Readiness::NotReady(Json(status)) = api(db, broker).readyz().await else {
                 panic!("{failing} down must be 503");
             };
             assert_eq!(status.status, "unavailable");
-            let part = if failing == "database" { status.database } else { status.broker };
-            assert!(part.unwrap().starts_with("unavailable"), "{failing} is named");
+            let part = if failing == "database" {
+                status.database
+            } else {
+                status.broker
+            };
+            assert!(
+                part.unwrap().starts_with("unavailable"),
+                "{failing} is named"
+            );
         }
     }
 }
