@@ -5,6 +5,7 @@
 //! cases; outbound adapters implement ports. Mocks of every port are built
 //! with the `mocks` feature (or in this crate's tests).
 
+pub mod access;
 pub mod ordering;
 pub mod ports;
 pub mod use_cases;
@@ -12,4 +13,5 @@ pub mod use_cases;
 #[cfg(test)]
 mod test_support;
 
+pub use access::ConversationAccess;
 pub use ordering::ConversationOrdering;

@@ -6,7 +6,7 @@ pub mod conversation_repository;
 pub mod ids;
 pub mod message_repository;
 
-pub use broker::{Broker, BrokerError, Envelope, EventSink, Subscription};
+pub use broker::{Broker, BrokerError, Envelope, RemoteEvents, Transport, Watched};
 pub use clock::{Clock, SystemClock};
 pub use conversation_repository::{
     ConversationFilter, ConversationPage, ConversationRepository, PageRequest, RepositoryError,

@@ -100,7 +100,6 @@ impl Fixture {
 
     pub fn send_message(self) -> SendMessage {
         SendMessage {
-            conversations: Arc::new(self.conversations),
             messages: Arc::new(self.messages),
             broker: Arc::new(self.broker),
             clock: Arc::new(self.clock),
@@ -111,7 +110,10 @@ impl Fixture {
 
     pub fn signal_typing(self) -> SignalTyping {
         SignalTyping {
-            conversations: Arc::new(self.conversations),
+            access: Arc::new(crate::ConversationAccess::new(
+                Arc::new(self.conversations),
+                std::time::Duration::from_secs(5),
+            )),
             broker: Arc::new(self.broker),
             clock: Arc::new(self.clock),
         }

@@ -9,16 +9,17 @@ use std::time::Duration;
 use anyhow::Context;
 use poem::Server;
 use poem::listener::{Acceptor, AcceptorExt, Listener, TcpListener};
-use qc_application::ConversationOrdering;
 use qc_application::ports::{
-    Broker, Clock, ConversationRepository, IdGenerator, MessageRepository, SystemClock,
+    Broker, Clock, ConversationRepository, IdGenerator, MessageRepository, SystemClock, Transport,
     UlidGenerator,
 };
 use qc_application::use_cases::*;
-use qc_broker_memory::InMemoryBroker;
+use qc_application::{ConversationAccess, ConversationOrdering};
 use qc_http::api::{ConversationsApi, HealthApi};
 use qc_http::auth::TokenRules;
-use qc_http::{AllowedOrigins, Authenticator, HttpDeps, TokenVerifier, WsContext, build_routes};
+use qc_http::{
+    AllowedOrigins, Authenticator, HttpDeps, Hub, TokenVerifier, WsContext, build_routes,
+};
 use qc_persistence::{SeaOrmConversationRepository, SeaOrmMessageRepository};
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
@@ -41,6 +42,11 @@ fn metrics_handle() -> metrics_exporter_prometheus::PrometheusHandle {
         })
         .clone()
 }
+
+/// How old a cached conversation (participants, status) may get before a
+/// typing frame reads it again: bounds how long a change this node saw no
+/// event of (it held none of the participants) can go unnoticed.
+const ACCESS_MAX_AGE: Duration = Duration::from_secs(5);
 
 /// How long shutdown waits for chat connections to finish closing.
 const DRAIN_TIMEOUT: Duration = Duration::from_secs(15);
@@ -86,14 +92,20 @@ impl Application {
         let conversations: Arc<dyn ConversationRepository> =
             Arc::new(SeaOrmConversationRepository::new(db.clone()));
         let messages: Arc<dyn MessageRepository> = Arc::new(SeaOrmMessageRepository::new(db));
-        let broker: Arc<dyn Broker> = match &config.broker {
-            BrokerConfig::Memory => Arc::new(InMemoryBroker::new()),
-            BrokerConfig::Redis { url, prefix } => Arc::new(
-                qc_broker_redis::RedisBroker::connect(url, prefix)
+        let transport: Option<Arc<dyn Transport>> = match &config.broker {
+            BrokerConfig::Memory => None,
+            BrokerConfig::Redis { url, prefix } => Some(Arc::new(
+                qc_broker_redis::RedisTransport::connect(url, prefix)
                     .await
                     .context("QC_BROKER_URL: cannot use the Redis broker")?,
-            ),
+            )),
         };
+        let access = Arc::new(ConversationAccess::new(
+            conversations.clone(),
+            ACCESS_MAX_AGE,
+        ));
+        let hub = Hub::new(access.clone(), transport);
+        let broker: Arc<dyn Broker> = hub.clone();
         let clock: Arc<dyn Clock> = Arc::new(SystemClock);
         let ids: Arc<dyn IdGenerator> = Arc::new(UlidGenerator);
 
@@ -105,7 +117,6 @@ impl Application {
         let tracker = TaskTracker::new();
 
         let send_message = Arc::new(SendMessage {
-            conversations: conversations.clone(),
             messages: messages.clone(),
             broker: broker.clone(),
             clock: clock.clone(),
@@ -113,7 +124,7 @@ impl Application {
             ordering: Arc::new(ConversationOrdering::new()),
         });
         let signal_typing = Arc::new(SignalTyping {
-            conversations: conversations.clone(),
+            access,
             broker: broker.clone(),
             clock: clock.clone(),
         });
@@ -122,7 +133,7 @@ impl Application {
             origins: AllowedOrigins::parse(config.allowed_origins.as_deref()),
             send_message,
             signal_typing,
-            broker: broker.clone(),
+            hub,
             limits: config.limits.clone(),
             shutdown: shutdown.clone(),
             tracker: tracker.clone(),

@@ -1,52 +1,68 @@
-//! Redis pub/sub broker (`QC_BROKER_URL=redis://host:port`): every node
-//! publishes the events it produces to one channel, and delivers what the
-//! other nodes publish to its own connections.
+//! Redis pub/sub transport between nodes (`QC_BROKER_URL=redis://host:port`).
 //!
-//! - Local first: an event is delivered to this node's connections before it
-//!   goes to Redis, so a node keeps serving its own users (the sender's ack
-//!   included) while Redis is down. Other nodes then miss it and recover
-//!   through history, as the contract allows.
-//! - Each envelope carries its node id; a node skips its own.
-//! - Texts pass through a per-conversation [`sequencer::Sequencer`], so every
-//!   node delivers them in `seq` order even when two nodes publish
-//!   concurrently.
-//! - The subscription reconnects with backoff when Redis goes away.
+//! - Per-user channels: `<prefix>:u:<sub>`. A node subscribes to the
+//!   channels of the users it holds a connection of (the hub tells it when
+//!   the first connection opens and the last one closes), so it receives
+//!   only the events of its own users: adding nodes does not multiply every
+//!   node's work. An event is published once per recipient channel, encoded
+//!   once.
+//! - Local first: the hub delivers to this node's connections before the
+//!   event reaches the transport, so a node keeps serving its own users (the
+//!   sender's ack included) while Redis is down. Other nodes then miss it
+//!   and recover through history, as the contract allows.
+//! - Nothing waits for Redis on the message path: `publish` queues for a
+//!   publisher task that pipelines every queued PUBLISH in one round trip,
+//!   so no per-conversation lock is held across the network.
+//! - Each payload starts with its node's tag (`<node>|<json>`): a node
+//!   skips its own envelopes without decoding them.
+//! - Each user channel's copy reaches the hub narrowed to that user; the
+//!   hub puts texts in `seq` order per (conversation, recipient).
+//! - The subscription reconnects with backoff and resubscribes every
+//!   watched channel when Redis comes back.
 
-mod sequencer;
+mod subscriber;
 mod wire;
 
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
 use anyhow::Context;
 use async_trait::async_trait;
-use futures_util::StreamExt;
-use qc_application::ports::{Broker, BrokerError, Envelope, EventSink, Subscription};
-use qc_broker_memory::InMemoryBroker;
-use qc_domain::{ChatEvent, UserId};
-use redis::AsyncCommands;
+use qc_application::ports::{BrokerError, Envelope, RemoteEvents, Transport, Watched};
+use qc_domain::UserId;
 use redis::aio::{ConnectionManager, ConnectionManagerConfig};
+use tokio::sync::{mpsc, oneshot};
 use tokio_util::sync::{CancellationToken, DropGuard};
 
-use sequencer::Sequencer;
+use subscriber::{Command, Subscriber};
 
-/// How long a text waits for an earlier one still in flight from another node.
-const REORDER_HOLD: Duration = Duration::from_millis(250);
 const REDIS_TIMEOUT: Duration = Duration::from_secs(2);
+/// Events queued for the publisher beyond which `publish` refuses (Redis
+/// is not keeping up or is down): memory stays bounded.
+const PUBLISH_QUEUE: usize = 65_536;
+/// Most events one pipelined round trip carries.
+const PUBLISH_BATCH: usize = 512;
 
-pub struct RedisBroker {
-    local: InMemoryBroker,
-    sequencer: Arc<Sequencer>,
-    publisher: ConnectionManager,
-    channel: String,
-    node: String,
-    /// Stops the subscriber task when the broker is dropped.
-    _subscriber: DropGuard,
+/// One event on its way out: its payload and the channels it goes to.
+struct Outgoing {
+    channels: Vec<String>,
+    payload: Arc<str>,
 }
 
-impl RedisBroker {
-    /// Connects, subscribes to `<prefix>:events`, and starts the subscriber.
-    /// Fails fast (a few seconds) when Redis is unreachable.
+pub struct RedisTransport {
+    publisher: ConnectionManager,
+    outgoing: mpsc::Sender<Outgoing>,
+    commands: mpsc::UnboundedSender<Command>,
+    inbound: Arc<OnceLock<Arc<dyn RemoteEvents>>>,
+    prefix: String,
+    node: String,
+    /// Stops the subscriber and publisher tasks when dropped.
+    _tasks: DropGuard,
+}
+
+impl RedisTransport {
+    /// Connects (publisher and subscriber) and starts both tasks. Fails
+    /// fast (a few seconds) when Redis is unreachable.
     ///
     /// # Errors
     /// When the URL is invalid or Redis does not answer.
@@ -63,146 +79,122 @@ impl RedisBroker {
         .await
         .context("Redis did not answer in time")?
         .context("cannot connect to Redis")?;
-        let channel = format!("{prefix}:events");
-        let first = subscribe(&client, &channel)
+        let first = subscriber::connect(&client)
             .await
             .context("cannot subscribe to Redis")?;
 
-        let local = InMemoryBroker::new();
-        let deliver_to = local.clone();
-        let sequencer = Sequencer::new(
-            REORDER_HOLD,
-            Arc::new(move |e: &Arc<Envelope>| deliver_to.deliver_local(e)),
-        );
         let node = ulid::Ulid::generate().to_string();
         let stop = CancellationToken::new();
-        tokio::spawn(subscriber(
+        let inbound: Arc<OnceLock<Arc<dyn RemoteEvents>>> = Arc::new(OnceLock::new());
+        let (commands, commands_rx) = mpsc::unbounded_channel();
+        let subscriber = Subscriber {
             client,
-            channel.clone(),
-            node.clone(),
-            local.clone(),
-            sequencer.clone(),
-            first,
-            stop.clone(),
-        ));
-        tracing::info!(%node, %channel, "Redis broker connected");
+            node_tag: format!("{node}|"),
+            user_channel_prefix: channel_prefix(prefix),
+            inbound: inbound.clone(),
+            stop: stop.clone(),
+        };
+        tokio::spawn(subscriber.run(first, commands_rx));
+        let (outgoing, outgoing_rx) = mpsc::channel(PUBLISH_QUEUE);
+        tokio::spawn(publish_loop(publisher.clone(), outgoing_rx, stop.clone()));
+        tracing::info!(%node, prefix, "Redis transport connected");
         Ok(Self {
-            local,
-            sequencer,
             publisher,
-            channel,
+            outgoing,
+            commands,
+            inbound,
+            prefix: prefix.to_owned(),
             node,
-            _subscriber: stop.drop_guard(),
+            _tasks: stop.drop_guard(),
         })
     }
-}
 
-/// Delivers on this node: texts in seq order, the rest at once.
-fn dispatch(local: &InMemoryBroker, sequencer: &Arc<Sequencer>, envelope: Arc<Envelope>) {
-    match &envelope.event {
-        ChatEvent::MessageStored { message, .. } => {
-            let (cid, seq) = (message.conversation_id, message.seq);
-            sequencer.offer(cid, seq, envelope);
-        }
-        _ => local.deliver_local(&envelope),
+    fn channel(&self, user: &UserId) -> String {
+        format!("{}{}", channel_prefix(&self.prefix), user.as_str())
     }
 }
 
-async fn subscribe(
-    client: &redis::Client,
-    channel: &str,
-) -> redis::RedisResult<redis::aio::PubSub> {
-    let mut pubsub = tokio::time::timeout(REDIS_TIMEOUT, client.get_async_pubsub())
-        .await
-        .map_err(|_| {
-            redis::RedisError::from(std::io::Error::from(std::io::ErrorKind::TimedOut))
-        })??;
-    pubsub.subscribe(channel).await?;
-    Ok(pubsub)
+fn channel_prefix(prefix: &str) -> String {
+    format!("{prefix}:u:")
 }
 
-async fn subscriber(
-    client: redis::Client,
-    channel: String,
-    node: String,
-    local: InMemoryBroker,
-    sequencer: Arc<Sequencer>,
-    first: redis::aio::PubSub,
+/// Sends what is queued, every PUBLISH of a wake-up in one pipeline.
+async fn publish_loop(
+    mut conn: ConnectionManager,
+    mut rx: mpsc::Receiver<Outgoing>,
     stop: CancellationToken,
 ) {
-    let mut next = Some(first);
-    let mut backoff = Duration::from_millis(100);
-    let mut sweep = tokio::time::interval(Duration::from_secs(60));
+    let mut batch = Vec::with_capacity(PUBLISH_BATCH);
     loop {
-        let pubsub = match next.take() {
-            Some(p) => p,
-            None => match subscribe(&client, &channel).await {
-                Ok(p) => {
-                    tracing::info!("Redis subscription restored");
-                    backoff = Duration::from_millis(100);
-                    p
-                }
-                Err(e) => {
-                    tracing::warn!(error = %e, "Redis subscription failed; retrying");
-                    tokio::select! {
-                        () = stop.cancelled() => return,
-                        () = tokio::time::sleep(backoff) => {}
-                    }
-                    backoff = (backoff * 2).min(Duration::from_secs(5));
-                    continue;
-                }
-            },
+        let n = tokio::select! {
+            () = stop.cancelled() => return,
+            n = rx.recv_many(&mut batch, PUBLISH_BATCH) => n,
         };
-        let mut messages = pubsub.into_on_message();
-        loop {
-            tokio::select! {
-                () = stop.cancelled() => return,
-                _ = sweep.tick() => sequencer.sweep(Duration::from_secs(600)),
-                msg = messages.next() => match msg {
-                    Some(msg) => match wire::decode(msg.get_payload_bytes()) {
-                        Ok((from, envelope)) if from != node => dispatch(&local, &sequencer, Arc::new(envelope)),
-                        Ok(_) => {}
-                        Err(e) => tracing::warn!(error = %e, "dropped a malformed broker envelope"),
-                    },
-                    None => break,
-                },
+        if n == 0 {
+            return;
+        }
+        let mut pipe = redis::pipe();
+        let mut publishes = 0u64;
+        for out in batch.drain(..) {
+            for channel in &out.channels {
+                pipe.cmd("PUBLISH")
+                    .arg(channel)
+                    .arg(out.payload.as_bytes())
+                    .ignore();
+                publishes += 1;
             }
         }
-        tracing::warn!("Redis subscription lost; other nodes' events are missed until it is back");
+        match tokio::time::timeout(REDIS_TIMEOUT, pipe.query_async::<()>(&mut conn)).await {
+            Ok(Ok(())) => metrics::counter!("qc_transport_published_total").increment(publishes),
+            Ok(Err(e)) => {
+                metrics::counter!("qc_transport_publish_failed_total").increment(publishes);
+                tracing::warn!(error = %e, events = n, "Redis publish failed; other nodes miss these events");
+            }
+            Err(_) => {
+                metrics::counter!("qc_transport_publish_failed_total").increment(publishes);
+                tracing::warn!(
+                    events = n,
+                    "Redis publish timed out; other nodes miss these events"
+                );
+            }
+        }
     }
 }
 
 #[async_trait]
-impl Broker for RedisBroker {
-    /// Delivers locally, then publishes for the other nodes. A Redis failure
-    /// is logged, not returned: this node's connections (the sender's
-    /// included) already have the event, and the other nodes' clients catch
-    /// up through history.
-    async fn publish(&self, envelope: Arc<Envelope>) -> Result<(), BrokerError> {
-        let payload = wire::encode(&self.node, &envelope);
-        dispatch(&self.local, &self.sequencer, envelope);
-        let mut conn = self.publisher.clone();
-        match tokio::time::timeout(
-            REDIS_TIMEOUT,
-            conn.publish::<_, _, i64>(&self.channel, payload),
-        )
-        .await
-        {
-            Ok(Ok(_)) => {}
-            Ok(Err(e)) => {
-                tracing::warn!(error = %e, "Redis publish failed; other nodes miss this event")
-            }
-            Err(_) => tracing::warn!("Redis publish timed out; other nodes miss this event"),
+impl Transport for RedisTransport {
+    fn attach(&self, inbound: Arc<dyn RemoteEvents>) {
+        if self.inbound.set(inbound).is_err() {
+            tracing::warn!("the Redis transport was attached twice; keeping the first hub");
         }
-        Ok(())
     }
 
-    async fn subscribe(
-        &self,
-        user: &UserId,
-        sink: Arc<dyn EventSink>,
-    ) -> Result<Subscription, BrokerError> {
-        self.local.subscribe(user, sink).await
+    fn publish(&self, envelope: &Arc<Envelope>) -> Result<(), BrokerError> {
+        if envelope.recipients.is_empty() {
+            return Ok(());
+        }
+        let payload: Arc<str> = format!("{}|{}", self.node, wire::encode(envelope)).into();
+        let channels = envelope
+            .recipients
+            .iter()
+            .map(|u| self.channel(u))
+            .collect();
+        self.outgoing
+            .try_send(Outgoing { channels, payload })
+            .map_err(|e| BrokerError(anyhow::anyhow!("Redis publish queue: {e}")))
+    }
+
+    fn watch(&self, user: &UserId) -> Watched {
+        let (ack, acked) = oneshot::channel();
+        let _ = self.commands.send(Command::Watch(self.channel(user), ack));
+        Box::pin(async move {
+            // Bounded: a Redis outage must not hold a new connection up.
+            let _ = tokio::time::timeout(REDIS_TIMEOUT, acked).await;
+        })
+    }
+
+    fn unwatch(&self, user: &UserId) {
+        let _ = self.commands.send(Command::Unwatch(self.channel(user)));
     }
 
     async fn health(&self) -> Result<(), BrokerError> {

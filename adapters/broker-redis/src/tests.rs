@@ -5,38 +5,52 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use chrono::Utc;
-use qc_application::ports::{Broker, Envelope, EventSink};
-use qc_domain::{ChatEvent, ConversationId, Message, MessageId, MessageKind, TypingKind, UserId};
+use qc_application::ports::{Envelope, RemoteEvents, Transport};
+use qc_domain::{ChatEvent, ConversationId, TypingKind, UserId};
+use tokio::sync::Notify;
 use ulid::Ulid;
 
-use super::RedisBroker;
+use super::RedisTransport;
 
 fn redis_url() -> Option<String> {
     let url = std::env::var("QC_TEST_REDIS_URL").ok();
     if url.is_none() {
-        eprintln!("skipped: set QC_TEST_REDIS_URL to run the Redis broker tests (CI does)");
+        eprintln!("skipped: set QC_TEST_REDIS_URL to run the Redis transport tests (CI does)");
     }
     url
 }
 
+/// What a node's hub would have received.
 #[derive(Default)]
-struct Recorder(Mutex<Vec<ChatEvent>>);
-impl EventSink for Recorder {
-    fn deliver(&self, envelope: &Arc<Envelope>) {
-        self.0.lock().unwrap().push(envelope.event.clone());
+struct Recorder {
+    got: Mutex<Vec<Arc<Envelope>>>,
+    changed: Notify,
+}
+
+impl RemoteEvents for Recorder {
+    fn deliver(&self, envelope: Arc<Envelope>) {
+        self.got.lock().unwrap().push(envelope);
+        self.changed.notify_waiters();
     }
 }
+
 impl Recorder {
-    fn events(&self) -> Vec<ChatEvent> {
-        self.0.lock().unwrap().clone()
+    fn events(&self) -> Vec<Arc<Envelope>> {
+        self.got.lock().unwrap().clone()
     }
-    async fn wait_for(&self, n: usize) -> Vec<ChatEvent> {
-        for _ in 0..100 {
-            if self.0.lock().unwrap().len() >= n {
-                break;
+
+    /// Waits (up to 5 s) until `n` envelopes have arrived.
+    async fn wait_for(&self, n: usize) -> Vec<Arc<Envelope>> {
+        let _ = tokio::time::timeout(Duration::from_secs(5), async {
+            loop {
+                let changed = self.changed.notified();
+                if self.got.lock().unwrap().len() >= n {
+                    return;
+                }
+                changed.await;
             }
-            tokio::time::sleep(Duration::from_millis(20)).await;
-        }
+        })
+        .await;
         self.events()
     }
 }
@@ -45,122 +59,108 @@ fn user(s: &str) -> UserId {
     UserId::new(s).unwrap()
 }
 
-fn typing(to: Vec<UserId>) -> Arc<Envelope> {
+fn typing(from: &str, to: Vec<UserId>) -> Arc<Envelope> {
     Arc::new(Envelope::new(
         to,
         ChatEvent::Typing {
             conversation_id: ConversationId::from_ulid(Ulid::generate()),
-            sender_id: user("s"),
+            sender_id: user(from),
             kind: TypingKind::Started,
             at: Utc::now(),
         },
     ))
 }
 
-fn text(cid: ConversationId, seq: i64, to: Vec<UserId>) -> Arc<Envelope> {
-    Arc::new(Envelope::new(
-        to,
-        ChatEvent::MessageStored {
-            message: Message {
-                id: MessageId::from_ulid(Ulid::generate()),
-                conversation_id: cid,
-                seq,
-                sender_id: user("s"),
-                kind: MessageKind::Text,
-                content: format!("m{seq}"),
-                client_msg_id: None,
-                created_at: Utc::now(),
-                read_at: None,
-            },
-            at: Utc::now(),
-        },
-    ))
+fn sender(e: &Envelope) -> String {
+    match &e.event {
+        ChatEvent::Typing { sender_id, .. } => sender_id.to_string(),
+        ChatEvent::MessageStored { message, .. } => message.sender_id.to_string(),
+        other => panic!("unexpected {other:?}"),
+    }
+}
+
+async fn node(url: &str, prefix: &str) -> (RedisTransport, Arc<Recorder>) {
+    let t = RedisTransport::connect(url, prefix).await.unwrap();
+    let r = Arc::new(Recorder::default());
+    t.attach(r.clone());
+    (t, r)
 }
 
 fn prefix() -> String {
     format!("qc-test-{}", Ulid::generate())
 }
 
-/// The same contract as the in-memory broker's, on one node.
 #[tokio::test]
-async fn broker_contract_on_one_node() {
+async fn a_node_receives_only_the_events_of_users_it_watches() {
     let Some(url) = redis_url() else { return };
-    let broker = RedisBroker::connect(&url, &prefix()).await.unwrap();
-    let a1 = Arc::new(Recorder::default());
-    let a2 = Arc::new(Recorder::default());
-    let b = Arc::new(Recorder::default());
-    let s1 = broker.subscribe(&user("alice"), a1.clone()).await.unwrap();
-    let _s2 = broker.subscribe(&user("alice"), a2.clone()).await.unwrap();
-    let _s3 = broker.subscribe(&user("bob"), b.clone()).await.unwrap();
-    broker.publish(typing(vec![user("alice")])).await.unwrap();
-    // Local delivery is immediate, and not repeated when Redis echoes it back.
-    assert_eq!(
-        (a1.events().len(), a2.events().len(), b.events().len()),
-        (1, 1, 0)
-    );
-    tokio::time::sleep(Duration::from_millis(200)).await;
-    assert_eq!(a1.events().len(), 1, "own envelopes are skipped");
-    drop(s1);
-    broker
-        .publish(typing(vec![user("alice"), user("bob")]))
-        .await
-        .unwrap();
-    assert_eq!(
-        (a1.events().len(), a2.events().len(), b.events().len()),
-        (1, 2, 1)
-    );
-    broker.health().await.unwrap();
+    let p = prefix();
+    let (a, _on_a) = node(&url, &p).await;
+    let (b, on_b) = node(&url, &p).await;
+    let (c, on_c) = node(&url, &p).await;
+    b.watch(&user("agent")).await;
+    c.watch(&user("carol")).await;
+
+    a.publish(&typing("first", vec![user("agent")])).unwrap();
+    let got = on_b.wait_for(1).await;
+    assert_eq!(got.len(), 1, "node B holds the agent");
+    assert_eq!(got[0].recipients, vec![user("agent")]);
+
+    // Redis delivers one publisher's messages in order: once C has the
+    // second event, it would have had the first one if it were sent to it.
+    a.publish(&typing("second", vec![user("carol")])).unwrap();
+    let got = on_c.wait_for(1).await;
+    assert_eq!(got.len(), 1);
+    assert_eq!(sender(&got[0]), "second", "C never saw the agent's event");
+    assert!(a.health().await.is_ok());
 }
 
 #[tokio::test]
-async fn events_cross_nodes_and_texts_arrive_in_seq_order() {
+async fn a_node_skips_its_own_events_and_each_user_gets_one_copy() {
     let Some(url) = redis_url() else { return };
     let p = prefix();
-    let node_a = RedisBroker::connect(&url, &p).await.unwrap();
-    let node_b = RedisBroker::connect(&url, &p).await.unwrap();
-    let on_b = Arc::new(Recorder::default());
-    let _s = node_b
-        .subscribe(&user("agent"), on_b.clone())
-        .await
-        .unwrap();
+    let (a, on_a) = node(&url, &p).await;
+    let (b, _on_b) = node(&url, &p).await;
+    a.watch(&user("alice")).await;
+    a.watch(&user("bob")).await;
 
-    node_a.publish(typing(vec![user("agent")])).await.unwrap();
-    assert_eq!(
-        on_b.wait_for(1).await.len(),
-        1,
-        "node B's connection got node A's event"
+    a.publish(&typing("own", vec![user("alice"), user("bob")]))
+        .unwrap();
+    b.publish(&typing("remote", vec![user("alice"), user("bob")]))
+        .unwrap();
+    let got = on_a.wait_for(2).await;
+    assert_eq!(got.len(), 2);
+    assert!(
+        got.iter().all(|e| sender(e) == "remote"),
+        "own events skipped"
     );
+    let mut to: Vec<String> = got.iter().map(|e| e.recipients[0].to_string()).collect();
+    to.sort();
+    assert_eq!(to, vec!["alice", "bob"], "one narrowed copy per user");
+}
 
-    // Texts published out of order across nodes come out in order.
-    let cid = ConversationId::from_ulid(Ulid::generate());
-    node_a
-        .publish(text(cid, 1, vec![user("agent")]))
-        .await
-        .unwrap();
-    node_a
-        .publish(text(cid, 3, vec![user("agent")]))
-        .await
-        .unwrap();
-    tokio::time::sleep(Duration::from_millis(50)).await;
-    node_b
-        .publish(text(cid, 2, vec![user("agent")]))
-        .await
-        .unwrap();
-    let got = on_b.wait_for(4).await;
-    let seqs: Vec<i64> = got
-        .iter()
-        .filter_map(|e| match e {
-            ChatEvent::MessageStored { message, .. } => Some(message.seq),
-            _ => None,
-        })
-        .collect();
-    assert_eq!(seqs, vec![1, 2, 3]);
+#[tokio::test]
+async fn an_unwatched_user_is_no_longer_delivered() {
+    let Some(url) = redis_url() else { return };
+    let p = prefix();
+    let (a, _on_a) = node(&url, &p).await;
+    let (b, on_b) = node(&url, &p).await;
+    b.watch(&user("gone")).await;
+    b.watch(&user("stays")).await;
+    b.unwatch(&user("gone"));
+    // A later watch is applied after the unwatch: its ack means both are in effect.
+    b.watch(&user("marker")).await;
+
+    a.publish(&typing("x", vec![user("gone")])).unwrap();
+    a.publish(&typing("y", vec![user("stays")])).unwrap();
+    let got = on_b.wait_for(1).await;
+    assert_eq!(got.len(), 1);
+    assert_eq!(got[0].recipients, vec![user("stays")]);
 }
 
 #[tokio::test]
 async fn an_unreachable_redis_fails_fast_at_connect() {
     let started = std::time::Instant::now();
-    let err = RedisBroker::connect("redis://127.0.0.1:1", "x").await;
+    let err = RedisTransport::connect("redis://127.0.0.1:1", "x").await;
     assert!(err.is_err());
     assert!(
         started.elapsed() < Duration::from_secs(10),

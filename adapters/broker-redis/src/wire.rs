@@ -1,4 +1,6 @@
-//! The envelope on the Redis channel: JSON, versioned, node-tagged.
+//! The envelope on a Redis channel: JSON, versioned. The publishing node's
+//! tag goes in front of it (see the crate docs), outside the JSON, so a
+//! node can skip its own envelopes without decoding them.
 //! Decoding validates every id, so a malformed publish is dropped, never
 //! delivered.
 
@@ -8,13 +10,11 @@ use qc_application::ports::Envelope;
 use qc_domain::{ChatEvent, ClientMsgId, Message, MessageKind, TypingKind, UserId};
 use serde::{Deserialize, Serialize};
 
-const VERSION: u8 = 1;
+const VERSION: u8 = 2;
 
 #[derive(Serialize, Deserialize)]
 struct Wire {
     v: u8,
-    /// The publishing node: it skips its own envelopes (it delivered them already).
-    node: String,
     recipients: Vec<String>,
     event: WireEvent,
 }
@@ -69,7 +69,7 @@ fn user(s: String) -> anyhow::Result<UserId> {
     UserId::new(s).context("bad user id")
 }
 
-pub fn encode(node: &str, envelope: &Envelope) -> String {
+pub fn encode(envelope: &Envelope) -> String {
     let event = match &envelope.event {
         ChatEvent::MessageStored { message: m, at } => WireEvent::MessageStored {
             id: m.id.to_string(),
@@ -125,7 +125,6 @@ pub fn encode(node: &str, envelope: &Envelope) -> String {
     };
     let wire = Wire {
         v: VERSION,
-        node: node.to_owned(),
         recipients: envelope
             .recipients
             .iter()
@@ -136,8 +135,8 @@ pub fn encode(node: &str, envelope: &Envelope) -> String {
     serde_json::to_string(&wire).unwrap_or_default()
 }
 
-/// Returns the publishing node and the envelope.
-pub fn decode(payload: &[u8]) -> anyhow::Result<(String, Envelope)> {
+/// The envelope, every id validated.
+pub fn decode(payload: &[u8]) -> anyhow::Result<Envelope> {
     let wire: Wire = serde_json::from_slice(payload).context("not a broker envelope")?;
     anyhow::ensure!(wire.v == VERSION, "unknown envelope version {}", wire.v);
     let recipients = wire
@@ -217,7 +216,7 @@ pub fn decode(payload: &[u8]) -> anyhow::Result<(String, Envelope)> {
             at: time(at)?,
         },
     };
-    Ok((wire.node, Envelope::new(recipients, event)))
+    Ok(Envelope::new(recipients, event))
 }
 
 #[cfg(test)]
@@ -274,8 +273,7 @@ mod tests {
         ];
         for event in events {
             let env = Envelope::new(vec![u("client"), u("agent")], event);
-            let (node, back) = decode(encode("node-1", &env).as_bytes()).unwrap();
-            assert_eq!(node, "node-1");
+            let back = decode(encode(&env).as_bytes()).unwrap();
             assert_eq!(back, env);
         }
     }
@@ -283,8 +281,8 @@ mod tests {
     #[test]
     fn garbage_is_refused() {
         assert!(decode(b"not json").is_err());
-        assert!(decode(br#"{"v":9,"node":"n","recipients":[],"event":{"kind":"closed","conversation_id":"x","closed_by":"a","at":0}}"#).is_err());
-        assert!(decode(br#"{"v":1,"node":"n","recipients":[""],"event":{"kind":"closed","conversation_id":"01KAAWW5V95WFFDERJZCTDE2QQ","closed_by":"a","at":0}}"#).is_err());
-        assert!(decode(br#"{"v":1,"node":"n","recipients":["u"],"event":{"kind":"closed","conversation_id":"nope","closed_by":"a","at":0}}"#).is_err());
+        assert!(decode(br#"{"v":9,"recipients":[],"event":{"kind":"closed","conversation_id":"x","closed_by":"a","at":0}}"#).is_err());
+        assert!(decode(br#"{"v":2,"recipients":[""],"event":{"kind":"closed","conversation_id":"01KAAWW5V95WFFDERJZCTDE2QQ","closed_by":"a","at":0}}"#).is_err());
+        assert!(decode(br#"{"v":2,"recipients":["u"],"event":{"kind":"closed","conversation_id":"nope","closed_by":"a","at":0}}"#).is_err());
     }
 }

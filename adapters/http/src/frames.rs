@@ -1,12 +1,14 @@
 //! The wire format of the WebSocket: frames in (parsed with the contract's
 //! error codes) and frames out (`{type, sub_type, timestamp, payload}`).
 
-use std::sync::Arc;
-
 use chrono::{DateTime, SecondsFormat, Utc};
 use qc_domain::{ChatEvent, ClientMsgId, ContentError, Message, MessageContent, TypingKind};
 use serde::Serialize;
 use serde_json::Value;
+
+/// A rendered outbound frame: UTF-8 in a shared, reference-counted buffer
+/// (cloning it for another connection copies nothing).
+pub type Frame = tokio_tungstenite::tungstenite::Utf8Bytes;
 
 /// RFC 3339, UTC, milliseconds, `Z`.
 pub fn timestamp(t: DateTime<Utc>) -> String {
@@ -197,7 +199,7 @@ impl<'a> From<&'a Message> for MessagePayload<'a> {
     }
 }
 
-fn to_frame<P: Serialize>(kind: &str, sub_type: &str, at: DateTime<Utc>, payload: P) -> Arc<str> {
+fn to_frame<P: Serialize>(kind: &str, sub_type: &str, at: DateTime<Utc>, payload: P) -> Frame {
     let out = Out {
         kind,
         sub_type,
@@ -205,16 +207,16 @@ fn to_frame<P: Serialize>(kind: &str, sub_type: &str, at: DateTime<Utc>, payload
         payload,
     };
     // Serializing these plain structs cannot fail.
-    serde_json::to_string(&out).unwrap_or_default().into()
+    Frame::from(serde_json::to_string(&out).unwrap_or_default())
 }
 
 /// The text frame for a stored message.
-pub fn render_message(message: &Message, at: DateTime<Utc>) -> Arc<str> {
+pub fn render_message(message: &Message, at: DateTime<Utc>) -> Frame {
     to_frame("text", "", at, MessagePayload::from(message))
 }
 
 /// The frame for any event.
-pub fn render_event(event: &ChatEvent) -> Arc<str> {
+pub fn render_event(event: &ChatEvent) -> Frame {
     use serde_json::json;
     match event {
         ChatEvent::MessageStored { message, at } => render_message(message, *at),
@@ -268,7 +270,7 @@ pub fn render_event(event: &ChatEvent) -> Arc<str> {
 }
 
 /// A `system/error` frame for the sending connection.
-pub fn render_error(err: &FrameError, at: DateTime<Utc>) -> Arc<str> {
+pub fn render_error(err: &FrameError, at: DateTime<Utc>) -> Frame {
     let mut payload = serde_json::Map::new();
     payload.insert("code".into(), err.code.as_str().into());
     payload.insert("message".into(), err.message.clone().into());

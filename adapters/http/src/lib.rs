@@ -6,6 +6,7 @@
 pub mod api;
 pub mod auth;
 pub mod frames;
+pub mod hub;
 pub mod origin;
 pub mod routes;
 pub mod telemetry;
@@ -14,6 +15,7 @@ pub mod web;
 pub mod ws;
 
 pub use auth::{Authenticator, TokenVerifier};
+pub use hub::Hub;
 pub use origin::AllowedOrigins;
 pub use routes::{HttpDeps, build_routes};
 pub use ws::{WsContext, WsLimits};

@@ -3,6 +3,13 @@
 //! Before the upgrade, in this order: a disallowed `Origin` → 403; no or an
 //! invalid token → 401; the wrong role for the endpoint → 403. Then the
 //! connection runs in [`connection::run`].
+//!
+//! The upgrade is done here on poem's raw upgraded connection, with
+//! tokio-tungstenite directly, rather than through poem's `WebSocket`:
+//! poem's `Message::Text(String)` would force one copy of every outbound
+//! frame per recipient and one socket write per frame. tungstenite's
+//! `Utf8Bytes` frames share one buffer, and its write buffer lets the writer
+//! send everything queued with one flush.
 
 mod connection;
 mod outbox;
@@ -11,23 +18,30 @@ mod rate;
 use std::sync::Arc;
 use std::time::Duration;
 
-use poem::http::StatusCode;
-use poem::web::websocket::{WebSocket, WebSocketConfig};
+use poem::http::{Method, StatusCode, header};
 use poem::web::{Data, Json};
-use poem::{IntoResponse, Request, Response, handler};
-use qc_application::ports::Broker;
+use poem::{Body, IntoResponse, Request, Response, handler};
 use qc_application::use_cases::{SendMessage, SignalTyping};
 use qc_domain::Endpoint;
+use tokio_tungstenite::WebSocketStream;
+use tokio_tungstenite::tungstenite::handshake::derive_accept_key;
+use tokio_tungstenite::tungstenite::protocol::{Role, WebSocketConfig};
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
 use crate::auth::{AuthError, Authenticator, SUBPROTOCOL};
+use crate::hub::Hub;
 use crate::origin::AllowedOrigins;
 
+pub use outbox::Outbox;
 pub use rate::TokenBucket;
 
 /// Largest inbound message (after reassembly), as the contract says: 64 KiB.
 pub const MAX_MESSAGE_BYTES: usize = 64 * 1024;
+
+/// Frames gather in tungstenite's write buffer up to this before it writes
+/// without waiting for the flush.
+const WRITE_BUFFER_BYTES: usize = 64 * 1024;
 
 /// Per-connection limits (CONTRACT §3).
 #[derive(Debug, Clone)]
@@ -58,15 +72,15 @@ impl Default for WsLimits {
     }
 }
 
-/// What a chat connection needs: the two use cases it calls, the broker it
-/// subscribes to, and its limits. Shutdown and tracking let the server close
+/// What a chat connection needs: the two use cases it calls, the hub it
+/// registers with, and its limits. Shutdown and tracking let the server close
 /// every connection with 1001 and wait for in-flight stores.
 pub struct WsContext {
     pub auth: Arc<Authenticator>,
     pub origins: AllowedOrigins,
     pub send_message: Arc<SendMessage>,
     pub signal_typing: Arc<SignalTyping>,
-    pub broker: Arc<dyn Broker>,
+    pub hub: Arc<Hub>,
     pub limits: WsLimits,
     pub shutdown: CancellationToken,
     pub tracker: TaskTracker,
@@ -74,11 +88,13 @@ pub struct WsContext {
 
 impl WsContext {
     /// The tungstenite settings: a small read buffer (an idle connection costs
-    /// a few KiB, not 128 KiB) and the 64 KiB message limit.
+    /// a few KiB, not 128 KiB), the 64 KiB message limit, and a write buffer
+    /// that frames gather in until the writer flushes (one syscall for all
+    /// that was queued; allocated only once something is sent).
     fn socket_config() -> WebSocketConfig {
         WebSocketConfig::default()
             .read_buffer_size(4 * 1024)
-            .write_buffer_size(0)
+            .write_buffer_size(WRITE_BUFFER_BYTES)
             .max_write_buffer_size(4 * 1024 * 1024)
             .max_message_size(Some(MAX_MESSAGE_BYTES))
             .max_frame_size(Some(MAX_MESSAGE_BYTES))
@@ -93,12 +109,39 @@ fn refuse(status: StatusCode, code: &str, message: &str) -> Response {
         .into_response()
 }
 
-async fn upgrade(
-    endpoint: Endpoint,
-    req: &Request,
-    ws: poem::Result<WebSocket>,
-    ctx: Arc<WsContext>,
-) -> Response {
+/// The parts of a WebSocket upgrade request the handshake needs.
+struct Handshake {
+    key: poem::http::HeaderValue,
+    /// Whether the client offered `quickconnect.v1`.
+    subprotocol: bool,
+}
+
+/// Checks an RFC 6455 upgrade request: GET, `Upgrade: websocket`,
+/// `Connection: upgrade`, version 13 and a key.
+fn handshake(req: &Request) -> Option<Handshake> {
+    let headers = req.headers();
+    let has_token = |name: header::HeaderName, token: &str| {
+        headers.get_all(name).iter().any(|v| {
+            v.to_str()
+                .is_ok_and(|v| v.split(',').any(|t| t.trim().eq_ignore_ascii_case(token)))
+        })
+    };
+    let ok = req.method() == Method::GET
+        && has_token(header::UPGRADE, "websocket")
+        && has_token(header::CONNECTION, "upgrade")
+        && headers
+            .get(header::SEC_WEBSOCKET_VERSION)
+            .is_some_and(|v| v == "13");
+    if !ok {
+        return None;
+    }
+    Some(Handshake {
+        key: headers.get(header::SEC_WEBSOCKET_KEY)?.clone(),
+        subprotocol: has_token(header::SEC_WEBSOCKET_PROTOCOL, SUBPROTOCOL),
+    })
+}
+
+async fn upgrade(endpoint: Endpoint, req: &Request, ctx: Arc<WsContext>) -> Response {
     if let Some(origin) = req.headers().get("origin") {
         let allowed = origin.to_str().is_ok_and(|o| ctx.origins.allows(o));
         if !allowed {
@@ -133,41 +176,48 @@ async fn upgrade(
             "this role may not use this endpoint",
         );
     }
-    let ws = match ws {
-        Ok(ws) => ws,
-        Err(_) => {
-            return refuse(
-                StatusCode::BAD_REQUEST,
-                "invalid_request",
-                "expected a WebSocket upgrade",
-            );
-        }
+    let (Some(hs), Ok(on_upgrade)) = (handshake(req), req.take_upgrade()) else {
+        return refuse(
+            StatusCode::BAD_REQUEST,
+            "invalid_request",
+            "expected a WebSocket upgrade",
+        );
     };
-    ws.protocols([SUBPROTOCOL])
-        .config(WsContext::socket_config())
-        .on_upgrade(move |socket| {
-            let tracker = ctx.tracker.clone();
-            tracker.track_future(connection::run(socket, ctx, verified))
-        })
-        .into_response()
+    let mut response = Response::builder()
+        .status(StatusCode::SWITCHING_PROTOCOLS)
+        .header(header::CONNECTION, "upgrade")
+        .header(header::UPGRADE, "websocket")
+        .header(
+            header::SEC_WEBSOCKET_ACCEPT,
+            derive_accept_key(hs.key.as_bytes()),
+        );
+    if hs.subprotocol {
+        response = response.header(header::SEC_WEBSOCKET_PROTOCOL, SUBPROTOCOL);
+    }
+    let tracker = ctx.tracker.clone();
+    tokio::spawn(tracker.track_future(async move {
+        let Ok(upgraded) = on_upgrade.await else {
+            return;
+        };
+        let socket = WebSocketStream::from_raw_socket(
+            upgraded,
+            Role::Server,
+            Some(WsContext::socket_config()),
+        )
+        .await;
+        connection::run(socket, ctx, verified).await;
+    }));
+    response.body(Body::empty())
 }
 
 /// `GET /chats/clients`: guests and clients.
 #[handler]
-pub async fn chat_clients(
-    req: &Request,
-    ws: poem::Result<WebSocket>,
-    ctx: Data<&Arc<WsContext>>,
-) -> Response {
-    upgrade(Endpoint::Clients, req, ws, ctx.0.clone()).await
+pub async fn chat_clients(req: &Request, ctx: Data<&Arc<WsContext>>) -> Response {
+    upgrade(Endpoint::Clients, req, ctx.0.clone()).await
 }
 
 /// `GET /chats/supports`: support agents.
 #[handler]
-pub async fn chat_supports(
-    req: &Request,
-    ws: poem::Result<WebSocket>,
-    ctx: Data<&Arc<WsContext>>,
-) -> Response {
-    upgrade(Endpoint::Supports, req, ws, ctx.0.clone()).await
+pub async fn chat_supports(req: &Request, ctx: Data<&Arc<WsContext>>) -> Response {
+    upgrade(Endpoint::Supports, req, ctx.0.clone()).await
 }

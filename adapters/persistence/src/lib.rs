@@ -6,6 +6,7 @@ mod connect;
 mod conversations;
 mod entities;
 mod messages;
+mod writer;
 
 pub use connect::{Database, connect, create_postgres_database, migrate};
 pub use conversations::SeaOrmConversationRepository;

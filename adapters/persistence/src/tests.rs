@@ -82,9 +82,18 @@ fn new_message(c: &Conversation, sender: &str, text: &str, cmid: Option<&str>) -
 
 async fn stored(r: &Repos, m: NewMessage) -> Message {
     match r.messages.append(m).await.unwrap() {
-        Appended::Stored(m) => m,
+        Appended::Stored { message, .. } => message,
         other => panic!("expected stored, got {other:?}"),
     }
+}
+
+/// A conversation of `owner` claimed by `agent-1`.
+async fn claimed_conversation(r: &Repos, owner: &str, at: chrono::DateTime<Utc>) -> Conversation {
+    let mut c = new_conversation(r, owner, at).await;
+    let agent = UserId::new("agent-1").unwrap();
+    assert!(r.conversations.try_assign(c.id, &agent).await.unwrap());
+    c.assign_to(agent);
+    c
 }
 
 #[tokio::test]
@@ -157,7 +166,7 @@ async fn concurrent_claims_have_exactly_one_winner() {
 async fn append_numbers_messages_and_refuses_closed_or_missing() {
     for db in databases().await {
         let r = repos(&db).await;
-        let c = new_conversation(&r, "client-1", t0()).await;
+        let c = claimed_conversation(&r, "client-1", t0()).await;
         let m1 = stored(&r, new_message(&c, "client-1", "Hello", None)).await;
         let m2 = stored(&r, new_message(&c, "agent-1", "Hi!", None)).await;
         assert_eq!((m1.seq, m2.seq), (1, 2));
@@ -217,14 +226,13 @@ async fn append_numbers_messages_and_refuses_closed_or_missing() {
 async fn client_msg_id_is_enforced_by_the_database() {
     for db in databases().await {
         let r = repos(&db).await;
-        let c = new_conversation(&r, "client-1", t0()).await;
+        let c = claimed_conversation(&r, "client-1", t0()).await;
         let first = stored(&r, new_message(&c, "client-1", "first", Some("k-1"))).await;
         assert_eq!(
             first.client_msg_id.as_ref().map(ClientMsgId::as_str),
             Some("k-1")
         );
-        // Straight to append (bypassing the use case's lookup): the
-        // constraint catches it and the original comes back.
+        // The store settles the retry itself: the original comes back.
         let again = r
             .messages
             .append(new_message(&c, "client-1", "retry", Some("k-1")))
@@ -245,16 +253,23 @@ async fn client_msg_id_is_enforced_by_the_database() {
                 .seq,
             3
         );
-        let found = r
+        let page = r
             .messages
-            .find_by_client_msg_id(
+            .history(
                 c.id,
-                &UserId::new("client-1").unwrap(),
-                &ClientMsgId::new("k-1").unwrap(),
+                HistoryQuery {
+                    cursor: HistoryCursor::Latest,
+                    limit: 50,
+                },
             )
             .await
             .unwrap();
-        assert_eq!(found, Some(first));
+        let contents: Vec<&str> = page.items.iter().map(|m| m.content.as_str()).collect();
+        assert_eq!(
+            contents,
+            vec!["first", "next", "x"],
+            "the retry was not stored"
+        );
     }
 }
 
@@ -262,7 +277,7 @@ async fn client_msg_id_is_enforced_by_the_database() {
 async fn two_racing_senders_get_seq_1_to_200_without_gap_or_duplicate() {
     for db in databases().await {
         let r = Arc::new(repos(&db).await);
-        let c = new_conversation(&r, "client-1", t0()).await;
+        let c = claimed_conversation(&r, "client-1", t0()).await;
         let senders: Vec<_> = ["client-1", "agent-1"]
             .into_iter()
             .map(|who| {
@@ -393,7 +408,7 @@ async fn history_pages_latest_before_and_after() {
 async fn mark_read_sets_read_at_on_the_other_sides_messages_up_to_the_id() {
     for db in databases().await {
         let r = repos(&db).await;
-        let c = new_conversation(&r, "client-1", t0()).await;
+        let c = claimed_conversation(&r, "client-1", t0()).await;
         let c1 = stored(&r, new_message(&c, "client-1", "q1", None)).await;
         let a1 = stored(&r, new_message(&c, "agent-1", "a1", None)).await;
         let c2 = stored(&r, new_message(&c, "client-1", "q2", None)).await;
@@ -563,5 +578,107 @@ async fn history_survives_reopening_the_database() {
             .unwrap();
         assert_eq!(page.items[0].id, ids[0]);
         assert_eq!(page.items[0].content, "before restart");
+    }
+}
+
+#[tokio::test]
+async fn concurrent_appends_across_conversations_are_gapless_and_strangers_store_nothing() {
+    for db in databases().await {
+        let r = Arc::new(repos(&db).await);
+        let mut conversations = Vec::new();
+        for i in 0..20 {
+            conversations.push(claimed_conversation(&r, &format!("client-{i}"), t0()).await);
+        }
+        // Client, agent and a stranger of every conversation all at once:
+        // the writer batches them across conversations.
+        let mut tasks = Vec::new();
+        for c in &conversations {
+            for who in [
+                c.client_id.to_string(),
+                "agent-1".to_owned(),
+                "stranger".to_owned(),
+            ] {
+                let (r, c) = (r.clone(), c.clone());
+                tasks.push(tokio::spawn(async move {
+                    let mut refused = 0;
+                    for i in 0..20 {
+                        match r
+                            .messages
+                            .append(new_message(&c, &who, &format!("{i}"), None))
+                            .await
+                        {
+                            Ok(Appended::Stored { participants, .. }) => {
+                                assert_eq!(participants, c.participants());
+                            }
+                            Err(AppendError::NotParticipant) => refused += 1,
+                            other => panic!("unexpected {other:?}"),
+                        }
+                    }
+                    (who, refused)
+                }));
+            }
+        }
+        for t in tasks {
+            let (who, refused) = t.await.unwrap();
+            assert_eq!(refused, if who == "stranger" { 20 } else { 0 }, "{who}");
+        }
+        for c in &conversations {
+            let page = r
+                .messages
+                .history(
+                    c.id,
+                    HistoryQuery {
+                        cursor: HistoryCursor::Latest,
+                        limit: 200,
+                    },
+                )
+                .await
+                .unwrap();
+            let seqs: Vec<i64> = page.items.iter().map(|m| m.seq).collect();
+            assert_eq!(seqs, (1..=40).collect::<Vec<_>>(), "{}", db.url);
+            assert!(
+                page.items
+                    .iter()
+                    .all(|m| m.sender_id.as_str() != "stranger")
+            );
+        }
+    }
+}
+
+#[tokio::test]
+async fn one_client_msg_id_sent_ten_times_at_once_is_stored_once() {
+    for db in databases().await {
+        let r = Arc::new(repos(&db).await);
+        let c = new_conversation(&r, "client-1", t0()).await;
+        let tasks: Vec<_> = (0..10)
+            .map(|i| {
+                let (r, c) = (r.clone(), c.clone());
+                tokio::spawn(async move {
+                    r.messages
+                        .append(new_message(
+                            &c,
+                            "client-1",
+                            &format!("try {i}"),
+                            Some("same"),
+                        ))
+                        .await
+                        .unwrap()
+                })
+            })
+            .collect();
+        let mut accepted = Vec::new();
+        let mut duplicates = Vec::new();
+        for t in tasks {
+            match t.await.unwrap() {
+                Appended::Stored { message, .. } => accepted.push(message),
+                Appended::Duplicate(message) => duplicates.push(message),
+            }
+        }
+        assert_eq!(accepted.len(), 1, "{}", db.url);
+        assert_eq!(duplicates.len(), 9);
+        assert!(duplicates.iter().all(|d| d == &accepted[0]));
+        assert_eq!(accepted[0].seq, 1);
+        let next = stored(&r, new_message(&c, "client-1", "after", None)).await;
+        assert_eq!(next.seq, 2, "the duplicates left no gap");
     }
 }

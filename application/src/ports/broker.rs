@@ -1,68 +1,28 @@
-//! Pub/sub: how events reach every connection of every recipient, on every node.
+//! How events reach people: [`Broker`] is what use cases publish to (every
+//! connection of every recipient, on every node); [`Transport`] is only the
+//! move between nodes (Redis), under the node-local hub that owns the
+//! connections.
 //!
 //! Delivery is addressed to users, not connections: a user's connections
-//! (tabs, devices, nodes) each subscribe with their own [`EventSink`].
+//! (tabs, devices, nodes) each receive what the user receives.
 
-use std::sync::{Arc, OnceLock};
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::Arc;
 
 use async_trait::async_trait;
 use qc_domain::{ChatEvent, UserId};
 
 /// An event and who receives it.
-#[derive(Debug)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct Envelope {
     pub recipients: Vec<UserId>,
     pub event: ChatEvent,
-    /// The wire form, rendered once by the first sink that needs it and then
-    /// shared by every other recipient on this node (a message to N
-    /// connections is serialized once, not N times).
-    rendered: OnceLock<Arc<str>>,
 }
 
 impl Envelope {
     pub fn new(recipients: Vec<UserId>, event: ChatEvent) -> Self {
-        Self {
-            recipients,
-            event,
-            rendered: OnceLock::new(),
-        }
-    }
-
-    /// The rendered form, computing it with `render` the first time.
-    pub fn rendered_with(&self, render: impl FnOnce(&ChatEvent) -> Arc<str>) -> Arc<str> {
-        self.rendered.get_or_init(|| render(&self.event)).clone()
-    }
-}
-
-impl PartialEq for Envelope {
-    fn eq(&self, other: &Self) -> bool {
-        self.recipients == other.recipients && self.event == other.event
-    }
-}
-
-/// Where a subscriber receives events. Called on the publisher's task, so it
-/// MUST NOT block or await: queue and return.
-pub trait EventSink: Send + Sync {
-    fn deliver(&self, envelope: &Arc<Envelope>);
-}
-
-/// A live subscription; dropping it unsubscribes.
-pub struct Subscription {
-    _guard: Box<dyn Send + Sync>,
-}
-
-impl Subscription {
-    /// `guard` unsubscribes when dropped.
-    pub fn new(guard: impl Send + Sync + 'static) -> Self {
-        Self {
-            _guard: Box::new(guard),
-        }
-    }
-}
-
-impl std::fmt::Debug for Subscription {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str("Subscription")
+        Self { recipients, event }
     }
 }
 
@@ -70,26 +30,62 @@ impl std::fmt::Debug for Subscription {
 #[error("broker unavailable: {0}")]
 pub struct BrokerError(#[from] pub anyhow::Error);
 
+/// What use cases publish to.
 #[cfg_attr(any(test, feature = "mocks"), mockall::automock)]
 #[async_trait]
 pub trait Broker: Send + Sync {
-    /// Delivers `envelope` to every connection of each recipient.
+    /// Delivers `envelope` to every connection of each recipient, on this
+    /// node at once and on the others through the transport.
     ///
     /// # Errors
-    /// MUST return [`BrokerError`] when the event could not be handed to the
-    /// transport; local deliveries made before the failure stand.
+    /// MUST return [`BrokerError`] when the event could not be delivered at
+    /// all; local deliveries made before a transport failure stand.
     async fn publish(&self, envelope: Arc<Envelope>) -> Result<(), BrokerError>;
 
-    /// Starts delivering `user`'s events to `sink` until the returned
-    /// subscription is dropped.
+    /// Readiness probe.
     ///
     /// # Errors
-    /// MUST return [`BrokerError`] when the transport cannot subscribe.
-    async fn subscribe(
-        &self,
-        user: &UserId,
-        sink: Arc<dyn EventSink>,
-    ) -> Result<Subscription, BrokerError>;
+    /// MUST return [`BrokerError`] when the transport is unreachable.
+    async fn health(&self) -> Result<(), BrokerError>;
+}
+
+/// Where a transport hands the events other nodes published for users this
+/// node holds. Called on the transport's task: MUST NOT block or await.
+pub trait RemoteEvents: Send + Sync {
+    fn deliver(&self, envelope: Arc<Envelope>);
+}
+
+/// Resolves once a [`Transport::watch`] is in effect (events for the user
+/// published from then on reach this node), or the transport gave up
+/// waiting.
+pub type Watched = Pin<Box<dyn Future<Output = ()> + Send>>;
+
+/// Moves events between nodes. One node needs none.
+///
+/// Interest is per user: a node [`watch`](Transport::watch)es the users it
+/// holds a connection of, and receives only events addressed to them, so
+/// adding nodes does not multiply every node's work.
+#[async_trait]
+pub trait Transport: Send + Sync {
+    /// Starts handing received events to `inbound`. Called once, before any
+    /// `watch`.
+    fn attach(&self, inbound: Arc<dyn RemoteEvents>);
+
+    /// Sends `envelope` towards the other nodes that hold a recipient. MUST
+    /// NOT wait for the network: it queues and returns, so a caller holding
+    /// a per-conversation lock holds it for no round trip.
+    ///
+    /// # Errors
+    /// MUST return [`BrokerError`] when the event cannot even be queued.
+    fn publish(&self, envelope: &Arc<Envelope>) -> Result<(), BrokerError>;
+
+    /// This node holds a connection of `user` from now on (first one).
+    /// Takes effect in call order with `unwatch` (called under the hub's
+    /// lock for that user); the returned future says when it is in effect.
+    fn watch(&self, user: &UserId) -> Watched;
+
+    /// This node holds no connection of `user` any more (last one gone).
+    fn unwatch(&self, user: &UserId);
 
     /// Readiness probe.
     ///

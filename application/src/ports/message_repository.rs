@@ -2,15 +2,20 @@
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
-use qc_domain::{ClientMsgId, ConversationId, Message, MessageId, NewMessage, UserId};
+use qc_domain::{ConversationId, Message, MessageId, NewMessage, UserId};
 
 use super::conversation_repository::RepositoryError;
 
 /// What `append` did.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Appended {
-    /// Stored now, with the next `seq`.
-    Stored(Message),
+    /// Stored now, with the next `seq`. `participants` are the
+    /// conversation's participants as the store saw them when it accepted
+    /// the message (the recipients of its broadcast).
+    Stored {
+        message: Message,
+        participants: Vec<UserId>,
+    },
     /// The sender already stored a message with this `client_msg_id` here:
     /// that one, unchanged.
     Duplicate(Message),
@@ -22,6 +27,8 @@ pub enum AppendError {
     ConversationClosed,
     #[error("conversation does not exist")]
     ConversationMissing,
+    #[error("the sender is not a participant")]
+    NotParticipant,
     #[error(transparent)]
     Storage(#[from] RepositoryError),
 }
@@ -76,22 +83,17 @@ pub enum MarkReadError {
 pub trait MessageRepository: Send + Sync {
     /// Stores `message` with the conversation's next `seq`, atomically: two
     /// concurrent appends never get the same `seq` and leave no gap. Only
-    /// into an open conversation. A `(conversation, sender, client_msg_id)`
-    /// seen before returns the stored message as [`Appended::Duplicate`].
+    /// into an open conversation, and only from one of its participants,
+    /// as the database has them at that moment (no earlier read decides). A
+    /// `(conversation, sender, client_msg_id)` seen before returns the
+    /// stored message as [`Appended::Duplicate`]. Returns only once the
+    /// message is durable (committed).
     ///
     /// # Errors
-    /// MUST return `ConversationClosed` / `ConversationMissing` and store
-    /// nothing when the conversation is closed / absent; `Storage` otherwise.
+    /// MUST return `ConversationClosed` / `ConversationMissing` /
+    /// `NotParticipant` and store nothing when the conversation is closed /
+    /// absent / not the sender's; `Storage` otherwise (nothing stored).
     async fn append(&self, message: NewMessage) -> Result<Appended, AppendError>;
-
-    /// # Errors
-    /// MUST return [`RepositoryError`] on storage failure.
-    async fn find_by_client_msg_id(
-        &self,
-        conversation: ConversationId,
-        sender: &UserId,
-        client_msg_id: &ClientMsgId,
-    ) -> Result<Option<Message>, RepositoryError>;
 
     /// A page of history, oldest first within the page.
     ///

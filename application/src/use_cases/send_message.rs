@@ -4,14 +4,12 @@
 use std::sync::Arc;
 
 use qc_domain::{
-    ChatEvent, ClientMsgId, ConversationError, ConversationId, Identity, Message, MessageContent,
-    NewMessage,
+    ChatEvent, ClientMsgId, ConversationId, Identity, Message, MessageContent, NewMessage, UserId,
 };
 
 use crate::ordering::ConversationOrdering;
 use crate::ports::{
-    AppendError, Appended, Broker, Clock, ConversationRepository, Envelope, IdGenerator,
-    MessageRepository,
+    AppendError, Appended, Broker, Clock, Envelope, IdGenerator, MessageRepository,
 };
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -24,8 +22,14 @@ pub struct SendMessageRequest {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum SendOutcome {
     /// Stored now. `published` is false when the broker was down: the other
-    /// participants catch up via history, and the sender must be acked directly.
-    Stored { message: Message, published: bool },
+    /// participants catch up via history, and the sender must be acked
+    /// directly. `participants` are the conversation's, as the store saw
+    /// them (who else may need a `typing_stopped` from this sender).
+    Stored {
+        message: Message,
+        participants: Vec<UserId>,
+        published: bool,
+    },
     /// A retry of a message stored before (same `client_msg_id`): nothing
     /// stored or broadcast; the original goes back to the sender only.
     Duplicate(Message),
@@ -42,8 +46,10 @@ pub enum SendMessageError {
     Unavailable(#[source] anyhow::Error),
 }
 
+/// No read before the store: the store itself accepts a text only if, in
+/// the database at that moment, the conversation is open and the sender a
+/// participant, and it settles `client_msg_id` retries by its unique index.
 pub struct SendMessage {
-    pub conversations: Arc<dyn ConversationRepository>,
     pub messages: Arc<dyn MessageRepository>,
     pub broker: Arc<dyn Broker>,
     pub clock: Arc<dyn Clock>,
@@ -59,32 +65,9 @@ impl SendMessage {
         sender: &Identity,
         request: SendMessageRequest,
     ) -> Result<SendOutcome, SendMessageError> {
-        let conversation = self
-            .conversations
-            .find(request.conversation_id)
-            .await
-            .map_err(|e| SendMessageError::Unavailable(e.into()))?
-            .ok_or(SendMessageError::NotFound)?;
-        conversation
-            .ensure_can_send(&sender.user_id)
-            .map_err(|e| match e {
-                ConversationError::Closed => SendMessageError::Closed,
-                _ => SendMessageError::NotFound,
-            })?;
-
-        if let Some(cmid) = &request.client_msg_id
-            && let Some(existing) = self
-                .messages
-                .find_by_client_msg_id(conversation.id, &sender.user_id, cmid)
-                .await
-                .map_err(|e| SendMessageError::Unavailable(e.into()))?
-        {
-            return Ok(SendOutcome::Duplicate(existing));
-        }
-
         let new = NewMessage {
             id: self.ids.message_id(),
-            conversation_id: conversation.id,
+            conversation_id: request.conversation_id,
             sender_id: sender.user_id.clone(),
             content: request.content,
             client_msg_id: request.client_msg_id,
@@ -92,25 +75,33 @@ impl SendMessage {
         };
 
         // Store and publish under the conversation's ordering lock so this
-        // node publishes in seq order.
-        let _order = self.ordering.lock(conversation.id).await;
-        let message = match self.messages.append(new).await {
-            Ok(Appended::Stored(message)) => message,
+        // node publishes in seq order. The store batches across
+        // conversations; the lock only orders one conversation's senders.
+        let _order = self.ordering.lock(request.conversation_id).await;
+        let (message, participants) = match self.messages.append(new).await {
+            Ok(Appended::Stored {
+                message,
+                participants,
+            }) => (message, participants),
             Ok(Appended::Duplicate(message)) => return Ok(SendOutcome::Duplicate(message)),
             Err(AppendError::ConversationClosed) => return Err(SendMessageError::Closed),
-            Err(AppendError::ConversationMissing) => return Err(SendMessageError::NotFound),
+            Err(AppendError::ConversationMissing | AppendError::NotParticipant) => {
+                return Err(SendMessageError::NotFound);
+            }
             Err(AppendError::Storage(e)) => return Err(SendMessageError::Unavailable(e.into())),
         };
         let event = ChatEvent::MessageStored {
             at: message.created_at,
             message: message.clone(),
         };
-        let published = super::publish_best_effort(
-            &self.broker,
-            Envelope::new(conversation.participants(), event),
-        )
-        .await;
-        Ok(SendOutcome::Stored { message, published })
+        let published =
+            super::publish_best_effort(&self.broker, Envelope::new(participants.clone(), event))
+                .await;
+        Ok(SendOutcome::Stored {
+            message,
+            participants,
+            published,
+        })
     }
 }
 
@@ -119,7 +110,6 @@ mod tests {
     use super::*;
     use crate::ports::{BrokerError, RepositoryError};
     use crate::test_support::*;
-    use mockall::predicate::*;
 
     fn request(conv: &qc_domain::Conversation, cmid: Option<&str>) -> SendMessageRequest {
         SendMessageRequest {
@@ -129,15 +119,27 @@ mod tests {
         }
     }
 
+    fn stored(
+        conv: &qc_domain::Conversation,
+    ) -> impl Fn(NewMessage) -> Result<Appended, AppendError> + use<> {
+        let participants = conv.participants();
+        move |new| {
+            Ok(Appended::Stored {
+                message: Message::stored(new, 1),
+                participants: participants.clone(),
+            })
+        }
+    }
+
     #[tokio::test]
-    async fn stores_then_publishes_to_every_participant() {
+    async fn stores_then_publishes_to_the_participants_the_store_saw() {
         let conv = assigned_conversation();
         let mut f = Fixture::new();
-        f.find_returns(conv.clone());
         f.messages
             .expect_append()
+            .withf(|new| new.sender_id == client().user_id && new.created_at == fixed_now())
             .times(1)
-            .returning(|new| Ok(Appended::Stored(Message::stored(new, 1))));
+            .returning(stored(&conv));
         let expected_recipients = vec![client().user_id, agent().user_id];
         f.broker
             .expect_publish()
@@ -147,18 +149,21 @@ mod tests {
             })
             .times(1)
             .returning(|_| Ok(()));
-        let uc = f.send_message();
-        let out = uc.execute(&client(), request(&conv, None)).await.unwrap();
+        let out = f
+            .send_message()
+            .execute(&client(), request(&conv, None))
+            .await
+            .unwrap();
         match out {
-            SendOutcome::Stored { message, published } => {
+            SendOutcome::Stored {
+                message,
+                participants,
+                published,
+            } => {
                 assert!(published);
-                assert_eq!(
-                    message.sender_id,
-                    client().user_id,
-                    "sender comes from the identity"
-                );
+                assert_eq!(participants, conv.participants());
+                assert_eq!(message.sender_id, client().user_id);
                 assert_eq!(message.content, "Hello, I need help with my order.");
-                assert_eq!(message.created_at, fixed_now());
             }
             other => panic!("unexpected {other:?}"),
         }
@@ -168,7 +173,6 @@ mod tests {
     async fn storage_failure_publishes_nothing() {
         let conv = assigned_conversation();
         let mut f = Fixture::new();
-        f.find_returns(conv.clone());
         f.messages.expect_append().times(1).returning(|_| {
             Err(AppendError::Storage(RepositoryError(anyhow::anyhow!(
                 "disk full"
@@ -184,57 +188,32 @@ mod tests {
     }
 
     #[tokio::test]
-    async fn non_participant_stores_nothing() {
-        let conv = assigned_conversation();
-        let mut f = Fixture::new();
-        f.find_returns(conv.clone());
-        f.messages.expect_append().times(0);
-        f.messages.expect_find_by_client_msg_id().times(0);
-        f.broker.expect_publish().times(0);
-        let err = f
-            .send_message()
-            .execute(&stranger(), request(&conv, Some("x")))
-            .await
-            .unwrap_err();
-        assert!(matches!(err, SendMessageError::NotFound));
+    async fn a_stranger_and_a_missing_conversation_get_the_same_answer() {
+        for refusal in [
+            AppendError::NotParticipant,
+            AppendError::ConversationMissing,
+        ] {
+            let conv = assigned_conversation();
+            let mut f = Fixture::new();
+            let mut refusal = Some(refusal);
+            f.messages
+                .expect_append()
+                .times(1)
+                .returning(move |_| Err(refusal.take().unwrap()));
+            f.broker.expect_publish().times(0);
+            let err = f
+                .send_message()
+                .execute(&stranger(), request(&conv, Some("x")))
+                .await
+                .unwrap_err();
+            assert!(matches!(err, SendMessageError::NotFound));
+        }
     }
 
     #[tokio::test]
-    async fn missing_conversation_is_not_found() {
+    async fn a_closed_conversation_stores_nothing() {
         let conv = assigned_conversation();
         let mut f = Fixture::new();
-        f.conversations.expect_find().returning(|_| Ok(None));
-        f.messages.expect_append().times(0);
-        f.broker.expect_publish().times(0);
-        let err = f
-            .send_message()
-            .execute(&client(), request(&conv, None))
-            .await
-            .unwrap_err();
-        assert!(matches!(err, SendMessageError::NotFound));
-    }
-
-    #[tokio::test]
-    async fn closed_conversation_stores_nothing() {
-        let mut conv = assigned_conversation();
-        conv.close(fixed_now());
-        let mut f = Fixture::new();
-        f.find_returns(conv.clone());
-        f.messages.expect_append().times(0);
-        f.broker.expect_publish().times(0);
-        let err = f
-            .send_message()
-            .execute(&agent(), request(&conv, None))
-            .await
-            .unwrap_err();
-        assert!(matches!(err, SendMessageError::Closed));
-    }
-
-    #[tokio::test]
-    async fn closed_between_lookup_and_store_is_closed() {
-        let conv = assigned_conversation();
-        let mut f = Fixture::new();
-        f.find_returns(conv.clone());
         f.messages
             .expect_append()
             .times(1)
@@ -249,40 +228,10 @@ mod tests {
     }
 
     #[tokio::test]
-    async fn retry_with_known_client_msg_id_returns_original_without_storing() {
-        let conv = assigned_conversation();
-        let original = stored_message(&conv, 7, Some("c-1"));
-        let mut f = Fixture::new();
-        f.find_returns(conv.clone());
-        let o = original.clone();
-        f.messages
-            .expect_find_by_client_msg_id()
-            .with(
-                eq(conv.id),
-                eq(client().user_id),
-                eq(ClientMsgId::new("c-1").unwrap()),
-            )
-            .times(1)
-            .returning(move |_, _, _| Ok(Some(o.clone())));
-        f.messages.expect_append().times(0);
-        f.broker.expect_publish().times(0);
-        let out = f
-            .send_message()
-            .execute(&client(), request(&conv, Some("c-1")))
-            .await
-            .unwrap();
-        assert_eq!(out, SendOutcome::Duplicate(original));
-    }
-
-    #[tokio::test]
-    async fn duplicate_detected_by_the_store_is_not_published() {
+    async fn a_duplicate_settled_by_the_store_is_not_published() {
         let conv = assigned_conversation();
         let original = stored_message(&conv, 3, Some("c-1"));
         let mut f = Fixture::new();
-        f.find_returns(conv.clone());
-        f.messages
-            .expect_find_by_client_msg_id()
-            .returning(|_, _, _| Ok(None));
         let o = original.clone();
         f.messages
             .expect_append()
@@ -301,11 +250,7 @@ mod tests {
     async fn broker_down_still_stores_and_reports_unpublished() {
         let conv = assigned_conversation();
         let mut f = Fixture::new();
-        f.find_returns(conv.clone());
-        f.messages
-            .expect_append()
-            .times(1)
-            .returning(|new| Ok(Appended::Stored(Message::stored(new, 1))));
+        f.messages.expect_append().times(1).returning(stored(&conv));
         f.broker
             .expect_publish()
             .times(1)
@@ -322,22 +267,5 @@ mod tests {
                 ..
             }
         ));
-    }
-
-    #[tokio::test]
-    async fn lookup_failure_is_unavailable() {
-        let conv = assigned_conversation();
-        let mut f = Fixture::new();
-        f.conversations
-            .expect_find()
-            .returning(|_| Err(RepositoryError(anyhow::anyhow!("db down"))));
-        f.messages.expect_append().times(0);
-        f.broker.expect_publish().times(0);
-        let err = f
-            .send_message()
-            .execute(&client(), request(&conv, None))
-            .await
-            .unwrap_err();
-        assert!(matches!(err, SendMessageError::Unavailable(_)));
     }
 }

@@ -5,7 +5,8 @@ use std::sync::Arc;
 
 use qc_domain::{ChatEvent, ConversationError, ConversationId, Identity, TypingKind};
 
-use crate::ports::{Broker, Clock, ConversationRepository, Envelope};
+use crate::access::ConversationAccess;
+use crate::ports::{Broker, Clock, Envelope};
 
 #[derive(Debug, thiserror::Error)]
 pub enum SignalTypingError {
@@ -17,8 +18,10 @@ pub enum SignalTypingError {
     Unavailable(#[source] anyhow::Error),
 }
 
+/// Authorized from the node's [`ConversationAccess`] cache: a typing frame
+/// normally touches no database.
 pub struct SignalTyping {
-    pub conversations: Arc<dyn ConversationRepository>,
+    pub access: Arc<ConversationAccess>,
     pub broker: Arc<dyn Broker>,
     pub clock: Arc<dyn Clock>,
 }
@@ -60,8 +63,8 @@ impl SignalTyping {
         must_be_open: bool,
     ) -> Result<(), SignalTypingError> {
         let conversation = self
-            .conversations
-            .find(conversation_id)
+            .access
+            .get(conversation_id)
             .await
             .map_err(|e| SignalTypingError::Unavailable(e.into()))?
             .ok_or(SignalTypingError::NotFound)?;

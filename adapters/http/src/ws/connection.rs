@@ -13,12 +13,14 @@ use std::time::{Duration, Instant};
 use chrono::Utc;
 use futures_util::stream::{SplitSink, SplitStream};
 use futures_util::{SinkExt, StreamExt};
-use poem::web::websocket::{Message, WebSocketStream};
 use qc_application::use_cases::{
     SendMessageError, SendMessageRequest, SendOutcome, SignalTypingError,
 };
 use qc_domain::{ConversationId, Identity, TypingKind};
 use tokio::sync::mpsc;
+use tokio_tungstenite::tungstenite::error::{CapacityError, Error as WsError};
+use tokio_tungstenite::tungstenite::protocol::CloseFrame;
+use tokio_tungstenite::tungstenite::{Bytes, Message};
 use tokio_util::sync::CancellationToken;
 use tracing::{debug, info, warn};
 
@@ -26,7 +28,18 @@ use super::WsContext;
 use super::outbox::Outbox;
 use super::rate::{FloodDetector, TokenBucket};
 use crate::auth::Verified;
-use crate::frames::{ErrorCode, FrameError, Inbound, parse_inbound, render_error, render_message};
+use crate::frames::{
+    ErrorCode, Frame, FrameError, Inbound, parse_inbound, render_error, render_message,
+};
+
+type WebSocketStream = tokio_tungstenite::WebSocketStream<poem::Upgraded>;
+
+/// Most frames the writer takes off the queue per wake-up (one flush each).
+const DRAIN: usize = 128;
+
+/// Refused frames are logged at most once a second per connection; the
+/// rest are counted in the next line (a flood must not flood the log).
+const LOG_EVERY: Duration = Duration::from_secs(1);
 
 /// Consecutive seconds of rate-limited drops that close the connection.
 const FLOOD_SECONDS: u32 = 5;
@@ -47,23 +60,8 @@ pub(super) async fn run(socket: WebSocketStream, ctx: Arc<WsContext>, verified: 
     let (outbox, rx) = Outbox::new(ctx.limits.queue_frames, ctx.limits.queue_bytes);
     let (sink, stream) = socket.split();
 
-    let _subscription = match ctx.broker.subscribe(&who.user_id, outbox.clone()).await {
-        Ok(s) => s,
-        Err(e) => {
-            warn!(error = %e, "cannot subscribe; closing the new connection");
-            let mut sink = sink;
-            let _ = tokio::time::timeout(
-                ctx.limits.close_grace,
-                sink.send(Message::Close(Some((
-                    1011u16.into(),
-                    "broker unavailable".into(),
-                )))),
-            )
-            .await;
-            return;
-        }
-    };
-    info!(user = %who.user_id, role = %who.role, "chat connection open");
+    let _registration = ctx.hub.register(&who.user_id, outbox.clone()).await;
+    info!(user = ?who.user_id.as_str(), role = %who.role, "chat connection open");
     crate::telemetry::connection_delta(who.role.as_str(), 1.0);
 
     let stop = CancellationToken::new();
@@ -91,6 +89,8 @@ pub(super) async fn run(socket: WebSocketStream, ctx: Arc<WsContext>, verified: 
             )
         }),
         flood: FloodDetector::new(Instant::now(), FLOOD_SECONDS),
+        last_log: None,
+        unlogged: 0,
     };
     let action = conn.read_loop(stream, &mut writer, verified.exp).await;
 
@@ -107,7 +107,7 @@ pub(super) async fn run(socket: WebSocketStream, ctx: Arc<WsContext>, verified: 
     if let Some(CloseAction::Close(code, _)) = action {
         crate::telemetry::server_close(code);
     }
-    info!(user = %who.user_id, ?action, "chat connection closed");
+    info!(user = ?who.user_id.as_str(), ?action, "chat connection closed");
 }
 
 struct Reader<'a> {
@@ -118,6 +118,9 @@ struct Reader<'a> {
     typing: HashSet<ConversationId>,
     bucket: Option<TokenBucket>,
     flood: FloodDetector,
+    /// When a refused frame was last logged, and how many since.
+    last_log: Option<Instant>,
+    unlogged: u32,
 }
 
 impl Reader<'_> {
@@ -151,14 +154,7 @@ impl Reader<'_> {
             let frame = match next {
                 Err(_idle) => return Some(CloseAction::Close(1000, "idle timeout")),
                 Ok(None) => return Some(CloseAction::Drop),
-                Ok(Some(Err(e))) => {
-                    let text = e.to_string();
-                    if text.contains("Message too long") || text.contains("Space limit exceeded") {
-                        return Some(CloseAction::Close(1009, "message too big"));
-                    }
-                    debug!(error = %text, "socket read failed");
-                    return Some(CloseAction::Drop);
-                }
+                Ok(Some(Err(e))) => return Some(read_failed(&e)),
                 Ok(Some(Ok(frame))) => frame,
             };
             match frame {
@@ -172,13 +168,29 @@ impl Reader<'_> {
                 }
                 Message::Close(_) => return Some(CloseAction::Flush),
                 // tungstenite answers pings itself; any frame counts as liveness.
-                Message::Ping(_) | Message::Pong(_) => {}
+                Message::Ping(_) | Message::Pong(_) | Message::Frame(_) => {}
             }
         }
     }
 
-    fn reply_error(&self, err: &FrameError) {
-        warn!(user = %self.who.user_id, code = err.code.as_str(), reason = %err.message, "frame dropped");
+    fn reply_error(&mut self, err: &FrameError) {
+        let now = Instant::now();
+        if self
+            .last_log
+            .is_none_or(|t| now.duration_since(t) >= LOG_EVERY)
+        {
+            warn!(
+                user = ?self.who.user_id.as_str(),
+                code = err.code.as_str(),
+                reason = %err.message,
+                suppressed = self.unlogged,
+                "frame dropped"
+            );
+            self.last_log = Some(now);
+            self.unlogged = 0;
+        } else {
+            self.unlogged += 1;
+        }
         crate::telemetry::frame_error(err.code.as_str());
         self.outbox.push(render_error(err, Utc::now()));
     }
@@ -225,7 +237,9 @@ impl Reader<'_> {
                     client_msg_id,
                 };
                 match self.ctx.send_message.execute(self.who, request).await {
-                    Ok(SendOutcome::Stored { message, published }) => {
+                    Ok(SendOutcome::Stored {
+                        message, published, ..
+                    }) => {
                         crate::telemetry::message_stored(started.elapsed().as_secs_f64());
                         if !published {
                             // The broker is down: ack the sender directly.
@@ -265,7 +279,7 @@ impl Reader<'_> {
     }
 
     /// Parses the id; not a ULID is answered like an unknown conversation.
-    fn conversation(&self, raw: &str) -> Option<ConversationId> {
+    fn conversation(&mut self, raw: &str) -> Option<ConversationId> {
         match raw.parse() {
             Ok(id) => Some(id),
             Err(_) => {
@@ -322,11 +336,31 @@ fn typing_error(e: SignalTypingError, cid: String) -> FrameError {
     }
 }
 
+/// How a read error ends the connection (CONTRACT §3 close codes).
+fn read_failed(e: &WsError) -> CloseAction {
+    match e {
+        WsError::Capacity(CapacityError::MessageTooLong { .. }) => {
+            CloseAction::Close(1009, "message too big")
+        }
+        WsError::Capacity(_) => CloseAction::Close(1009, "frame too big"),
+        WsError::Utf8(_) => CloseAction::Close(1007, "text frame is not valid UTF-8"),
+        WsError::Protocol(_) => CloseAction::Close(1002, "protocol violation"),
+        other => {
+            debug!(error = %other, "socket read failed");
+            CloseAction::Drop
+        }
+    }
+}
+
 /// Drains the outbox into the socket and pings; on a close decision (or
 /// overflow) sends the close frame, giving it `grace` before dropping TCP.
+///
+/// Each wake-up takes everything queued (up to [`DRAIN`] frames) into the
+/// socket's write buffer and flushes once: one syscall for a burst, not one
+/// per frame.
 async fn write_loop(
     mut sink: SplitSink<WebSocketStream, Message>,
-    mut rx: mpsc::Receiver<Arc<str>>,
+    mut rx: mpsc::Receiver<Frame>,
     outbox: Arc<Outbox>,
     stop: CancellationToken,
     decision: Arc<OnceLock<CloseAction>>,
@@ -336,33 +370,46 @@ async fn write_loop(
     let overflow = outbox.overflow_signal();
     let mut ping = tokio::time::interval_at(tokio::time::Instant::now() + ping_every, ping_every);
     let slow = CloseAction::Close(4002, "slow consumer");
+    let mut batch: Vec<Frame> = Vec::new();
     let action = loop {
-        let out = tokio::select! {
+        let ping_now = tokio::select! {
             biased;
             () = overflow.cancelled() => break slow,
             () = stop.cancelled() => break decision.get().copied().unwrap_or(CloseAction::Drop),
-            frame = rx.recv() => match frame {
-                Some(frame) => {
-                    outbox.taken(frame.len());
-                    Message::Text(frame.to_string())
+            n = rx.recv_many(&mut batch, DRAIN) => {
+                if n == 0 {
+                    break CloseAction::Drop;
                 }
-                None => break CloseAction::Drop,
-            },
-            _ = ping.tick() => Message::Ping(Vec::new()),
+                false
+            }
+            _ = ping.tick() => true,
+        };
+        let write = async {
+            if ping_now {
+                sink.feed(Message::Ping(Bytes::new())).await?;
+            }
+            for frame in batch.drain(..) {
+                outbox.taken(frame.len());
+                sink.feed(Message::Text(frame)).await?;
+            }
+            sink.flush().await
         };
         // A write may wait on a peer that does not read: stay interruptible.
         tokio::select! {
             biased;
             () = overflow.cancelled() => break slow,
             () = stop.cancelled() => break decision.get().copied().unwrap_or(CloseAction::Drop),
-            sent = sink.send(out) => if sent.is_err() { break CloseAction::Drop },
+            sent = write => if sent.is_err() { break CloseAction::Drop },
         }
     };
     // What was queued for a closing connection is dropped, not sent.
     drop(rx);
     match action {
         CloseAction::Close(code, reason) => {
-            let close = Message::Close(Some((code.into(), reason.to_owned())));
+            let close = Message::Close(Some(CloseFrame {
+                code: code.into(),
+                reason: reason.into(),
+            }));
             let _ = tokio::time::timeout(grace, async {
                 sink.send(close).await?;
                 sink.close().await

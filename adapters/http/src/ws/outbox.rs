@@ -1,21 +1,22 @@
 //! A connection's bounded outbound queue.
 //!
-//! The broker delivers into it without waiting; a writer task drains it into
-//! the socket. When it reaches its bound (frames or bytes, whichever first),
-//! the peer has stopped reading: the outbox refuses everything from then on
-//! and signals the connection to close with 4002. Nobody else waits on it.
+//! The hub delivers into it without waiting; a writer task drains it into
+//! the socket. Frames are shared buffers ([`Frame`]): queuing one for many
+//! connections copies nothing. When it reaches its bound (frames or bytes,
+//! whichever first), the peer has stopped reading: the outbox refuses
+//! everything from then on and signals the connection to close with 4002.
+//! Nobody else waits on it.
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 
-use qc_application::ports::{Envelope, EventSink};
 use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 
-use crate::frames::render_event;
+use crate::frames::Frame;
 
 pub struct Outbox {
-    tx: mpsc::Sender<Arc<str>>,
+    tx: mpsc::Sender<Frame>,
     /// Bytes queued and not yet taken by the writer.
     bytes: AtomicUsize,
     max_bytes: usize,
@@ -25,7 +26,7 @@ pub struct Outbox {
 }
 
 impl Outbox {
-    pub fn new(max_frames: usize, max_bytes: usize) -> (Arc<Self>, mpsc::Receiver<Arc<str>>) {
+    pub fn new(max_frames: usize, max_bytes: usize) -> (Arc<Self>, mpsc::Receiver<Frame>) {
         let (tx, rx) = mpsc::channel(max_frames.max(1));
         let outbox = Arc::new(Self {
             tx,
@@ -38,7 +39,7 @@ impl Outbox {
     }
 
     /// Queues a frame; returns false (and trips the overflow) when full.
-    pub fn push(&self, frame: Arc<str>) -> bool {
+    pub fn push(&self, frame: Frame) -> bool {
         if self.overflowed.load(Ordering::Acquire) {
             return false;
         }
@@ -66,12 +67,6 @@ impl Outbox {
     #[cfg(test)]
     pub fn has_overflowed(&self) -> bool {
         self.overflowed.load(Ordering::Acquire)
-    }
-}
-
-impl EventSink for Outbox {
-    fn deliver(&self, envelope: &Arc<Envelope>) {
-        self.push(envelope.rendered_with(render_event));
     }
 }
 

@@ -1,0 +1,192 @@
+//! The subscribing half of the Redis transport: one task that keeps the
+//! set of watched user channels subscribed (across reconnects) and hands
+//! what arrives to the hub.
+
+use std::collections::HashSet;
+use std::sync::{Arc, OnceLock};
+use std::time::Duration;
+
+use futures_util::StreamExt;
+use qc_application::ports::RemoteEvents;
+use qc_domain::UserId;
+use redis::aio::{PubSub, PubSubSink};
+use tokio::sync::{mpsc, oneshot};
+use tokio_util::sync::CancellationToken;
+
+use crate::REDIS_TIMEOUT;
+use crate::wire;
+
+/// Most watch/unwatch commands applied in one SUBSCRIBE/UNSUBSCRIBE pair.
+const COMMAND_BATCH: usize = 1024;
+
+pub(crate) enum Command {
+    /// Subscribe to the channel; the sender learns when it is in effect.
+    Watch(String, oneshot::Sender<()>),
+    Unwatch(String),
+}
+
+pub(crate) struct Subscriber {
+    pub client: redis::Client,
+    /// `"<node>|"`: payloads that start with it are this node's own.
+    pub node_tag: String,
+    /// `"<prefix>:u:"`: a channel name is this followed by the user id.
+    pub user_channel_prefix: String,
+    pub inbound: Arc<OnceLock<Arc<dyn RemoteEvents>>>,
+    pub stop: CancellationToken,
+}
+
+pub(crate) async fn connect(client: &redis::Client) -> redis::RedisResult<PubSub> {
+    tokio::time::timeout(REDIS_TIMEOUT, client.get_async_pubsub())
+        .await
+        .map_err(|_| redis::RedisError::from(std::io::Error::from(std::io::ErrorKind::TimedOut)))?
+}
+
+/// Why a connection's loop ended.
+enum End {
+    Stopped,
+    Lost,
+}
+
+impl Subscriber {
+    pub(crate) async fn run(self, first: PubSub, mut commands: mpsc::UnboundedReceiver<Command>) {
+        let mut watched: HashSet<String> = HashSet::new();
+        let mut next = Some(first);
+        let mut backoff = Duration::from_millis(100);
+        loop {
+            let pubsub = match next.take() {
+                Some(p) => p,
+                None => match connect(&self.client).await {
+                    Ok(p) => {
+                        tracing::info!(channels = watched.len(), "Redis subscription restored");
+                        backoff = Duration::from_millis(100);
+                        p
+                    }
+                    Err(e) => {
+                        tracing::warn!(error = %e, "Redis subscription failed; retrying");
+                        tokio::select! {
+                            () = self.stop.cancelled() => return,
+                            () = tokio::time::sleep(backoff) => {}
+                        }
+                        backoff = (backoff * 2).min(Duration::from_secs(5));
+                        continue;
+                    }
+                },
+            };
+            match self.serve(pubsub, &mut watched, &mut commands).await {
+                End::Stopped => return,
+                End::Lost => tracing::warn!(
+                    "Redis subscription lost; other nodes' events are missed until it is back"
+                ),
+            }
+        }
+    }
+
+    async fn serve(
+        &self,
+        pubsub: PubSub,
+        watched: &mut HashSet<String>,
+        commands: &mut mpsc::UnboundedReceiver<Command>,
+    ) -> End {
+        let (mut sink, mut stream) = pubsub.split();
+        if !watched.is_empty() {
+            let all: Vec<&String> = watched.iter().collect();
+            if sink.subscribe(all).await.is_err() {
+                return End::Lost;
+            }
+        }
+        let mut pending = Vec::with_capacity(COMMAND_BATCH);
+        loop {
+            tokio::select! {
+                () = self.stop.cancelled() => return End::Stopped,
+                n = commands.recv_many(&mut pending, COMMAND_BATCH) => {
+                    if n == 0 {
+                        return End::Stopped;
+                    }
+                    if apply(&mut sink, watched, &mut pending).await.is_err() {
+                        return End::Lost;
+                    }
+                }
+                msg = stream.next() => match msg {
+                    Some(msg) => self.receive(msg.get_channel_name(), msg.get_payload_bytes()),
+                    None => return End::Lost,
+                },
+            }
+        }
+    }
+
+    fn receive(&self, channel: &str, payload: &[u8]) {
+        metrics::counter!("qc_transport_received_total").increment(1);
+        if payload.starts_with(self.node_tag.as_bytes()) {
+            // Our own: the hub delivered it locally before publishing.
+            metrics::counter!("qc_transport_own_skipped_total").increment(1);
+            return;
+        }
+        let Some(body) = payload
+            .iter()
+            .position(|b| *b == b'|')
+            .map(|i| &payload[i + 1..])
+        else {
+            tracing::warn!("dropped a broker payload without a node tag");
+            return;
+        };
+        let Some(user) = channel
+            .strip_prefix(&self.user_channel_prefix)
+            .and_then(|u| UserId::new(u).ok())
+        else {
+            return;
+        };
+        metrics::counter!("qc_transport_decoded_total").increment(1);
+        let mut envelope = match wire::decode(body) {
+            Ok(e) => e,
+            Err(e) => {
+                tracing::warn!(error = %e, "dropped a malformed broker envelope");
+                return;
+            }
+        };
+        // This channel's copy is for this user only: another recipient held
+        // here gets its own copy on its own channel.
+        envelope.recipients = vec![user];
+        if let Some(to) = self.inbound.get() {
+            to.deliver(Arc::new(envelope));
+        }
+    }
+}
+
+/// Applies a batch of watch/unwatch commands in order, as one SUBSCRIBE and
+/// one UNSUBSCRIBE, then acknowledges the watches.
+async fn apply(
+    sink: &mut PubSubSink,
+    watched: &mut HashSet<String>,
+    pending: &mut Vec<Command>,
+) -> redis::RedisResult<()> {
+    let mut subscribe = Vec::new();
+    let mut unsubscribe = Vec::new();
+    let mut acks = Vec::new();
+    for command in pending.drain(..) {
+        match command {
+            Command::Watch(channel, ack) => {
+                acks.push(ack);
+                unsubscribe.retain(|c| c != &channel);
+                if watched.insert(channel.clone()) {
+                    subscribe.push(channel);
+                }
+            }
+            Command::Unwatch(channel) => {
+                subscribe.retain(|c| c != &channel);
+                if watched.remove(&channel) {
+                    unsubscribe.push(channel);
+                }
+            }
+        }
+    }
+    if !subscribe.is_empty() {
+        sink.subscribe(&subscribe).await?;
+    }
+    if !unsubscribe.is_empty() {
+        sink.unsubscribe(&unsubscribe).await?;
+    }
+    for ack in acks {
+        let _ = ack.send(());
+    }
+    Ok(())
+}

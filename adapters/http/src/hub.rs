@@ -1,0 +1,385 @@
+//! The node-local hub: which connections this node holds for each user, and
+//! the fan-out to them.
+//!
+//! An event is rendered once per node into shared bytes, and every
+//! recipient connection's outbox holds the same buffer by reference (a
+//! text to N connections is serialized once and copied by nobody). The hub
+//! is the [`Broker`] use cases publish to: local connections first, then
+//! the [`Transport`] (if any) towards other nodes, which hands back what
+//! they publish for users held here. One node needs no transport at all.
+//!
+//! The registry is a sharded map: publishes for different users do not
+//! contend on one lock, and nothing awaits while holding a shard.
+//!
+//! With a transport, texts pass a [`sequencer::Sequencer`] per
+//! (conversation, recipient) on their way to the connections, local ones
+//! included: this node delivers its own texts at once and another node's
+//! after a Redis hop, so two nodes storing seq 5 and 6 at once would
+//! otherwise be seen out of order.
+
+mod sequencer;
+
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Weak};
+use std::time::Duration;
+
+use async_trait::async_trait;
+use dashmap::DashMap;
+use qc_application::ConversationAccess;
+use qc_application::ports::{Broker, BrokerError, Envelope, RemoteEvents, Transport};
+use qc_domain::{ChatEvent, UserId};
+
+use crate::frames::{Frame, render_event};
+use crate::ws::Outbox;
+use sequencer::Sequencer;
+
+type Connections = Vec<(u64, Arc<Outbox>)>;
+type Registry = DashMap<UserId, Connections>;
+
+/// How long a text waits for an earlier one still in flight from another node.
+const REORDER_HOLD: Duration = Duration::from_millis(250);
+
+pub struct Hub {
+    /// user → that user's connections on this node. A Vec: a user has a
+    /// handful of tabs and devices, and a publish walks them all anyway.
+    by_user: Arc<Registry>,
+    /// Only with a transport (one node publishes in seq order already).
+    sequencer: Option<Arc<Sequencer<Frame>>>,
+    next_id: AtomicU64,
+    /// Kept exact by the assignments and closes passing through here.
+    access: Arc<ConversationAccess>,
+    transport: Option<Arc<dyn Transport>>,
+}
+
+impl Hub {
+    /// A hub over `transport` (`None`: a single node).
+    pub fn new(
+        access: Arc<ConversationAccess>,
+        transport: Option<Arc<dyn Transport>>,
+    ) -> Arc<Self> {
+        let by_user: Arc<Registry> = Arc::new(DashMap::new());
+        let sequencer = transport.as_ref().map(|_| {
+            let registry = by_user.clone();
+            let sequencer = Sequencer::new(
+                REORDER_HOLD,
+                Box::new(move |(_, user): &sequencer::Key, frame: Frame| {
+                    push_to(&registry, user, &frame);
+                }),
+            );
+            sequencer.sweep_periodically(Duration::from_secs(10), Duration::from_secs(60));
+            sequencer
+        });
+        let hub = Arc::new(Self {
+            by_user,
+            sequencer,
+            next_id: AtomicU64::new(0),
+            access,
+            transport,
+        });
+        if let Some(transport) = &hub.transport {
+            // Weak: the transport's task must not keep a stopped node alive.
+            transport.attach(Arc::new(Inbound(Arc::downgrade(&hub))));
+        }
+        hub
+    }
+
+    /// Starts delivering `user`'s events to `outbox` until the returned
+    /// registration is dropped. The user's first connection on this node
+    /// waits until the transport receives the user's events from other
+    /// nodes too (bounded by the transport).
+    pub async fn register(self: &Arc<Self>, user: &UserId, outbox: Arc<Outbox>) -> Registration {
+        let id = self.next_id.fetch_add(1, Ordering::Relaxed);
+        let mut entry = self.by_user.entry(user.clone()).or_default();
+        // Asked under the shard lock, so watch and unwatch of one user reach
+        // the transport in the order they happened; awaited outside it.
+        let watched = match &self.transport {
+            Some(t) if entry.is_empty() => Some(t.watch(user)),
+            _ => None,
+        };
+        entry.push((id, outbox));
+        drop(entry);
+        let registration = Registration {
+            hub: self.clone(),
+            user: user.clone(),
+            id,
+        };
+        if let Some(watched) = watched {
+            watched.await;
+        }
+        registration
+    }
+
+    /// Delivers to this node's connections of the recipients, rendering
+    /// the frame once (and only if someone here receives it).
+    pub fn deliver_local(&self, envelope: &Envelope) {
+        self.access.observe(&envelope.event);
+        let mut frame: Option<Frame> = None;
+        if let (Some(sequencer), ChatEvent::MessageStored { message, .. }) =
+            (&self.sequencer, &envelope.event)
+        {
+            for user in &envelope.recipients {
+                if self.by_user.contains_key(user) {
+                    let frame = frame.get_or_insert_with(|| render_event(&envelope.event));
+                    sequencer.offer(
+                        (message.conversation_id, user.clone()),
+                        message.seq,
+                        frame.clone(),
+                    );
+                }
+            }
+            return;
+        }
+        for user in &envelope.recipients {
+            if self.by_user.contains_key(user) {
+                let frame = frame.get_or_insert_with(|| render_event(&envelope.event));
+                push_to(&self.by_user, user, frame);
+            }
+        }
+    }
+
+    /// Connections held right now (all users).
+    pub fn connections(&self) -> usize {
+        self.by_user.iter().map(|e| e.value().len()).sum()
+    }
+
+    fn unregister(&self, user: &UserId, id: u64) {
+        if let dashmap::Entry::Occupied(mut entry) = self.by_user.entry(user.clone()) {
+            entry.get_mut().retain(|(i, _)| *i != id);
+            if entry.get().is_empty() {
+                if let Some(t) = &self.transport {
+                    t.unwatch(user);
+                }
+                entry.remove();
+            }
+        }
+    }
+}
+
+fn push_to(registry: &Registry, user: &UserId, frame: &Frame) {
+    if let Some(connections) = registry.get(user) {
+        for (_, outbox) in connections.iter() {
+            outbox.push(frame.clone());
+        }
+    }
+}
+
+/// A connection's place in the hub; dropping it removes the connection.
+pub struct Registration {
+    hub: Arc<Hub>,
+    user: UserId,
+    id: u64,
+}
+
+impl Drop for Registration {
+    fn drop(&mut self) {
+        self.hub.unregister(&self.user, self.id);
+    }
+}
+
+struct Inbound(Weak<Hub>);
+
+impl RemoteEvents for Inbound {
+    fn deliver(&self, envelope: Arc<Envelope>) {
+        if let Some(hub) = self.0.upgrade() {
+            hub.deliver_local(&envelope);
+        }
+    }
+}
+
+#[async_trait]
+impl Broker for Hub {
+    /// Delivers locally, then hands the event to the transport. A transport
+    /// failure is logged, not returned: this node's connections (the
+    /// sender's included) already have the event, and other nodes' clients
+    /// catch up through history.
+    async fn publish(&self, envelope: Arc<Envelope>) -> Result<(), BrokerError> {
+        self.deliver_local(&envelope);
+        if let Some(t) = &self.transport
+            && let Err(e) = t.publish(&envelope)
+        {
+            tracing::warn!(error = %e, "event not sent to other nodes; their clients catch up via history");
+        }
+        Ok(())
+    }
+
+    async fn health(&self) -> Result<(), BrokerError> {
+        match &self.transport {
+            Some(t) => t.health().await,
+            None => Ok(()),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use chrono::Utc;
+    use qc_application::ports::conversation_repository::MockConversationRepository;
+    use qc_domain::{ChatEvent, ConversationId, TypingKind};
+    use std::sync::Mutex;
+    use std::time::Duration;
+    use ulid::Ulid;
+
+    fn user(s: &str) -> UserId {
+        UserId::new(s).unwrap()
+    }
+
+    fn hub(transport: Option<Arc<dyn Transport>>) -> Arc<Hub> {
+        let access = Arc::new(ConversationAccess::new(
+            Arc::new(MockConversationRepository::new()),
+            Duration::from_secs(5),
+        ));
+        Hub::new(access, transport)
+    }
+
+    fn typing(from: &str, to: Vec<UserId>) -> Arc<Envelope> {
+        Arc::new(Envelope::new(
+            to,
+            ChatEvent::Typing {
+                conversation_id: ConversationId::from_ulid(Ulid::generate()),
+                sender_id: user(from),
+                kind: TypingKind::Started,
+                at: Utc::now(),
+            },
+        ))
+    }
+
+    #[tokio::test]
+    async fn every_connection_of_every_recipient_shares_one_rendered_frame() {
+        let hub = hub(None);
+        let (a1, mut rx_a1) = Outbox::new(8, 1 << 20);
+        let (a2, mut rx_a2) = Outbox::new(8, 1 << 20);
+        let (b, mut rx_b) = Outbox::new(8, 1 << 20);
+        let (c, mut rx_c) = Outbox::new(8, 1 << 20);
+        let _r1 = hub.register(&user("alice"), a1).await;
+        let _r2 = hub.register(&user("alice"), a2).await;
+        let _r3 = hub.register(&user("bob"), b).await;
+        let _r4 = hub.register(&user("carol"), c).await;
+
+        hub.publish(typing("carol", vec![user("alice"), user("bob")]))
+            .await
+            .unwrap();
+
+        let f1 = rx_a1.try_recv().unwrap();
+        let f2 = rx_a2.try_recv().unwrap();
+        let f3 = rx_b.try_recv().unwrap();
+        assert!(f1.contains("typing_started"));
+        // One buffer, three handles: the same bytes at the same address.
+        assert_eq!(f1.as_str().as_ptr(), f2.as_str().as_ptr());
+        assert_eq!(f1.as_str().as_ptr(), f3.as_str().as_ptr());
+        assert!(rx_c.try_recv().is_err(), "not a recipient");
+    }
+
+    #[derive(Default)]
+    struct FakeTransport {
+        log: Mutex<Vec<String>>,
+        inbound: Mutex<Option<Arc<dyn RemoteEvents>>>,
+    }
+
+    #[async_trait]
+    impl Transport for FakeTransport {
+        fn attach(&self, inbound: Arc<dyn RemoteEvents>) {
+            *self.inbound.lock().unwrap() = Some(inbound);
+        }
+        fn publish(&self, envelope: &Arc<Envelope>) -> Result<(), BrokerError> {
+            self.log
+                .lock()
+                .unwrap()
+                .push(format!("publish {}", envelope.recipients.len()));
+            Ok(())
+        }
+        fn watch(&self, user: &UserId) -> qc_application::ports::Watched {
+            self.log.lock().unwrap().push(format!("watch {user}"));
+            Box::pin(async {})
+        }
+        fn unwatch(&self, user: &UserId) {
+            self.log.lock().unwrap().push(format!("unwatch {user}"));
+        }
+        async fn health(&self) -> Result<(), BrokerError> {
+            Ok(())
+        }
+    }
+
+    #[tokio::test]
+    async fn the_transport_watches_a_user_from_the_first_connection_to_the_last() {
+        let transport = Arc::new(FakeTransport::default());
+        let hub = hub(Some(transport.clone()));
+        let (o1, _rx1) = Outbox::new(8, 1 << 20);
+        let (o2, mut rx2) = Outbox::new(8, 1 << 20);
+        let r1 = hub.register(&user("alice"), o1).await;
+        let r2 = hub.register(&user("alice"), o2).await;
+        drop(r1);
+        hub.publish(typing("bob", vec![user("alice")]))
+            .await
+            .unwrap();
+        drop(r2);
+        assert_eq!(
+            *transport.log.lock().unwrap(),
+            vec!["watch alice", "publish 1", "unwatch alice"]
+        );
+        assert!(rx2.try_recv().is_ok());
+        assert_eq!(hub.connections(), 0);
+    }
+
+    fn text(cid: ConversationId, seq: i64, to: Vec<UserId>) -> Arc<Envelope> {
+        use qc_domain::{Message, MessageId, MessageKind};
+        Arc::new(Envelope::new(
+            to,
+            ChatEvent::MessageStored {
+                message: Message {
+                    id: MessageId::from_ulid(Ulid::generate()),
+                    conversation_id: cid,
+                    seq,
+                    sender_id: user("s"),
+                    kind: MessageKind::Text,
+                    content: format!("m{seq}"),
+                    client_msg_id: None,
+                    created_at: Utc::now(),
+                    read_at: None,
+                },
+                at: Utc::now(),
+            },
+        ))
+    }
+
+    fn seq_of(frame: &Frame) -> i64 {
+        let v: serde_json::Value = serde_json::from_str(frame).unwrap();
+        v["payload"]["seq"].as_i64().unwrap()
+    }
+
+    #[tokio::test]
+    async fn with_a_transport_local_and_remote_texts_are_delivered_in_seq_order() {
+        let transport = Arc::new(FakeTransport::default());
+        let hub = hub(Some(transport.clone()));
+        let (o, mut rx) = Outbox::new(8, 1 << 20);
+        let _r = hub.register(&user("alice"), o).await;
+        let inbound = transport.inbound.lock().unwrap().clone().unwrap();
+        let cid = ConversationId::from_ulid(Ulid::generate());
+        hub.publish(text(cid, 1, vec![user("alice")]))
+            .await
+            .unwrap();
+        // Another node stored 2; this node stored 3 and delivers it first.
+        hub.publish(text(cid, 3, vec![user("alice")]))
+            .await
+            .unwrap();
+        inbound.deliver(text(cid, 2, vec![user("alice")]));
+        let got: Vec<i64> = (0..3).map(|_| seq_of(&rx.try_recv().unwrap())).collect();
+        assert_eq!(got, vec![1, 2, 3]);
+    }
+
+    #[tokio::test]
+    async fn events_from_other_nodes_reach_local_connections() {
+        let transport = Arc::new(FakeTransport::default());
+        let hub = hub(Some(transport.clone()));
+        let (o, mut rx) = Outbox::new(8, 1 << 20);
+        let _r = hub.register(&user("alice"), o).await;
+        let inbound = transport.inbound.lock().unwrap().clone().unwrap();
+        inbound.deliver(typing("bob", vec![user("alice")]));
+        assert!(rx.try_recv().unwrap().contains("typing_started"));
+        assert_eq!(
+            *transport.log.lock().unwrap(),
+            vec!["watch alice"],
+            "a remote event is not sent back out"
+        );
+    }
+}
