@@ -6,7 +6,6 @@
 //! with the `mocks` feature (or in this crate's tests).
 
 pub mod access;
-pub mod ordering;
 pub mod ports;
 pub mod use_cases;
 
@@ -14,4 +13,3 @@ pub mod use_cases;
 mod test_support;
 
 pub use access::ConversationAccess;
-pub use ordering::ConversationOrdering;

@@ -14,5 +14,5 @@ pub use conversation_repository::{
 pub use ids::{IdGenerator, UlidGenerator};
 pub use message_repository::{
     AppendError, Appended, HistoryCursor, HistoryError, HistoryPage, HistoryQuery, MarkReadError,
-    MessageRepository,
+    MessageRepository, PublishTurn,
 };

@@ -9,7 +9,6 @@ use qc_domain::{
 };
 use ulid::Ulid;
 
-use crate::ordering::ConversationOrdering;
 use crate::ports::broker::MockBroker;
 use crate::ports::clock::MockClock;
 use crate::ports::conversation_repository::MockConversationRepository;
@@ -104,7 +103,6 @@ impl Fixture {
             broker: Arc::new(self.broker),
             clock: Arc::new(self.clock),
             ids: Arc::new(self.ids),
-            ordering: Arc::new(ConversationOrdering::new()),
         }
     }
 

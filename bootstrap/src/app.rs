@@ -8,13 +8,13 @@ use std::time::Duration;
 
 use anyhow::Context;
 use poem::Server;
-use poem::listener::{Acceptor, AcceptorExt, Listener, TcpListener};
+use poem::listener::{Acceptor, AcceptorExt, TcpAcceptor};
+use qc_application::ConversationAccess;
 use qc_application::ports::{
     Broker, Clock, ConversationRepository, IdGenerator, MessageRepository, SystemClock, Transport,
     UlidGenerator,
 };
 use qc_application::use_cases::*;
-use qc_application::{ConversationAccess, ConversationOrdering};
 use qc_http::api::{ConversationsApi, HealthApi};
 use qc_http::auth::TokenRules;
 use qc_http::{
@@ -47,6 +47,26 @@ fn metrics_handle() -> metrics_exporter_prometheus::PrometheusHandle {
 /// typing frame reads it again: bounds how long a change this node saw no
 /// event of (it held none of the participants) can go unnoticed.
 const ACCESS_MAX_AGE: Duration = Duration::from_secs(5);
+
+/// The listen backlog asked for; the kernel caps it at
+/// `net.core.somaxconn` (4096 here). poem's own listener asks for 1024,
+/// which a burst of 256 handshakes in flight overflows into SYN retries a
+/// second later.
+const LISTEN_BACKLOG: u32 = 65_535;
+
+/// Binds `addr` with the largest backlog the kernel allows.
+fn listen(addr: SocketAddr) -> anyhow::Result<TcpAcceptor> {
+    let socket = if addr.is_ipv4() {
+        tokio::net::TcpSocket::new_v4()?
+    } else {
+        tokio::net::TcpSocket::new_v6()?
+    };
+    socket.set_reuseaddr(true)?;
+    socket.set_nodelay(true)?;
+    socket.bind(addr)?;
+    let listener = socket.listen(LISTEN_BACKLOG)?;
+    Ok(TcpAcceptor::from_tokio(listener)?)
+}
 
 /// How long shutdown waits for chat connections to finish closing.
 const DRAIN_TIMEOUT: Duration = Duration::from_secs(15);
@@ -121,7 +141,6 @@ impl Application {
             broker: broker.clone(),
             clock: clock.clone(),
             ids: ids.clone(),
-            ordering: Arc::new(ConversationOrdering::new()),
         });
         let signal_typing = Arc::new(SignalTyping {
             access,
@@ -200,10 +219,8 @@ impl Application {
             Some(files) => Some(qc_http::tls::server_config(&files.cert, &files.key)?),
             None => None,
         };
-        let tcp = TcpListener::bind(config.bind)
-            .into_acceptor()
-            .await
-            .with_context(|| format!("cannot listen on {}", config.bind))?;
+        let tcp =
+            listen(config.bind).with_context(|| format!("cannot listen on {}", config.bind))?;
         let addr = tcp
             .local_addr()
             .first()

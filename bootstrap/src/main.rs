@@ -43,7 +43,7 @@ async fn run(command: Command, config: Config) -> anyhow::Result<()> {
             Ok(())
         }
         Command::Migrate => {
-            telemetry::init(&config.log, config.log_json);
+            let _log = telemetry::init(&config.log, config.log_json);
             let db = qc_persistence::connect(&config.database_url).await?;
             qc_persistence::migrate(&db).await?;
             tracing::info!("migrations applied");
@@ -54,7 +54,7 @@ async fn run(command: Command, config: Config) -> anyhow::Result<()> {
 }
 
 async fn serve(config: Config) -> anyhow::Result<()> {
-    telemetry::init(&config.log, config.log_json);
+    let _log = telemetry::init(&config.log, config.log_json);
     let app = Application::build(&config).await?;
     if matches!(config.jwt, JwtConfig::DevSecret(_)) {
         tracing::warn!(

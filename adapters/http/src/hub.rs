@@ -11,11 +11,12 @@
 //! The registry is a sharded map: publishes for different users do not
 //! contend on one lock, and nothing awaits while holding a shard.
 //!
-//! With a transport, texts pass a [`sequencer::Sequencer`] per
-//! (conversation, recipient) on their way to the connections, local ones
-//! included: this node delivers its own texts at once and another node's
-//! after a Redis hop, so two nodes storing seq 5 and 6 at once would
-//! otherwise be seen out of order.
+//! This node publishes each conversation's texts in seq order (the store's
+//! publish turns see to it). With a transport, texts also pass a
+//! [`sequencer::Sequencer`] per (conversation, recipient) on their way to
+//! the connections, local ones included: this node delivers its own texts
+//! at once and another node's after a Redis hop, so two nodes storing seq
+//! 5 and 6 at once would otherwise be seen out of order.
 
 mod sequencer;
 
@@ -43,7 +44,7 @@ pub struct Hub {
     /// user → that user's connections on this node. A Vec: a user has a
     /// handful of tabs and devices, and a publish walks them all anyway.
     by_user: Arc<Registry>,
-    /// Only with a transport (one node publishes in seq order already).
+    /// Only with a transport: one node publishes in seq order already.
     sequencer: Option<Arc<Sequencer<Frame>>>,
     next_id: AtomicU64,
     /// Kept exact by the assignments and closes passing through here.

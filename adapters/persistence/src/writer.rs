@@ -26,8 +26,10 @@
 use std::collections::HashMap;
 use std::time::Instant;
 
-use qc_application::ports::{AppendError, Appended, RepositoryError};
-use qc_domain::{Conversation, ConversationError, Message, MessageKind, NewMessage};
+use qc_application::ports::{AppendError, Appended, PublishTurn, RepositoryError};
+use qc_domain::{
+    Conversation, ConversationError, ConversationId, Message, MessageKind, NewMessage,
+};
 use sea_orm::sea_query::Expr;
 use sea_orm::{
     ActiveValue::Set, ColumnTrait, ConnectionTrait, DatabaseConnection, DbBackend, DbErr,
@@ -42,6 +44,11 @@ use crate::entities::{conversation, message};
 /// values a row: far under SQLite's 32,766 and PostgreSQL's 65,535) and the
 /// time one batch holds the write lock.
 pub(crate) const MAX_BATCH: usize = 512;
+
+/// Conversations whose last turn the writer remembers. Past this the map
+/// is cleared: a text whose predecessor's turn was forgotten publishes
+/// without waiting (its predecessor was stored long enough ago).
+const TURNS_KEPT: usize = 65_536;
 
 /// Appends queued for the writer beyond which senders wait to enqueue
 /// (backpressure on the connections, not unbounded memory).
@@ -85,10 +92,27 @@ fn stopped() -> RepositoryError {
 
 async fn run(db: DatabaseConnection, mut rx: mpsc::Receiver<Pending>) {
     let mut batch = Vec::with_capacity(MAX_BATCH);
+    // Per conversation, the release of the last text this writer stored:
+    // the next one stored waits for it before publishing.
+    let mut turns: HashMap<ConversationId, (i64, oneshot::Receiver<()>)> = HashMap::new();
     while rx.recv_many(&mut batch, MAX_BATCH).await > 0 {
         let started = Instant::now();
         let size = batch.len();
-        let outcomes = commit_batch(&db, &batch).await;
+        let mut outcomes = commit_batch(&db, &batch).await;
+        if turns.len() > TURNS_KEPT {
+            turns.clear();
+        }
+        for outcome in &mut outcomes {
+            if let Ok(Appended::Stored { message, turn, .. }) = outcome {
+                let (done, released) = oneshot::channel();
+                let after = match turns.remove(&message.conversation_id) {
+                    Some((seq, previous)) if seq + 1 == message.seq => Some(previous),
+                    _ => None,
+                };
+                turns.insert(message.conversation_id, (message.seq, released));
+                *turn = PublishTurn::new(after, done);
+            }
+        }
         metrics::histogram!("qc_store_batch_size").record(size as f64);
         metrics::histogram!("qc_store_batch_seconds").record(started.elapsed().as_secs_f64());
         for (pending, outcome) in batch.drain(..).zip(outcomes) {
@@ -222,6 +246,7 @@ async fn try_commit(db: &DatabaseConnection, batch: &[Pending]) -> Result<Vec<Re
         outcomes.push(Ok(Appended::Stored {
             participants: conv.conversation.participants(),
             message,
+            turn: PublishTurn::default(),
         }));
     }
 

@@ -4,17 +4,62 @@ use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use qc_domain::{ConversationId, Message, MessageId, NewMessage, UserId};
 
+use tokio::sync::oneshot;
+
 use super::conversation_repository::RepositoryError;
 
+/// A stored text's place in its conversation's broadcast order on this
+/// node. Texts of one conversation are stored together in one batch and
+/// their senders publish concurrently; a text waits for the turn of the
+/// one stored just before it (by this node) and releases its own when
+/// dropped, so this node publishes every conversation in seq order without
+/// holding a lock across the store.
+#[derive(Debug, Default)]
+pub struct PublishTurn {
+    after: Option<oneshot::Receiver<()>>,
+    /// Dropped once this text is published: that releases the next one.
+    _done: Option<oneshot::Sender<()>>,
+}
+
+impl PublishTurn {
+    /// A turn that waits for `after` (the previous text's release, if this
+    /// node stored it) and is released by dropping `done`.
+    pub fn new(after: Option<oneshot::Receiver<()>>, done: oneshot::Sender<()>) -> Self {
+        Self {
+            after,
+            _done: Some(done),
+        }
+    }
+
+    /// Waits until the previous text of the conversation was published (or
+    /// its sender gave up).
+    pub async fn wait(&mut self) {
+        if let Some(after) = self.after.take() {
+            let _ = after.await;
+        }
+    }
+}
+
+/// Turns carry no data: two are always equal (so outcomes compare by content).
+impl PartialEq for PublishTurn {
+    fn eq(&self, _: &Self) -> bool {
+        true
+    }
+}
+
+impl Eq for PublishTurn {}
+
 /// What `append` did.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, PartialEq, Eq)]
 pub enum Appended {
     /// Stored now, with the next `seq`. `participants` are the
     /// conversation's participants as the store saw them when it accepted
-    /// the message (the recipients of its broadcast).
+    /// the message (the recipients of its broadcast). Publish after
+    /// [`PublishTurn::wait`], then drop the turn.
     Stored {
         message: Message,
         participants: Vec<UserId>,
+        turn: PublishTurn,
     },
     /// The sender already stored a message with this `client_msg_id` here:
     /// that one, unchanged.

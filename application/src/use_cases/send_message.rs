@@ -7,7 +7,6 @@ use qc_domain::{
     ChatEvent, ClientMsgId, ConversationId, Identity, Message, MessageContent, NewMessage, UserId,
 };
 
-use crate::ordering::ConversationOrdering;
 use crate::ports::{
     AppendError, Appended, Broker, Clock, Envelope, IdGenerator, MessageRepository,
 };
@@ -54,7 +53,6 @@ pub struct SendMessage {
     pub broker: Arc<dyn Broker>,
     pub clock: Arc<dyn Clock>,
     pub ids: Arc<dyn IdGenerator>,
-    pub ordering: Arc<ConversationOrdering>,
 }
 
 impl SendMessage {
@@ -74,15 +72,14 @@ impl SendMessage {
             created_at: self.clock.now(),
         };
 
-        // Store and publish under the conversation's ordering lock so this
-        // node publishes in seq order. The store batches across
-        // conversations; the lock only orders one conversation's senders.
-        let _order = self.ordering.lock(request.conversation_id).await;
-        let (message, participants) = match self.messages.append(new).await {
+        // No lock across the store: many texts of one conversation may share
+        // a batch. The turn orders their publishes by seq instead.
+        let (message, participants, mut turn) = match self.messages.append(new).await {
             Ok(Appended::Stored {
                 message,
                 participants,
-            }) => (message, participants),
+                turn,
+            }) => (message, participants, turn),
             Ok(Appended::Duplicate(message)) => return Ok(SendOutcome::Duplicate(message)),
             Err(AppendError::ConversationClosed) => return Err(SendMessageError::Closed),
             Err(AppendError::ConversationMissing | AppendError::NotParticipant) => {
@@ -94,9 +91,11 @@ impl SendMessage {
             at: message.created_at,
             message: message.clone(),
         };
+        turn.wait().await;
         let published =
             super::publish_best_effort(&self.broker, Envelope::new(participants.clone(), event))
                 .await;
+        drop(turn);
         Ok(SendOutcome::Stored {
             message,
             participants,
@@ -108,7 +107,7 @@ impl SendMessage {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::ports::{BrokerError, RepositoryError};
+    use crate::ports::{BrokerError, PublishTurn, RepositoryError};
     use crate::test_support::*;
 
     fn request(conv: &qc_domain::Conversation, cmid: Option<&str>) -> SendMessageRequest {
@@ -127,6 +126,7 @@ mod tests {
             Ok(Appended::Stored {
                 message: Message::stored(new, 1),
                 participants: participants.clone(),
+                turn: PublishTurn::default(),
             })
         }
     }
@@ -167,6 +167,46 @@ mod tests {
             }
             other => panic!("unexpected {other:?}"),
         }
+    }
+
+    #[tokio::test]
+    async fn a_text_publishes_only_after_the_one_stored_before_it() {
+        let conv = assigned_conversation();
+        let (release_previous, previous_released) = tokio::sync::oneshot::channel();
+        let (done, next) = tokio::sync::oneshot::channel();
+        let mut turn = Some(PublishTurn::new(Some(previous_released), done));
+        let participants = conv.participants();
+        let mut f = Fixture::new();
+        f.messages.expect_append().times(1).returning(move |new| {
+            Ok(Appended::Stored {
+                message: Message::stored(new, 2),
+                participants: participants.clone(),
+                turn: turn.take().unwrap(),
+            })
+        });
+        let published = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let p = published.clone();
+        f.broker.expect_publish().times(1).returning(move |_| {
+            p.store(true, std::sync::atomic::Ordering::SeqCst);
+            Ok(())
+        });
+        let uc = f.send_message();
+        let sending =
+            tokio::spawn(async move { uc.execute(&client(), request(&conv, None)).await });
+        for _ in 0..10 {
+            tokio::task::yield_now().await;
+        }
+        assert!(
+            !published.load(std::sync::atomic::Ordering::SeqCst),
+            "waits for seq 1"
+        );
+        drop(release_previous);
+        sending.await.unwrap().unwrap();
+        assert!(published.load(std::sync::atomic::Ordering::SeqCst));
+        assert!(
+            next.await.is_err(),
+            "its own turn is released after publishing"
+        );
     }
 
     #[tokio::test]

@@ -6,13 +6,14 @@
 //! and deliveries from other connections never wait at all (the outbox is
 //! non-blocking).
 
-use std::collections::HashSet;
+use std::collections::HashMap;
 use std::sync::{Arc, OnceLock};
 use std::time::{Duration, Instant};
 
 use chrono::Utc;
-use futures_util::stream::{SplitSink, SplitStream};
-use futures_util::{SinkExt, StreamExt};
+use futures_util::future::BoxFuture;
+use futures_util::stream::{FuturesUnordered, SplitSink, SplitStream};
+use futures_util::{FutureExt, SinkExt, StreamExt};
 use qc_application::use_cases::{
     SendMessageError, SendMessageRequest, SendOutcome, SignalTypingError,
 };
@@ -36,6 +37,27 @@ type WebSocketStream = tokio_tungstenite::WebSocketStream<poem::Upgraded>;
 
 /// Most frames the writer takes off the queue per wake-up (one flush each).
 const DRAIN: usize = 128;
+
+/// Texts one connection may have waiting for their commit at once. The
+/// reader keeps reading while they wait, so a client that sends faster
+/// than one commit per round trip gets its texts into the same batches;
+/// beyond this it stops reading (TCP backpressure), it is not refused.
+const PIPELINE: usize = 32;
+
+/// How long a closing connection waits for its texts still being stored.
+const SETTLE: Duration = Duration::from_secs(5);
+
+/// A text's store, finished: what the reader does next with it.
+struct Sent {
+    raw_id: String,
+    conversation: ConversationId,
+    /// The frame counter when it was read (orders it against typing frames).
+    read_at: u64,
+    started: Instant,
+    result: Result<SendOutcome, SendMessageError>,
+}
+
+type InFlight = FuturesUnordered<BoxFuture<'static, Sent>>;
 
 /// Refused frames are logged at most once a second per connection; the
 /// rest are counted in the next line (a flood must not flood the log).
@@ -80,7 +102,8 @@ pub(super) async fn run(socket: WebSocketStream, ctx: Arc<WsContext>, verified: 
         ctx: &ctx,
         who: &who,
         outbox: &outbox,
-        typing: HashSet::new(),
+        typing: HashMap::new(),
+        frames: 0,
         bucket: (ctx.limits.rate_per_sec > 0).then(|| {
             TokenBucket::new(
                 ctx.limits.rate_per_sec,
@@ -100,7 +123,7 @@ pub(super) async fn run(socket: WebSocketStream, ctx: Arc<WsContext>, verified: 
         let _ = writer.await;
     }
     // No indicator is left on for a connection that went away mid-typing.
-    for conversation in std::mem::take(&mut conn.typing) {
+    for (conversation, _) in std::mem::take(&mut conn.typing) {
         let _ = ctx.signal_typing.stop_on_behalf(&who, conversation).await;
     }
     crate::telemetry::connection_delta(who.role.as_str(), -1.0);
@@ -114,8 +137,11 @@ struct Reader<'a> {
     ctx: &'a WsContext,
     who: &'a Identity,
     outbox: &'a Arc<Outbox>,
-    /// Conversations this connection said it is typing in.
-    typing: HashSet<ConversationId>,
+    /// Conversations this connection said it is typing in, with the frame
+    /// counter of the `typing_started`.
+    typing: HashMap<ConversationId, u64>,
+    /// Frames read so far.
+    frames: u64,
     bucket: Option<TokenBucket>,
     flood: FloodDetector,
     /// When a refused frame was last logged, and how many since.
@@ -138,39 +164,53 @@ impl Reader<'_> {
             (exp.saturating_add(leeway) - Utc::now().timestamp()).clamp(0, 10 * 365 * 86_400);
         let expiry = tokio::time::sleep(Duration::from_secs(left.unsigned_abs()));
         tokio::pin!(expiry);
-        loop {
+        let mut in_flight = InFlight::new();
+        let action = loop {
             let next = tokio::select! {
                 biased;
                 _ = overflow.cancelled() => {
                     // The writer closes with 4002; stop reading.
-                    let _ = writer.await;
-                    return None;
+                    let _ = (&mut *writer).await;
+                    break None;
                 }
-                _ = &mut *writer => return None,
-                () = self.ctx.shutdown.cancelled() => return Some(CloseAction::Close(1001, "server shutting down")),
-                () = &mut expiry => return Some(CloseAction::Close(4001, "token expired")),
-                r = tokio::time::timeout(self.ctx.limits.idle_timeout, stream.next()) => r,
+                _ = &mut *writer => break None,
+                () = self.ctx.shutdown.cancelled() => break Some(CloseAction::Close(1001, "server shutting down")),
+                () = &mut expiry => break Some(CloseAction::Close(4001, "token expired")),
+                Some(sent) = in_flight.next(), if !in_flight.is_empty() => {
+                    self.on_sent(sent).await;
+                    continue;
+                }
+                r = tokio::time::timeout(self.ctx.limits.idle_timeout, stream.next()), if in_flight.len() < PIPELINE => r,
             };
             let frame = match next {
-                Err(_idle) => return Some(CloseAction::Close(1000, "idle timeout")),
-                Ok(None) => return Some(CloseAction::Drop),
-                Ok(Some(Err(e))) => return Some(read_failed(&e)),
+                Err(_idle) => break Some(CloseAction::Close(1000, "idle timeout")),
+                Ok(None) => break Some(CloseAction::Drop),
+                Ok(Some(Err(e))) => break Some(read_failed(&e)),
                 Ok(Some(Ok(frame))) => frame,
             };
             match frame {
                 Message::Text(text) => {
-                    if let Some(action) = self.on_text(&text).await {
-                        return Some(action);
+                    if let Some(action) = self.on_text(&text, &mut in_flight).await {
+                        break Some(action);
                     }
                 }
                 Message::Binary(_) => {
-                    return Some(CloseAction::Close(1003, "binary frames are not supported"));
+                    break Some(CloseAction::Close(1003, "binary frames are not supported"));
                 }
-                Message::Close(_) => return Some(CloseAction::Flush),
+                Message::Close(_) => break Some(CloseAction::Flush),
                 // tungstenite answers pings itself; any frame counts as liveness.
                 Message::Ping(_) | Message::Pong(_) | Message::Frame(_) => {}
             }
-        }
+        };
+        // Texts already handed to the store finish (their senders' acks and
+        // typing_stopped go out) before the connection closes.
+        let _ = tokio::time::timeout(SETTLE, async {
+            while let Some(sent) = in_flight.next().await {
+                self.on_sent(sent).await;
+            }
+        })
+        .await;
+        action
     }
 
     fn reply_error(&mut self, err: &FrameError) {
@@ -195,7 +235,8 @@ impl Reader<'_> {
         self.outbox.push(render_error(err, Utc::now()));
     }
 
-    async fn on_text(&mut self, text: &str) -> Option<CloseAction> {
+    async fn on_text(&mut self, text: &str, in_flight: &mut InFlight) -> Option<CloseAction> {
+        self.frames += 1;
         if let Some(bucket) = &mut self.bucket {
             let now = Instant::now();
             if !bucket.try_take(now) {
@@ -215,12 +256,12 @@ impl Reader<'_> {
         }
         match parse_inbound(text) {
             Err(e) => self.reply_error(&e),
-            Ok(frame) => self.on_frame(frame).await,
+            Ok(frame) => self.on_frame(frame, in_flight).await,
         }
         None
     }
 
-    async fn on_frame(&mut self, frame: Inbound) {
+    async fn on_frame(&mut self, frame: Inbound, in_flight: &mut InFlight) {
         match frame {
             Inbound::Text {
                 conversation_id,
@@ -230,33 +271,28 @@ impl Reader<'_> {
                 let Some(cid) = self.conversation(&conversation_id) else {
                     return;
                 };
-                let started = Instant::now();
                 let request = SendMessageRequest {
                     conversation_id: cid,
                     content,
                     client_msg_id,
                 };
-                match self.ctx.send_message.execute(self.who, request).await {
-                    Ok(SendOutcome::Stored {
-                        message, published, ..
-                    }) => {
-                        crate::telemetry::message_stored(started.elapsed().as_secs_f64());
-                        if !published {
-                            // The broker is down: ack the sender directly.
-                            self.outbox
-                                .push(render_message(&message, message.created_at));
-                        }
-                        if self.typing.remove(&cid) {
-                            let _ = self.ctx.signal_typing.stop_on_behalf(self.who, cid).await;
+                let send = self.ctx.send_message.clone();
+                let who = self.who.clone();
+                let read_at = self.frames;
+                in_flight.push(
+                    async move {
+                        let started = Instant::now();
+                        let result = send.execute(&who, request).await;
+                        Sent {
+                            raw_id: conversation_id,
+                            conversation: cid,
+                            read_at,
+                            started,
+                            result,
                         }
                     }
-                    Ok(SendOutcome::Duplicate(message)) => {
-                        // Byte-identical to the original broadcast.
-                        self.outbox
-                            .push(render_message(&message, message.created_at));
-                    }
-                    Err(e) => self.reply_error(&send_error(e, conversation_id)),
-                }
+                    .boxed(),
+                );
             }
             Inbound::Typing {
                 conversation_id,
@@ -268,13 +304,42 @@ impl Reader<'_> {
                 match self.ctx.signal_typing.execute(self.who, cid, kind).await {
                     Ok(()) => {
                         match kind {
-                            TypingKind::Started => self.typing.insert(cid),
+                            TypingKind::Started => self.typing.insert(cid, self.frames),
                             TypingKind::Stopped => self.typing.remove(&cid),
                         };
                     }
                     Err(e) => self.reply_error(&typing_error(e, conversation_id)),
                 }
             }
+        }
+    }
+
+    /// A text's store finished: errors and retries answered to this
+    /// connection; a stored text ends this connection's typing indicator
+    /// there, if it was switched on before the text was sent.
+    async fn on_sent(&mut self, sent: Sent) {
+        match sent.result {
+            Ok(SendOutcome::Stored {
+                message, published, ..
+            }) => {
+                crate::telemetry::message_stored(sent.started.elapsed().as_secs_f64());
+                if !published {
+                    // The broker is down: ack the sender directly.
+                    self.outbox
+                        .push(render_message(&message, message.created_at));
+                }
+                let cid = sent.conversation;
+                if self.typing.get(&cid).is_some_and(|at| *at < sent.read_at) {
+                    self.typing.remove(&cid);
+                    let _ = self.ctx.signal_typing.stop_on_behalf(self.who, cid).await;
+                }
+            }
+            Ok(SendOutcome::Duplicate(message)) => {
+                // Byte-identical to the original broadcast.
+                self.outbox
+                    .push(render_message(&message, message.created_at));
+            }
+            Err(e) => self.reply_error(&send_error(e, sent.raw_id)),
         }
     }
 
