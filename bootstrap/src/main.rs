@@ -8,6 +8,13 @@ use qc_domain::Role;
 use quickconnect::settings::parse_role;
 use quickconnect::{Application, Cli, Command, Config, JwtConfig, Settings, telemetry};
 
+/// mimalloc instead of the system allocator: the message path allocates
+/// small, short-lived buffers on several threads at once, where glibc's
+/// malloc spent a third of the runtime threads' time (profile in
+/// docs/benchmarks.md).
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = Settings::load(&cli)

@@ -268,7 +268,7 @@ mod tests {
         // One buffer, three handles: the same bytes at the same address.
         assert_eq!(f1.as_str().as_ptr(), f2.as_str().as_ptr());
         assert_eq!(f1.as_str().as_ptr(), f3.as_str().as_ptr());
-        assert!(rx_c.try_recv().is_err(), "not a recipient");
+        assert!(rx_c.try_recv().is_none(), "not a recipient");
     }
 
     #[derive(Default)]
@@ -318,7 +318,7 @@ mod tests {
             *transport.log.lock().unwrap(),
             vec!["watch alice", "publish 1", "unwatch alice"]
         );
-        assert!(rx2.try_recv().is_ok());
+        assert!(rx2.try_recv().is_some());
         assert_eq!(hub.connections(), 0);
     }
 

@@ -39,6 +39,11 @@ pub use rate::TokenBucket;
 /// Largest inbound message (after reassembly), as the contract says: 64 KiB.
 pub const MAX_MESSAGE_BYTES: usize = 64 * 1024;
 
+/// tungstenite's read buffer, zero-filled on the first read: the largest
+/// share of an idle connection's memory. A burst larger than this takes a
+/// few more reads; a 64 KiB message still fits (the buffer grows for it).
+const READ_BUFFER_BYTES: usize = 1024;
+
 /// Frames gather in tungstenite's write buffer up to this before it writes
 /// without waiting for the flush.
 const WRITE_BUFFER_BYTES: usize = 64 * 1024;
@@ -88,12 +93,12 @@ pub struct WsContext {
 
 impl WsContext {
     /// The tungstenite settings: a small read buffer (an idle connection costs
-    /// a few KiB, not 128 KiB), the 64 KiB message limit, and a write buffer
+    /// a few KiB, not 128 KiB as with the default), the 64 KiB message limit, and a write buffer
     /// that frames gather in until the writer flushes (one syscall for all
     /// that was queued; allocated only once something is sent).
     fn socket_config() -> WebSocketConfig {
         WebSocketConfig::default()
-            .read_buffer_size(4 * 1024)
+            .read_buffer_size(READ_BUFFER_BYTES)
             .write_buffer_size(WRITE_BUFFER_BYTES)
             .max_write_buffer_size(4 * 1024 * 1024)
             .max_message_size(Some(MAX_MESSAGE_BYTES))

@@ -18,7 +18,6 @@ use qc_application::use_cases::{
     SendMessageError, SendMessageRequest, SendOutcome, SignalTypingError,
 };
 use qc_domain::{ConversationId, Identity, TypingKind};
-use tokio::sync::mpsc;
 use tokio_tungstenite::tungstenite::error::{CapacityError, Error as WsError};
 use tokio_tungstenite::tungstenite::protocol::CloseFrame;
 use tokio_tungstenite::tungstenite::{Bytes, Message};
@@ -425,7 +424,7 @@ fn read_failed(e: &WsError) -> CloseAction {
 /// per frame.
 async fn write_loop(
     mut sink: SplitSink<WebSocketStream, Message>,
-    mut rx: mpsc::Receiver<Frame>,
+    mut rx: super::outbox::Receiver,
     outbox: Arc<Outbox>,
     stop: CancellationToken,
     decision: Arc<OnceLock<CloseAction>>,
@@ -441,12 +440,7 @@ async fn write_loop(
             biased;
             () = overflow.cancelled() => break slow,
             () = stop.cancelled() => break decision.get().copied().unwrap_or(CloseAction::Drop),
-            n = rx.recv_many(&mut batch, DRAIN) => {
-                if n == 0 {
-                    break CloseAction::Drop;
-                }
-                false
-            }
+            _ = rx.recv_many(&mut batch, DRAIN) => false,
             _ = ping.tick() => true,
         };
         let write = async {
@@ -454,7 +448,6 @@ async fn write_loop(
                 sink.feed(Message::Ping(Bytes::new())).await?;
             }
             for frame in batch.drain(..) {
-                outbox.taken(frame.len());
                 sink.feed(Message::Text(frame)).await?;
             }
             sink.flush().await
