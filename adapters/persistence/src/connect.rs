@@ -86,6 +86,11 @@ pub async fn connect(url: &str) -> anyhow::Result<Database> {
     }
 }
 
+/// How long a statement waits for a pooled connection. When the database
+/// goes away every new connection attempt fails; this bounds how long a
+/// sender waits for its `unavailable` (CONTRACT: within 2 s).
+const ACQUIRE_TIMEOUT: Duration = Duration::from_millis(1500);
+
 /// Which side of a SQLite file a pool is.
 #[derive(Clone, Copy, PartialEq, Eq)]
 enum Role {
@@ -141,7 +146,7 @@ async fn open_with(
     options
         .sqlx_logging(false)
         .connect_timeout(Duration::from_secs(5))
-        .acquire_timeout(Duration::from_secs(10))
+        .acquire_timeout(ACQUIRE_TIMEOUT)
         .max_connections(max_connections)
         .min_connections(1);
     if url.starts_with("sqlite:") {

@@ -7,18 +7,25 @@
 //! database was nearly idle; the hand-offs were the cost. A batch pays a
 //! fixed five statements however many messages it carries:
 //!
-//! 1. `SELECT … FROM conversations WHERE id IN (…)` (`FOR UPDATE`, in id
+//! 1. the batch's conversations, read under lock (`FOR UPDATE`, in id
 //!    order, on PostgreSQL; SQLite's single write connection already
-//!    serializes writers), which decides open / participant for every
-//!    message under the lock the commit releases;
+//!    serializes writers): open / participant is decided for every message
+//!    against the rows as they are at that moment, under the lock the
+//!    commit releases ([`decide`], the same rules on every database);
 //! 2. the `client_msg_id` duplicates among them (only when one carries it);
-//! 3. one `UPDATE conversations SET last_seq = CASE id … END`;
-//! 4. one multi-row `INSERT INTO messages`;
+//! 3. one `UPDATE conversations` of every counter that grew;
+//! 4. one `INSERT INTO messages` of every row;
 //! 5. `COMMIT`, after which every sender is acked.
+//!
+//! The statements differ by database ([`generic`] through sea-orm for
+//! SQLite, [`postgres`] with arrays in sqlx); the steps and the rules do not.
 //!
 //! Batches grow with load and cost nothing at low load: the writer takes
 //! whatever is queued when it wakes, so a lone message is committed at once
-//! (no timer), and while one batch commits the next one gathers.
+//! (no timer), and while one batch commits the next one gathers. One batch
+//! at a time, also on PostgreSQL: two overlapping transactions could take a
+//! conversation's row lock in the other order and give a sender's later
+//! text the lower seq.
 //! Nothing is acked before its commit, so a crash after an ack loses
 //! nothing; a failed batch fails as a whole (rolled back, every sender gets
 //! `Storage`, nothing half-stored).
@@ -30,20 +37,19 @@ use qc_application::ports::{AppendError, Appended, PublishTurn, RepositoryError}
 use qc_domain::{
     Conversation, ConversationError, ConversationId, Message, MessageKind, NewMessage,
 };
-use sea_orm::sea_query::Expr;
-use sea_orm::{
-    ActiveValue::Set, ColumnTrait, ConnectionTrait, DatabaseConnection, DbBackend, DbErr,
-    EntityTrait, QueryFilter, QueryOrder, QuerySelect, SqlErr, TransactionTrait,
-};
+use sea_orm::{DatabaseConnection, DbBackend, DbErr, SqlErr};
 use tokio::sync::{mpsc, oneshot};
 
 use crate::conversations::storage;
-use crate::entities::{conversation, message};
+use crate::entities::message;
+
+mod generic;
+mod postgres;
 
 /// Most appends in one transaction. Bounds the statement size (9 bound
 /// values a row: far under SQLite's 32,766 and PostgreSQL's 65,535) and the
 /// time one batch holds the write lock.
-pub(crate) const MAX_BATCH: usize = 512;
+pub(crate) const MAX_BATCH: usize = 2048;
 
 /// Conversations whose last turn the writer remembers. Past this the map
 /// is cleared: a text whose predecessor's turn was forgotten publishes
@@ -54,10 +60,10 @@ const TURNS_KEPT: usize = 65_536;
 /// (backpressure on the connections, not unbounded memory).
 const QUEUE: usize = 8192;
 
-type Reply = Result<Appended, AppendError>;
+pub(crate) type Reply = Result<Appended, AppendError>;
 
-struct Pending {
-    new: NewMessage,
+pub(crate) struct Pending {
+    pub new: NewMessage,
     reply: oneshot::Sender<Reply>,
 }
 
@@ -91,35 +97,44 @@ fn stopped() -> RepositoryError {
 }
 
 async fn run(db: DatabaseConnection, mut rx: mpsc::Receiver<Pending>) {
-    let mut batch = Vec::with_capacity(MAX_BATCH);
     // Per conversation, the release of the last text this writer stored:
     // the next one stored waits for it before publishing.
     let mut turns: HashMap<ConversationId, (i64, oneshot::Receiver<()>)> = HashMap::new();
+    let mut batch = Vec::new();
     while rx.recv_many(&mut batch, MAX_BATCH).await > 0 {
         let started = Instant::now();
-        let size = batch.len();
-        let mut outcomes = commit_batch(&db, &batch).await;
-        if turns.len() > TURNS_KEPT {
-            turns.clear();
+        let outcomes = commit_batch(&db, &batch).await;
+        finish(std::mem::take(&mut batch), outcomes, started, &mut turns);
+    }
+}
+
+/// Hands out publish turns (in commit order) and answers the senders.
+fn finish(
+    batch: Vec<Pending>,
+    mut outcomes: Vec<Reply>,
+    started: Instant,
+    turns: &mut HashMap<ConversationId, (i64, oneshot::Receiver<()>)>,
+) {
+    if turns.len() > TURNS_KEPT {
+        turns.clear();
+    }
+    for outcome in &mut outcomes {
+        if let Ok(Appended::Stored { message, turn, .. }) = outcome {
+            let (done, released) = oneshot::channel();
+            let after = match turns.remove(&message.conversation_id) {
+                Some((seq, previous)) if seq + 1 == message.seq => Some(previous),
+                _ => None,
+            };
+            turns.insert(message.conversation_id, (message.seq, released));
+            *turn = PublishTurn::new(after, done);
         }
-        for outcome in &mut outcomes {
-            if let Ok(Appended::Stored { message, turn, .. }) = outcome {
-                let (done, released) = oneshot::channel();
-                let after = match turns.remove(&message.conversation_id) {
-                    Some((seq, previous)) if seq + 1 == message.seq => Some(previous),
-                    _ => None,
-                };
-                turns.insert(message.conversation_id, (message.seq, released));
-                *turn = PublishTurn::new(after, done);
-            }
-        }
-        metrics::histogram!("qc_store_batch_size").record(size as f64);
-        metrics::histogram!("qc_store_batch_seconds").record(started.elapsed().as_secs_f64());
-        for (pending, outcome) in batch.drain(..).zip(outcomes) {
-            // The sender may have gone (connection closed): the message is
-            // stored all the same and shows in history.
-            let _ = pending.reply.send(outcome);
-        }
+    }
+    metrics::histogram!("qc_store_batch_size").record(batch.len() as f64);
+    metrics::histogram!("qc_store_batch_seconds").record(started.elapsed().as_secs_f64());
+    for (pending, outcome) in batch.into_iter().zip(outcomes) {
+        // The sender may have gone (connection closed): the message is
+        // stored all the same and shows in history.
+        let _ = pending.reply.send(outcome);
     }
 }
 
@@ -130,15 +145,18 @@ async fn commit_batch(db: &DatabaseConnection, batch: &[Pending]) -> Vec<Reply> 
     let mut attempt = 0;
     loop {
         attempt += 1;
-        match try_commit(db, batch).await {
-            Ok(outcomes) => return outcomes,
-            Err(e)
-                if attempt == 1
-                    && matches!(e.sql_err(), Some(SqlErr::UniqueConstraintViolation(_))) =>
-            {
-                tracing::debug!("concurrent client_msg_id in a batch; retrying it once");
+        let result = match db.get_database_backend() {
+            DbBackend::Postgres => {
+                postgres::try_commit(db.get_postgres_connection_pool(), batch).await
             }
-            Err(e) => {
+            _ => generic::try_commit(db, batch).await,
+        };
+        match result {
+            Ok(outcomes) => return outcomes,
+            Err(CommitError::Duplicate(e)) if attempt == 1 => {
+                tracing::debug!(error = %e, "concurrent client_msg_id in a batch; retrying it once");
+            }
+            Err(CommitError::Duplicate(e) | CommitError::Failed(e)) => {
                 tracing::error!(error = %e, batch = batch.len(), "a batch of messages was not stored");
                 let reason = format!("{e}");
                 return batch
@@ -154,47 +172,63 @@ async fn commit_batch(db: &DatabaseConnection, batch: &[Pending]) -> Vec<Reply> 
     }
 }
 
-/// A conversation as locked for this batch, and its counter so far.
-struct Locked {
-    conversation: Conversation,
-    last_seq: i64,
-    first_seq: i64,
+/// Why a batch was not committed (it was rolled back whole).
+pub(crate) enum CommitError {
+    /// A `client_msg_id` stored meanwhile by another writer: worth one retry.
+    Duplicate(String),
+    Failed(String),
 }
 
-async fn try_commit(db: &DatabaseConnection, batch: &[Pending]) -> Result<Vec<Reply>, DbErr> {
-    let txn = db.begin().await?;
-    let mut ids: Vec<String> = batch
-        .iter()
-        .map(|p| p.new.conversation_id.to_string())
-        .collect();
-    ids.sort_unstable();
-    ids.dedup();
-
-    let mut select = conversation::Entity::find().filter(conversation::Column::Id.is_in(ids));
-    if txn.get_database_backend() == DbBackend::Postgres {
-        // Row locks in one order everywhere: two nodes' batches never deadlock.
-        select = select
-            .order_by_asc(conversation::Column::Id)
-            .lock_exclusive();
+impl From<DbErr> for CommitError {
+    fn from(e: DbErr) -> Self {
+        if matches!(e.sql_err(), Some(SqlErr::UniqueConstraintViolation(_))) {
+            Self::Duplicate(e.to_string())
+        } else {
+            Self::Failed(e.to_string())
+        }
     }
-    let mut locked: HashMap<String, Locked> = HashMap::new();
-    for row in select.all(&txn).await? {
-        let last_seq = row.last_seq;
-        let id = row.id.clone();
-        let conversation = Conversation::try_from(row).map_err(|e| DbErr::Custom(e.to_string()))?;
-        locked.insert(
-            id,
-            Locked {
-                conversation,
-                last_seq,
-                first_seq: last_seq,
-            },
-        );
-    }
+}
 
-    let mut seen = duplicates_of(&txn, batch).await?;
+impl std::fmt::Display for CommitError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Self::Duplicate(e) | Self::Failed(e) => f.write_str(e),
+        }
+    }
+}
+
+/// A conversation as locked for this batch, and its counter so far.
+pub(crate) struct Locked {
+    pub conversation: Conversation,
+    pub last_seq: i64,
+    pub first_seq: i64,
+}
+
+/// `(conversation id, sender id, client_msg_id)`.
+pub(crate) type DuplicateKey = (String, String, String);
+
+/// What a batch does, decided against the locked conversations and the
+/// `client_msg_id`s already stored: every sender's outcome, in batch order.
+pub(crate) struct Decision {
+    pub outcomes: Vec<Reply>,
+    /// The messages to insert, seq assigned.
+    pub stored: Vec<Message>,
+    /// `(conversation id, new last_seq)` of every conversation that grew.
+    pub bumped: Vec<(String, i64)>,
+}
+
+/// The rules of one batch, the same on every database: a missing
+/// conversation, a closed one, a sender who is not a participant, and a
+/// `client_msg_id` seen before (stored, or earlier in this batch) store
+/// nothing; every other text takes its conversation's next seq in batch
+/// order.
+pub(crate) fn decide(
+    batch: &[Pending],
+    mut locked: HashMap<String, Locked>,
+    mut seen: HashMap<DuplicateKey, Message>,
+) -> Decision {
     let mut outcomes = Vec::with_capacity(batch.len());
-    let mut rows = Vec::new();
+    let mut stored = Vec::with_capacity(batch.len());
     for pending in batch {
         let new = &pending.new;
         let cid = new.conversation_id.to_string();
@@ -213,82 +247,41 @@ async fn try_commit(db: &DatabaseConnection, batch: &[Pending]) -> Result<Vec<Re
                 continue;
             }
         }
-        let key = new.client_msg_id.as_ref().map(|c| {
-            (
-                cid.clone(),
-                new.sender_id.to_string(),
-                c.as_str().to_owned(),
-            )
-        });
+        let key = new
+            .client_msg_id
+            .as_ref()
+            .map(|c| (cid, new.sender_id.to_string(), c.as_str().to_owned()));
         if let Some(existing) = key.as_ref().and_then(|k| seen.get(k)) {
             outcomes.push(Ok(Appended::Duplicate(existing.clone())));
             continue;
         }
         conv.last_seq += 1;
         let message = Message::stored(new.clone(), conv.last_seq);
-        rows.push(message::ActiveModel {
-            id: Set(message.id.to_string()),
-            conversation_id: Set(cid),
-            seq: Set(message.seq),
-            sender_id: Set(message.sender_id.to_string()),
-            message_type: Set(MessageKind::Text.as_str().to_owned()),
-            content: Set(message.content.clone()),
-            client_msg_id: Set(message
-                .client_msg_id
-                .as_ref()
-                .map(|c| c.as_str().to_owned())),
-            created_at: Set(message.created_at),
-            read_at: Set(None),
-        });
         if let Some(key) = key {
             seen.insert(key, message.clone());
         }
+        stored.push(message.clone());
         outcomes.push(Ok(Appended::Stored {
             participants: conv.conversation.participants(),
             message,
             turn: PublishTurn::default(),
         }));
     }
-
-    if !rows.is_empty() {
-        let bumped: Vec<(&String, i64)> = locked
-            .iter()
-            .filter(|(_, l)| l.last_seq != l.first_seq)
-            .map(|(id, l)| (id, l.last_seq))
-            .collect();
-        let mut case = Expr::case(
-            conversation::Column::Id.eq(bumped[0].0.as_str()),
-            Expr::val(bumped[0].1),
-        );
-        for (id, seq) in &bumped[1..] {
-            case = case.case(conversation::Column::Id.eq(id.as_str()), Expr::val(*seq));
-        }
-        conversation::Entity::update_many()
-            .col_expr(
-                conversation::Column::LastSeq,
-                case.finally(Expr::col(conversation::Column::LastSeq))
-                    .into(),
-            )
-            .filter(conversation::Column::Id.is_in(bumped.iter().map(|(id, _)| id.as_str())))
-            .exec(&txn)
-            .await?;
-        message::Entity::insert_many(rows)
-            .exec_without_returning(&txn)
-            .await?;
+    let bumped = locked
+        .into_iter()
+        .filter(|(_, l)| l.last_seq != l.first_seq)
+        .map(|(id, l)| (id, l.last_seq))
+        .collect();
+    Decision {
+        outcomes,
+        stored,
+        bumped,
     }
-    txn.commit().await?;
-    Ok(outcomes)
 }
 
-type DuplicateKey = (String, String, String);
-
-/// The stored messages that share a `(conversation, sender, client_msg_id)`
-/// with an append of the batch. One statement, and only when some append
-/// carries a `client_msg_id`.
-async fn duplicates_of(
-    txn: &impl ConnectionTrait,
-    batch: &[Pending],
-) -> Result<HashMap<DuplicateKey, Message>, DbErr> {
+/// The `client_msg_id`s of a batch and their conversations, deduplicated
+/// (for the one duplicate lookup; empty when no append carries one).
+pub(crate) fn client_msg_ids(batch: &[Pending]) -> (Vec<String>, Vec<String>) {
     let mut conversations = Vec::new();
     let mut cmids = Vec::new();
     for p in batch {
@@ -297,27 +290,32 @@ async fn duplicates_of(
             cmids.push(c.as_str().to_owned());
         }
     }
-    let mut found = HashMap::new();
-    if cmids.is_empty() {
-        return Ok(found);
+    for v in [&mut conversations, &mut cmids] {
+        v.sort_unstable();
+        v.dedup();
     }
-    conversations.sort_unstable();
-    conversations.dedup();
-    cmids.sort_unstable();
-    cmids.dedup();
-    let rows = message::Entity::find()
-        .filter(message::Column::ConversationId.is_in(conversations))
-        .filter(message::Column::ClientMsgId.is_in(cmids))
-        .all(txn)
-        .await?;
-    for row in rows {
-        let key = (
-            row.conversation_id.clone(),
-            row.sender_id.clone(),
-            row.client_msg_id.clone().unwrap_or_default(),
-        );
-        let message = Message::try_from(row).map_err(|e| DbErr::Custom(e.to_string()))?;
-        found.insert(key, message);
-    }
-    Ok(found)
+    (conversations, cmids)
 }
+
+/// The distinct conversation ids of a batch, sorted (the lock order).
+pub(crate) fn conversation_ids(batch: &[Pending]) -> Vec<String> {
+    let mut ids: Vec<String> = batch
+        .iter()
+        .map(|p| p.new.conversation_id.to_string())
+        .collect();
+    ids.sort_unstable();
+    ids.dedup();
+    ids
+}
+
+/// Keys a stored row for the duplicate lookup.
+pub(crate) fn duplicate_key(row: &message::Model) -> DuplicateKey {
+    (
+        row.conversation_id.clone(),
+        row.sender_id.clone(),
+        row.client_msg_id.clone().unwrap_or_default(),
+    )
+}
+
+/// The text type's stored name.
+pub(crate) const TEXT: &str = MessageKind::Text.as_str();
