@@ -158,12 +158,11 @@ async fn commit_batch(db: &DatabaseConnection, batch: &[Pending]) -> Vec<Reply> 
             }
             Err(CommitError::Duplicate(e) | CommitError::Failed(e)) => {
                 tracing::error!(error = %e, batch = batch.len(), "a batch of messages was not stored");
-                let reason = format!("{e}");
                 return batch
                     .iter()
                     .map(|_| {
                         Err(AppendError::Storage(storage(anyhow::anyhow!(
-                            "storing failed: {reason}"
+                            "storing failed: {e}"
                         ))))
                     })
                     .collect();
