@@ -9,6 +9,7 @@ mod http_api;
 mod idp_tokens;
 mod lifecycle;
 mod multinode;
+mod outage;
 mod slow_consumer;
 mod support_desk;
 mod tls;
