@@ -147,6 +147,11 @@ async fn open_with(
         .sqlx_logging(false)
         .connect_timeout(Duration::from_secs(5))
         .acquire_timeout(ACQUIRE_TIMEOUT)
+        // A ping before every acquire is a round trip per batch (to the
+        // SQLite thread, or to PostgreSQL); a dead connection fails its
+        // statement instead, the batch is answered `unavailable`, and the
+        // pool replaces it.
+        .test_before_acquire(false)
         .max_connections(max_connections)
         .min_connections(1);
     if url.starts_with("sqlite:") {

@@ -17,8 +17,9 @@
 //! 4. one `INSERT INTO messages` of every row;
 //! 5. `COMMIT`, after which every sender is acked.
 //!
-//! The statements differ by database ([`generic`] through sea-orm for
-//! SQLite, [`postgres`] with arrays in sqlx); the steps and the rules do not.
+//! The statements differ by database ([`sqlite`] with JSON arrays, two
+//! round trips; [`postgres`] with SQL arrays), both in sqlx directly; the
+//! steps and the rules do not.
 //!
 //! Batches grow with load and cost nothing at low load: the writer takes
 //! whatever is queued when it wakes, so a lone message is committed at once
@@ -37,14 +38,14 @@ use qc_application::ports::{AppendError, Appended, PublishTurn, RepositoryError}
 use qc_domain::{
     Conversation, ConversationError, ConversationId, Message, MessageKind, NewMessage,
 };
-use sea_orm::{DatabaseConnection, DbBackend, DbErr, SqlErr};
+use sea_orm::{DatabaseConnection, DbBackend};
 use tokio::sync::{mpsc, oneshot};
 
 use crate::conversations::storage;
 use crate::entities::message;
 
-mod generic;
 mod postgres;
+mod sqlite;
 
 /// Most appends in one transaction. Bounds the statement size (9 bound
 /// values a row: far under SQLite's 32,766 and PostgreSQL's 65,535) and the
@@ -149,7 +150,7 @@ async fn commit_batch(db: &DatabaseConnection, batch: &[Pending]) -> Vec<Reply> 
             DbBackend::Postgres => {
                 postgres::try_commit(db.get_postgres_connection_pool(), batch).await
             }
-            _ => generic::try_commit(db, batch).await,
+            _ => sqlite::try_commit(db.get_sqlite_connection_pool(), batch).await,
         };
         match result {
             Ok(outcomes) => return outcomes,
@@ -176,16 +177,6 @@ pub(crate) enum CommitError {
     /// A `client_msg_id` stored meanwhile by another writer: worth one retry.
     Duplicate(String),
     Failed(String),
-}
-
-impl From<DbErr> for CommitError {
-    fn from(e: DbErr) -> Self {
-        if matches!(e.sql_err(), Some(SqlErr::UniqueConstraintViolation(_))) {
-            Self::Duplicate(e.to_string())
-        } else {
-            Self::Failed(e.to_string())
-        }
-    }
 }
 
 impl std::fmt::Display for CommitError {

@@ -10,51 +10,13 @@
 
 use std::collections::HashMap;
 
-use chrono::{DateTime, Utc};
-use qc_domain::{Conversation, Message};
+use qc_domain::Message;
 use sea_orm::sqlx::{self, PgPool, Postgres, Transaction};
 
+use super::sqlite::{ConversationRow, MessageRow, locked_rows, message_rows};
 use super::{
-    CommitError, DuplicateKey, Locked, Pending, Reply, TEXT, client_msg_ids, conversation_ids,
-    decide, duplicate_key,
+    CommitError, DuplicateKey, Pending, Reply, TEXT, client_msg_ids, conversation_ids, decide,
 };
-use crate::entities::{conversation, message};
-
-impl From<sqlx::Error> for CommitError {
-    fn from(e: sqlx::Error) -> Self {
-        let duplicate = e
-            .as_database_error()
-            .is_some_and(|d| d.is_unique_violation());
-        if duplicate {
-            Self::Duplicate(e.to_string())
-        } else {
-            Self::Failed(e.to_string())
-        }
-    }
-}
-
-type ConversationRow = (
-    String,
-    String,
-    Option<String>,
-    String,
-    Option<String>,
-    DateTime<Utc>,
-    Option<DateTime<Utc>>,
-    i64,
-);
-
-type MessageRow = (
-    String,
-    String,
-    i64,
-    String,
-    String,
-    String,
-    Option<String>,
-    DateTime<Utc>,
-    Option<DateTime<Utc>>,
-);
 
 const LOCK: &str = "SELECT id, client_id, support_id, status, subject, created_at, closed_at, last_seq \
      FROM conversations WHERE id = ANY($1) ORDER BY id FOR UPDATE";
@@ -80,29 +42,7 @@ pub(super) async fn try_commit(
         .bind(conversation_ids(batch))
         .fetch_all(&mut *txn)
         .await?;
-    let mut locked = HashMap::with_capacity(rows.len());
-    for (id, client_id, support_id, status, subject, created_at, closed_at, last_seq) in rows {
-        let model = conversation::Model {
-            id: id.clone(),
-            client_id,
-            support_id,
-            status,
-            subject,
-            created_at,
-            closed_at,
-            last_seq,
-        };
-        let conversation =
-            Conversation::try_from(model).map_err(|e| CommitError::Failed(e.to_string()))?;
-        locked.insert(
-            id,
-            Locked {
-                conversation,
-                last_seq,
-                first_seq: last_seq,
-            },
-        );
-    }
+    let locked = locked_rows(rows)?;
     let seen = duplicates_of(&mut txn, batch).await?;
     let decision = decide(batch, locked, seen);
 
@@ -147,41 +87,13 @@ async fn duplicates_of(
     batch: &[Pending],
 ) -> Result<HashMap<DuplicateKey, Message>, CommitError> {
     let (conversations, cmids) = client_msg_ids(batch);
-    let mut found = HashMap::new();
     if cmids.is_empty() {
-        return Ok(found);
+        return Ok(HashMap::new());
     }
     let rows: Vec<MessageRow> = sqlx::query_as(DUPLICATES)
         .bind(conversations)
         .bind(cmids)
         .fetch_all(&mut **txn)
         .await?;
-    for (
-        id,
-        conversation_id,
-        seq,
-        sender_id,
-        message_type,
-        content,
-        client_msg_id,
-        created_at,
-        read_at,
-    ) in rows
-    {
-        let row = message::Model {
-            id,
-            conversation_id,
-            seq,
-            sender_id,
-            message_type,
-            content,
-            client_msg_id,
-            created_at,
-            read_at,
-        };
-        let key = duplicate_key(&row);
-        let message = Message::try_from(row).map_err(|e| CommitError::Failed(e.to_string()))?;
-        found.insert(key, message);
-    }
-    Ok(found)
+    message_rows(rows)
 }
