@@ -1,6 +1,6 @@
 # Quick Connect Chat tasks. `just --list` shows them.
 
-# Serve on :2530 (SQLite file + in-memory broker; dev tokens printed when no secret is set)
+# Serve on :2530 (SQLite file, one node; dev tokens printed when no secret is set)
 run:
     cargo run --release
 
@@ -24,6 +24,7 @@ fmt:
 ci:
     bash .ci/run
 
-# Benchmarks: message throughput/latency and idle-connection memory (see docs/benchmarks.md)
+# Benchmarks: texts, open-loop rate, typing, idle connections (see docs/benchmarks.md)
 bench:
-    cargo run --release -p qc-bench
+    cargo build --release -p quickconnect -p qc-bench
+    ./target/release/qc-bench all

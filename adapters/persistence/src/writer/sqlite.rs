@@ -70,10 +70,10 @@ const DUPLICATES: &str = "SELECT id, conversation_id, seq, sender_id, message_ty
      WHERE conversation_id IN (SELECT value FROM json_each(?1)) \
      AND client_msg_id IN (SELECT value FROM json_each(?2))";
 
-const WRITE_AND_COMMIT: &str = "UPDATE conversations SET last_seq = \
-     (SELECT json_extract(value, '$[1]') FROM json_each(?1) \
-      WHERE json_extract(value, '$[0]') = conversations.id) \
-     WHERE id IN (SELECT json_extract(value, '$[0]') FROM json_each(?1)); \
+const WRITE_AND_COMMIT: &str = "UPDATE conversations SET last_seq = v.seq \
+     FROM (SELECT json_extract(value, '$[0]') AS id, json_extract(value, '$[1]') AS seq \
+           FROM json_each(?1)) AS v \
+     WHERE conversations.id = v.id; \
      INSERT INTO messages \
      (id, conversation_id, seq, sender_id, message_type, content, client_msg_id, created_at) \
      SELECT json_extract(value, '$[0]'), json_extract(value, '$[1]'), json_extract(value, '$[2]'), \
