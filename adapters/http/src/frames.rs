@@ -3,8 +3,10 @@
 
 use chrono::{DateTime, SecondsFormat, Utc};
 use qc_domain::{ChatEvent, ClientMsgId, ContentError, Message, MessageContent, TypingKind};
-use serde::Serialize;
-use serde_json::Value;
+use std::borrow::Cow;
+
+use serde::de::{Deserializer, IgnoredAny, MapAccess, SeqAccess, Visitor};
+use serde::{Deserialize, Serialize};
 
 /// A rendered outbound frame: UTF-8 in a shared, reference-counted buffer
 /// (cloning it for another connection copies nothing).
@@ -79,52 +81,132 @@ pub enum Inbound {
     },
 }
 
+/// A field of an inbound frame as sent: a string (borrowed from the frame
+/// when it has no escapes), `null`, or anything else. Only its JSON type
+/// and string value matter for the bad-input table.
+enum Field<'a> {
+    Str(Cow<'a, str>),
+    Other,
+}
+
+impl<'de: 'a, 'a> Deserialize<'de> for Field<'a> {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl<'de> Visitor<'de> for V {
+            type Value = Field<'de>;
+            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+                f.write_str("any JSON value")
+            }
+            fn visit_borrowed_str<E>(self, v: &'de str) -> Result<Self::Value, E> {
+                Ok(Field::Str(Cow::Borrowed(v)))
+            }
+            fn visit_str<E>(self, v: &str) -> Result<Self::Value, E> {
+                Ok(Field::Str(Cow::Owned(v.to_owned())))
+            }
+            fn visit_string<E>(self, v: String) -> Result<Self::Value, E> {
+                Ok(Field::Str(Cow::Owned(v)))
+            }
+            fn visit_bool<E>(self, _: bool) -> Result<Self::Value, E> {
+                Ok(Field::Other)
+            }
+            fn visit_i64<E>(self, _: i64) -> Result<Self::Value, E> {
+                Ok(Field::Other)
+            }
+            fn visit_u64<E>(self, _: u64) -> Result<Self::Value, E> {
+                Ok(Field::Other)
+            }
+            fn visit_f64<E>(self, _: f64) -> Result<Self::Value, E> {
+                Ok(Field::Other)
+            }
+            fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Self::Value, A::Error> {
+                while seq.next_element::<IgnoredAny>()?.is_some() {}
+                Ok(Field::Other)
+            }
+            fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
+                while map.next_entry::<IgnoredAny, IgnoredAny>()?.is_some() {}
+                Ok(Field::Other)
+            }
+        }
+        d.deserialize_any(V)
+    }
+}
+
+/// An inbound frame, borrowed from the frame's text: no map of owned keys
+/// and values is built. `null` and absent are the same (`None`). Unknown
+/// fields are ignored.
+#[derive(Deserialize)]
+struct RawFrame<'a> {
+    #[serde(rename = "type", borrow)]
+    kind: Option<Field<'a>>,
+    #[serde(borrow)]
+    sub_type: Option<Field<'a>>,
+    #[serde(borrow)]
+    conversation_id: Option<Field<'a>>,
+    #[serde(borrow)]
+    content: Option<Field<'a>>,
+    #[serde(borrow)]
+    client_msg_id: Option<Field<'a>>,
+}
+
 /// Parses one text frame.
 ///
 /// # Errors
 /// The first matching row of the bad-input table.
 pub fn parse_inbound(text: &str) -> Result<Inbound, FrameError> {
-    let value: Value = serde_json::from_str(text)
-        .map_err(|_| FrameError::new(ErrorCode::InvalidJson, "frame is not valid JSON", None))?;
-    let Value::Object(mut obj) = value else {
-        return Err(FrameError::new(
-            ErrorCode::InvalidJson,
-            "frame is not a JSON object",
-            None,
-        ));
-    };
+    // Only an object: serde would also fill the struct from an array.
+    if !text.trim_start().starts_with('{') {
+        let message = if serde_json::from_str::<IgnoredAny>(text).is_ok() {
+            "frame is not a JSON object"
+        } else {
+            "frame is not valid JSON"
+        };
+        return Err(FrameError::new(ErrorCode::InvalidJson, message, None));
+    }
+    // A duplicated key is refused too: the frame would say two things.
+    let raw: RawFrame<'_> = serde_json::from_str(text).map_err(|e| {
+        let message = if e.is_data() {
+            "frame is not a JSON object with one value per key"
+        } else {
+            "frame is not valid JSON"
+        };
+        FrameError::new(ErrorCode::InvalidJson, message, None)
+    })?;
     let invalid = |msg: &str, cid: &Option<String>| {
         FrameError::new(ErrorCode::InvalidMessage, msg, cid.clone())
     };
     // Known early so that later errors can name it.
-    let conversation_id = match obj.remove("conversation_id") {
-        Some(Value::String(s)) => Some(s),
-        Some(_) => return Err(invalid("conversation_id must be a string", &None)),
+    let conversation_id = match raw.conversation_id {
+        Some(Field::Str(s)) => Some(s.into_owned()),
+        Some(Field::Other) => return Err(invalid("conversation_id must be a string", &None)),
         None => None,
     };
-    let kind = match obj.remove("type") {
-        Some(Value::String(s)) => s,
-        Some(_) => return Err(invalid("type must be a string", &conversation_id)),
+    let kind = match raw.kind {
+        Some(Field::Str(s)) => s,
+        Some(Field::Other) => return Err(invalid("type must be a string", &conversation_id)),
         None => return Err(invalid("type is required", &conversation_id)),
     };
     let Some(cid) = conversation_id.clone() else {
         return Err(invalid("conversation_id is required", &None));
     };
-    match kind.as_str() {
+    match &*kind {
         "text" => {
-            let content = match obj.remove("content") {
-                Some(Value::String(s)) => s,
-                Some(_) => return Err(invalid("content must be a string", &conversation_id)),
+            let content = match raw.content {
+                Some(Field::Str(s)) => s,
+                Some(Field::Other) => {
+                    return Err(invalid("content must be a string", &conversation_id));
+                }
                 None => return Err(invalid("content is required for text", &conversation_id)),
             };
-            let client_msg_id = match obj.remove("client_msg_id") {
-                None | Some(Value::Null) => None,
-                Some(Value::String(s)) => Some(ClientMsgId::new(s).ok_or_else(|| {
+            let client_msg_id = match raw.client_msg_id {
+                None => None,
+                Some(Field::Str(s)) => Some(ClientMsgId::new(s.into_owned()).ok_or_else(|| {
                     invalid("client_msg_id must be 1 to 64 characters", &conversation_id)
                 })?),
-                Some(_) => return Err(invalid("client_msg_id must be a string", &conversation_id)),
+                Some(Field::Other) => {
+                    return Err(invalid("client_msg_id must be a string", &conversation_id));
+                }
             };
-            let content = MessageContent::new(content).map_err(|e| {
+            let content = MessageContent::new(content.into_owned()).map_err(|e| {
                 let msg = match e {
                     ContentError::Empty => "content is empty",
                     ContentError::TooLong => "content is longer than 4096 characters",
@@ -138,16 +220,18 @@ pub fn parse_inbound(text: &str) -> Result<Inbound, FrameError> {
             })
         }
         "system" => {
-            let kind = match obj.remove("sub_type") {
-                Some(Value::String(s)) if s == "typing_started" => TypingKind::Started,
-                Some(Value::String(s)) if s == "typing_stopped" => TypingKind::Stopped,
-                Some(Value::String(_)) => {
+            let kind = match raw.sub_type {
+                Some(Field::Str(s)) if s == "typing_started" => TypingKind::Started,
+                Some(Field::Str(s)) if s == "typing_stopped" => TypingKind::Stopped,
+                Some(Field::Str(_)) => {
                     return Err(invalid(
                         "sub_type must be typing_started or typing_stopped",
                         &conversation_id,
                     ));
                 }
-                Some(_) => return Err(invalid("sub_type must be a string", &conversation_id)),
+                Some(Field::Other) => {
+                    return Err(invalid("sub_type must be a string", &conversation_id));
+                }
                 None => return Err(invalid("sub_type is required for system", &conversation_id)),
             };
             Ok(Inbound::Typing {
@@ -286,6 +370,8 @@ mod tests {
     use chrono::TimeZone;
     use qc_domain::{ConversationId, MessageId, MessageKind, UserId};
 
+    use serde_json::Value;
+
     fn code(text: &str) -> ErrorCode {
         parse_inbound(text).unwrap_err().code
     }
@@ -378,6 +464,16 @@ mod tests {
             "a".repeat(4097)
         );
         assert_eq!(code(&long), ErrorCode::InvalidContent);
+        // An array with the fields in order is still not an object.
+        assert_eq!(
+            code(r#"["text", null, "01KAAWW5V95WFFDERJZCTDE2QQ", "hi", null]"#),
+            ErrorCode::InvalidJson
+        );
+        // Escaped strings are read like plain ones; unknown fields are ignored.
+        assert!(matches!(
+            parse_inbound(r#"{"type":"te\u0078t","conversation_id":"x","content":"a\"b","extra":[1,{"k":2}]}"#),
+            Ok(Inbound::Text { ref content, .. }) if content.as_str() == "a\"b"
+        ));
         // Not-a-ULID is answered later (conversation_not_found), so it parses.
         assert!(
             parse_inbound(
