@@ -251,7 +251,9 @@ async fn flooding_gets_rate_limited_errors_then_1008() {
     );
     let took = started.elapsed();
     assert!(
-        took >= Duration::from_millis(3500) && took < Duration::from_secs(7),
+        // Drops begin once the burst is spent (about 1.3 s in); the close
+        // comes a full 5 s after the first drop, not sooner.
+        took >= Duration::from_secs(5) && took < Duration::from_secs(9),
         "closed after {took:?}"
     );
     // Other connections are untouched.

@@ -10,6 +10,7 @@ mod idp_tokens;
 mod lifecycle;
 mod multinode;
 mod outage;
+mod protocol_errors;
 mod slow_consumer;
 mod support_desk;
 mod tls;

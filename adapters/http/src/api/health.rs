@@ -50,21 +50,35 @@ impl HealthApi {
     )]
     async fn readyz(&self) -> Readiness {
         let timeout = std::time::Duration::from_secs(3);
+        // The failing part is named; its error text (hosts, driver
+        // messages) goes to the log, not to anyone who asks.
         let db = match tokio::time::timeout(timeout, self.database.health()).await {
-            Ok(Ok(())) => "ok".to_owned(),
-            Ok(Err(e)) => format!("unavailable: {e}"),
-            Err(_) => "unavailable: timed out".to_owned(),
+            Ok(Ok(())) => "ok",
+            Ok(Err(e)) => {
+                tracing::warn!(error = %e, "readiness: the database is unavailable");
+                "unavailable"
+            }
+            Err(_) => {
+                tracing::warn!("readiness: the database did not answer in 3 s");
+                "unavailable"
+            }
         };
         let broker = match tokio::time::timeout(timeout, self.broker.health()).await {
-            Ok(Ok(())) => "ok".to_owned(),
-            Ok(Err(e)) => format!("unavailable: {e}"),
-            Err(_) => "unavailable: timed out".to_owned(),
+            Ok(Ok(())) => "ok",
+            Ok(Err(e)) => {
+                tracing::warn!(error = %e, "readiness: the broker is unavailable");
+                "unavailable"
+            }
+            Err(_) => {
+                tracing::warn!("readiness: the broker did not answer in 3 s");
+                "unavailable"
+            }
         };
         let ready = db == "ok" && broker == "ok";
         let status = HealthStatus {
             status: if ready { "ok" } else { "unavailable" }.into(),
-            database: Some(db),
-            broker: Some(broker),
+            database: Some(db.to_owned()),
+            broker: Some(broker.to_owned()),
         };
         if ready {
             Readiness::Ready(Json(status))
@@ -120,9 +134,10 @@ mod tests {
             } else {
                 status.broker
             };
-            assert!(
-                part.unwrap().starts_with("unavailable"),
-                "{failing} is named"
+            assert_eq!(
+                part.as_deref(),
+                Some("unavailable"),
+                "{failing} is named, without the error text"
             );
         }
     }

@@ -62,8 +62,9 @@ type InFlight = FuturesUnordered<BoxFuture<'static, Sent>>;
 /// rest are counted in the next line (a flood must not flood the log).
 const LOG_EVERY: Duration = Duration::from_secs(1);
 
-/// Consecutive seconds of rate-limited drops that close the connection.
-const FLOOD_SECONDS: u32 = 5;
+/// How long a flood (rate-limited drops with no quiet second) may last
+/// before the connection is closed with 1008.
+const FLOOD_LIMIT: Duration = Duration::from_secs(5);
 
 /// How a connection ends.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -110,7 +111,7 @@ pub(super) async fn run(socket: WebSocketStream, ctx: Arc<WsContext>, verified: 
                 Instant::now(),
             )
         }),
-        flood: FloodDetector::new(Instant::now(), FLOOD_SECONDS),
+        flood: FloodDetector::new(FLOOD_LIMIT),
         last_log: None,
         unlogged: 0,
     };
@@ -158,10 +159,12 @@ impl Reader<'_> {
         exp: i64,
     ) -> Option<CloseAction> {
         let overflow = self.outbox.overflow_signal();
+        // Closed at exp + leeway to the millisecond (CONTRACT §3).
         let leeway = i64::try_from(self.ctx.auth.verifier.leeway_secs()).unwrap_or(0);
-        let left =
-            (exp.saturating_add(leeway) - Utc::now().timestamp()).clamp(0, 10 * 365 * 86_400);
-        let expiry = tokio::time::sleep(Duration::from_secs(left.unsigned_abs()));
+        let deadline_ms = exp.saturating_add(leeway).saturating_mul(1000);
+        let left_ms =
+            (deadline_ms - Utc::now().timestamp_millis()).clamp(0, 10 * 365 * 86_400 * 1000);
+        let expiry = tokio::time::sleep(Duration::from_millis(left_ms.unsigned_abs()));
         tokio::pin!(expiry);
         let mut in_flight = InFlight::new();
         let action = loop {

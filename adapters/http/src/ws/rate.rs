@@ -1,6 +1,6 @@
 //! The per-connection token bucket, and the flood detector behind the 1008 close.
 
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 /// Refills `rate` tokens a second up to `burst`; a frame takes one.
 #[derive(Debug)]
@@ -36,43 +36,45 @@ impl TokenBucket {
     }
 }
 
-/// Tracks the seconds in which frames were dropped for the rate: a run of
-/// `limit` consecutive such seconds means a flood.
+/// A flood is a run of rate-limited drops with no quiet second (one full
+/// second without a drop) in it; it closes the connection once it has
+/// lasted `limit` since its first drop (CONTRACT §3: 5 s, not sooner).
 #[derive(Debug)]
 pub struct FloodDetector {
-    start: Instant,
-    last_second: Option<u64>,
-    run: u32,
-    limit: u32,
-    last_error_second: Option<u64>,
+    limit: Duration,
+    /// The first drop of the current run, and the latest one.
+    run: Option<(Instant, Instant)>,
+    last_error: Option<Instant>,
 }
 
 impl FloodDetector {
-    pub fn new(start: Instant, limit: u32) -> Self {
+    pub fn new(limit: Duration) -> Self {
         Self {
-            start,
-            last_second: None,
-            run: 0,
             limit,
-            last_error_second: None,
+            run: None,
+            last_error: None,
         }
     }
 
     /// Records a drop at `now`. Returns `(send_error, flooding)`: at most one
     /// `rate_limited` error a second, and whether the connection must close.
     pub fn dropped(&mut self, now: Instant) -> (bool, bool) {
-        let second = now.saturating_duration_since(self.start).as_secs();
-        match self.last_second {
-            Some(s) if s == second => {}
-            Some(s) if s + 1 == second => self.run += 1,
-            _ => self.run = 1,
-        }
-        self.last_second = Some(second);
-        let send_error = self.last_error_second != Some(second);
+        let second = Duration::from_secs(1);
+        let started = match self.run {
+            Some((first, last)) if now.saturating_duration_since(last) < second => first,
+            _ => now,
+        };
+        self.run = Some((started, now));
+        let send_error = self
+            .last_error
+            .is_none_or(|t| now.saturating_duration_since(t) >= second);
         if send_error {
-            self.last_error_second = Some(second);
+            self.last_error = Some(now);
         }
-        (send_error, self.run >= self.limit)
+        (
+            send_error,
+            now.saturating_duration_since(started) >= self.limit,
+        )
     }
 }
 
@@ -98,20 +100,30 @@ mod tests {
     }
 
     #[test]
-    fn one_error_a_second_and_five_seconds_in_a_row_is_a_flood() {
+    fn one_error_a_second_and_a_flood_only_after_a_full_five_seconds() {
         let t0 = Instant::now();
-        let mut f = FloodDetector::new(t0, 5);
-        assert_eq!(f.dropped(t0), (true, false));
-        assert_eq!(f.dropped(t0 + Duration::from_millis(500)), (false, false));
-        for s in 1..4 {
-            assert_eq!(f.dropped(t0 + Duration::from_secs(s)), (true, false));
+        let ms = Duration::from_millis;
+        let mut f = FloodDetector::new(Duration::from_secs(5));
+        assert_eq!(f.dropped(t0 + ms(900)), (true, false));
+        assert_eq!(f.dropped(t0 + ms(1400)), (false, false));
+        // Drops every 500 ms: 4.95 s after the first one is not yet a flood,
+        // 5 s is (second boundaries do not count, elapsed time does).
+        let mut t = 1400;
+        while t + 500 < 5850 {
+            t += 500;
+            assert!(!f.dropped(t0 + ms(t)).1, "at {t} ms");
         }
-        assert_eq!(f.dropped(t0 + Duration::from_secs(4)), (true, true));
-        // A quiet second breaks the run.
-        let mut g = FloodDetector::new(t0, 5);
-        for s in [0, 1, 2, 3, 5, 6, 7, 8] {
-            assert!(!g.dropped(t0 + Duration::from_secs(s)).1);
+        assert!(!f.dropped(t0 + ms(5850)).1);
+        assert_eq!(f.dropped(t0 + ms(5900)).1, true);
+        // A full quiet second ends the run: the next drop starts a new one.
+        let mut g = FloodDetector::new(Duration::from_secs(5));
+        g.dropped(t0);
+        g.dropped(t0 + ms(900));
+        assert!(!g.dropped(t0 + ms(1900)).1, "a second without a drop");
+        assert!(!g.dropped(t0 + ms(6800)).1, "also ends a run");
+        for t in [7300, 7800, 8300, 8800, 9300, 9800, 10300, 10800, 11300] {
+            assert!(!g.dropped(t0 + ms(t)).1, "at {t} ms");
         }
-        assert!(g.dropped(t0 + Duration::from_secs(9)).1);
+        assert!(g.dropped(t0 + ms(11800)).1);
     }
 }
