@@ -12,6 +12,7 @@
 //! expire and are swept when the map grows.
 
 use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 use dashmap::DashMap;
@@ -34,6 +35,9 @@ pub struct ConversationAccess {
     conversations: Arc<dyn ConversationRepository>,
     entries: DashMap<ConversationId, Entry>,
     max_age: Duration,
+    /// Bumped by every assignment or close observed: a read that raced one
+    /// is used but not cached (it may predate the change).
+    changes: AtomicU64,
 }
 
 impl ConversationAccess {
@@ -42,6 +46,7 @@ impl ConversationAccess {
             conversations,
             entries: DashMap::new(),
             max_age,
+            changes: AtomicU64::new(0),
         }
     }
 
@@ -58,8 +63,10 @@ impl ConversationAccess {
         {
             return Ok(Some(entry.conversation.clone()));
         }
+        let before = self.changes.load(Ordering::Acquire);
         let found = self.conversations.find(id).await?;
-        if let Some(conversation) = &found {
+        let raced = self.changes.load(Ordering::Acquire) != before;
+        if let Some(conversation) = found.as_ref().filter(|_| !raced) {
             if self.entries.len() >= SWEEP_ABOVE {
                 let max_age = self.max_age;
                 self.entries
@@ -79,6 +86,12 @@ impl ConversationAccess {
     /// Applies an event to the cached entry, if any: assignments and closes
     /// change who may send and whether anyone may.
     pub fn observe(&self, event: &ChatEvent) {
+        if matches!(
+            event,
+            ChatEvent::ConversationAssigned { .. } | ChatEvent::ConversationClosed { .. }
+        ) {
+            self.changes.fetch_add(1, Ordering::AcqRel);
+        }
         match event {
             ChatEvent::ConversationAssigned {
                 conversation_id,

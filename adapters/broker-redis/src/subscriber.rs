@@ -63,9 +63,20 @@ impl Subscriber {
                     }
                     Err(e) => {
                         tracing::warn!(error = %e, "Redis subscription failed; retrying");
-                        tokio::select! {
-                            () = self.stop.cancelled() => return,
-                            () = tokio::time::sleep(backoff) => {}
+                        let retry = tokio::time::sleep(backoff);
+                        tokio::pin!(retry);
+                        // Meanwhile the hub's watch/unwatch still arrive: fold
+                        // them into the set resubscribed on reconnect, so the
+                        // queue does not grow with connection churn.
+                        loop {
+                            tokio::select! {
+                                () = self.stop.cancelled() => return,
+                                () = &mut retry => break,
+                                command = commands.recv() => match command {
+                                    Some(c) => offline(&mut watched, c),
+                                    None => return,
+                                },
+                            }
                         }
                         backoff = (backoff * 2).min(Duration::from_secs(5));
                         continue;
@@ -90,7 +101,10 @@ impl Subscriber {
         let (mut sink, mut stream) = pubsub.split();
         if !watched.is_empty() {
             let all: Vec<&String> = watched.iter().collect();
-            if sink.subscribe(all).await.is_err() {
+            if !matches!(
+                tokio::time::timeout(REDIS_TIMEOUT, sink.subscribe(all)).await,
+                Ok(Ok(()))
+            ) {
                 return End::Lost;
             }
         }
@@ -152,8 +166,25 @@ impl Subscriber {
     }
 }
 
+/// Records a command while Redis is unreachable: the watch is acknowledged
+/// at once (no event can arrive either way), the set is what the
+/// reconnect subscribes.
+fn offline(watched: &mut HashSet<String>, command: Command) {
+    match command {
+        Command::Watch(channel, ack) => {
+            watched.insert(channel);
+            let _ = ack.send(());
+        }
+        Command::Unwatch(channel) => {
+            watched.remove(&channel);
+        }
+    }
+}
+
 /// Applies a batch of watch/unwatch commands in order, as one SUBSCRIBE and
-/// one UNSUBSCRIBE, then acknowledges the watches.
+/// one UNSUBSCRIBE, then acknowledges the watches. A Redis that does not
+/// answer within the timeout counts as lost (the caller reconnects and
+/// resubscribes `watched`).
 async fn apply(
     sink: &mut PubSubSink,
     watched: &mut HashSet<String>,
@@ -179,11 +210,16 @@ async fn apply(
             }
         }
     }
+    let timed_out = || redis::RedisError::from(std::io::Error::from(std::io::ErrorKind::TimedOut));
     if !subscribe.is_empty() {
-        sink.subscribe(&subscribe).await?;
+        tokio::time::timeout(REDIS_TIMEOUT, sink.subscribe(&subscribe))
+            .await
+            .map_err(|_| timed_out())??;
     }
     if !unsubscribe.is_empty() {
-        sink.unsubscribe(&unsubscribe).await?;
+        tokio::time::timeout(REDIS_TIMEOUT, sink.unsubscribe(&unsubscribe))
+            .await
+            .map_err(|_| timed_out())??;
     }
     for ack in acks {
         let _ = ack.send(());

@@ -142,7 +142,15 @@ fn handshake(req: &Request) -> Option<Handshake> {
     }
     Some(Handshake {
         key: headers.get(header::SEC_WEBSOCKET_KEY)?.clone(),
-        subprotocol: has_token(header::SEC_WEBSOCKET_PROTOCOL, SUBPROTOCOL),
+        // Subprotocols are compared exactly (RFC 6455 §4.1), unlike the
+        // Upgrade/Connection tokens.
+        subprotocol: headers
+            .get_all(header::SEC_WEBSOCKET_PROTOCOL)
+            .iter()
+            .any(|v| {
+                v.to_str()
+                    .is_ok_and(|v| v.split(',').any(|t| t.trim() == SUBPROTOCOL))
+            }),
     })
 }
 

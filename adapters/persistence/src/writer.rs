@@ -52,10 +52,15 @@ mod sqlite;
 /// time one batch holds the write lock.
 pub(crate) const MAX_BATCH: usize = 2048;
 
-/// Conversations whose last turn the writer remembers. Past this the map
-/// is cleared: a text whose predecessor's turn was forgotten publishes
-/// without waiting (its predecessor was stored long enough ago).
+/// Conversations whose last turn the writer remembers. Past this the turns
+/// already released are forgotten (a conversation's next text then has
+/// nothing to wait for, rightly).
 const TURNS_KEPT: usize = 65_536;
+
+/// Longest a batch may take before its senders are answered `unavailable`
+/// (CONTRACT: within 2 s when the database is gone). A full batch takes a
+/// few hundred milliseconds at most here.
+const BATCH_TIMEOUT: std::time::Duration = std::time::Duration::from_millis(1800);
 
 /// Appends queued for the writer beyond which senders wait to enqueue
 /// (backpressure on the connections, not unbounded memory).
@@ -104,7 +109,25 @@ async fn run(db: DatabaseConnection, mut rx: mpsc::Receiver<Pending>) {
     let mut batch = Vec::new();
     while rx.recv_many(&mut batch, MAX_BATCH).await > 0 {
         let started = Instant::now();
-        let outcomes = commit_batch(&db, &batch).await;
+        let outcomes = match tokio::time::timeout(BATCH_TIMEOUT, commit_batch(&db, &batch)).await {
+            Ok(outcomes) => outcomes,
+            Err(_) => {
+                // A database that stopped answering without closing the
+                // connection: the senders hear `unavailable` instead of
+                // waiting for TCP to give up. (Dropping the transaction rolls
+                // it back; if the commit itself was under way, a retry with
+                // the same client_msg_id finds the stored text.)
+                tracing::error!(batch = batch.len(), "a batch of messages timed out");
+                batch
+                    .iter()
+                    .map(|_| {
+                        Err(AppendError::Storage(storage(anyhow::anyhow!(
+                            "the database did not answer within {BATCH_TIMEOUT:?}"
+                        ))))
+                    })
+                    .collect()
+            }
+        };
         finish(std::mem::take(&mut batch), outcomes, started, &mut turns);
     }
 }
@@ -117,7 +140,14 @@ fn finish(
     turns: &mut HashMap<ConversationId, (i64, oneshot::Receiver<()>)>,
 ) {
     if turns.len() > TURNS_KEPT {
-        turns.clear();
+        // Forget only the turns already released (their text was published
+        // or its sender gave up); a text still publishing keeps its place.
+        turns.retain(|_, (_, released)| {
+            matches!(
+                released.try_recv(),
+                Err(oneshot::error::TryRecvError::Empty)
+            )
+        });
     }
     for outcome in &mut outcomes {
         if let Ok(Appended::Stored { message, turn, .. }) = outcome {

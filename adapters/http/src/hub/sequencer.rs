@@ -6,7 +6,8 @@
 //!
 //! A text that arrives ahead of a gap waits (at most `hold`) for the
 //! missing ones, then goes anyway: a text whose publish was lost must not
-//! block the ones after it; clients recover it through history. The map is
+//! block the ones after it. One that arrives after its gap was given up on
+//! is dropped (counted): clients recover it through history. The map is
 //! bounded: at most [`MAX_HELD`] texts wait per key (more flushes them at
 //! once), and keys idle for a minute are swept. Both are counted.
 
@@ -54,9 +55,16 @@ impl<T: Send + Sync + 'static> Sequencer<T> {
         })
     }
 
-    /// Offers text `seq` for `key`; delivers what is now in order.
+    /// Offers text `seq` for `key`; delivers what is now in order. A text
+    /// older than one already delivered (it came after its gap was given
+    /// up on) is dropped, not delivered out of order: the contract's order
+    /// holds, and the client finds it in history (`?after=`).
+    ///
+    /// Delivery happens under the key's lock, so two offers for one key
+    /// never hand their frames over in the opposite order. (The lock order
+    /// is sequencer, then the hub's registry, then an outbox: nothing takes
+    /// them the other way round.)
     pub fn offer(self: &Arc<Self>, key: Key, seq: i64, item: T) {
-        let mut ready = Vec::new();
         let mut schedule = false;
         {
             let now = Instant::now();
@@ -69,14 +77,13 @@ impl<T: Send + Sync + 'static> Sequencer<T> {
             });
             st.touched = now;
             if seq < st.next {
-                // Older than what was delivered (late, or a gap already flushed).
-                ready.push(item);
+                metrics::counter!("qc_reorder_late_dropped_total").increment(1);
             } else if seq == st.next {
-                ready.push(item);
+                (self.deliver)(&key, item);
                 st.next += 1;
                 let st = &mut *st;
                 while let Some(e) = st.held.remove(&st.next) {
-                    ready.push(e);
+                    (self.deliver)(&key, e);
                     st.next += 1;
                 }
                 if st.held.is_empty() {
@@ -89,15 +96,14 @@ impl<T: Send + Sync + 'static> Sequencer<T> {
                 st.held.insert(seq, item);
                 if st.held.len() > MAX_HELD {
                     metrics::counter!("qc_reorder_forced_total").increment(1);
-                    ready.extend(take_all(&mut st));
+                    for e in take_all(&mut st) {
+                        (self.deliver)(&key, e);
+                    }
                 } else if !st.flush_scheduled {
                     st.flush_scheduled = true;
                     schedule = true;
                 }
             }
-        }
-        for item in ready {
-            (self.deliver)(&key, item);
         }
         if schedule {
             self.schedule_flush(key, Instant::now() + self.hold);
@@ -118,7 +124,7 @@ impl<T: Send + Sync + 'static> Sequencer<T> {
     /// everything held, in order. A gap opened later gets its full hold.
     fn flush(self: &Arc<Self>, key: Key) {
         let now = Instant::now();
-        let ready = {
+        {
             let Some(mut st) = self.keys.get_mut(&key) else {
                 return;
             };
@@ -134,10 +140,9 @@ impl<T: Send + Sync + 'static> Sequencer<T> {
                 Some(_) => {}
             }
             metrics::counter!("qc_reorder_gap_flushed_total").increment(1);
-            take_all(&mut st)
-        };
-        for item in ready {
-            (self.deliver)(&key, item);
+            for item in take_all(&mut st) {
+                (self.deliver)(&key, item);
+            }
         }
     }
 
@@ -229,10 +234,10 @@ mod tests {
         assert_eq!(seqs(&log), vec![1]);
         tokio::time::sleep(Duration::from_millis(100)).await;
         assert_eq!(seqs(&log), vec![1, 3, 4]);
-        // The late 2 still goes out (clients de-duplicate and sort by seq).
+        // The late 2 is dropped, not delivered after 4 (history has it).
         s.offer(k(c), 2, 2);
         s.offer(k(c), 5, 5);
-        assert_eq!(seqs(&log), vec![1, 3, 4, 2, 5]);
+        assert_eq!(seqs(&log), vec![1, 3, 4, 5]);
     }
 
     #[tokio::test(start_paused = true)]

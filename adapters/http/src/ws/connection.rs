@@ -18,7 +18,7 @@ use qc_application::use_cases::{
     SendMessageError, SendMessageRequest, SendOutcome, SignalTypingError,
 };
 use qc_domain::{ConversationId, Identity, TypingKind};
-use tokio_tungstenite::tungstenite::error::{CapacityError, Error as WsError};
+use tokio_tungstenite::tungstenite::error::{CapacityError, Error as WsError, ProtocolError};
 use tokio_tungstenite::tungstenite::protocol::CloseFrame;
 use tokio_tungstenite::tungstenite::{Bytes, Message};
 use tokio_util::sync::CancellationToken;
@@ -56,7 +56,11 @@ struct Sent {
     result: Result<SendOutcome, SendMessageError>,
 }
 
-type InFlight = FuturesUnordered<BoxFuture<'static, Sent>>;
+/// Each store runs as a task of its own: its publish (and the publish turn
+/// the next text of its conversation waits for) must not depend on this
+/// connection's loop being polled — a connection waiting on a slow peer
+/// would otherwise hold up everyone's texts behind its own.
+type InFlight = FuturesUnordered<BoxFuture<'static, Option<Sent>>>;
 
 /// Refused frames are logged at most once a second per connection; the
 /// rest are counted in the next line (a flood must not flood the log).
@@ -179,7 +183,9 @@ impl Reader<'_> {
                 () = self.ctx.shutdown.cancelled() => break Some(CloseAction::Close(1001, "server shutting down")),
                 () = &mut expiry => break Some(CloseAction::Close(4001, "token expired")),
                 Some(sent) = in_flight.next(), if !in_flight.is_empty() => {
-                    self.on_sent(sent).await;
+                    if let Some(sent) = sent {
+                        self.on_sent(sent).await;
+                    }
                     continue;
                 }
                 r = tokio::time::timeout(self.ctx.limits.idle_timeout, stream.next()), if in_flight.len() < PIPELINE => r,
@@ -204,14 +210,20 @@ impl Reader<'_> {
                 Message::Ping(_) | Message::Pong(_) | Message::Frame(_) => {}
             }
         };
-        // Texts already handed to the store finish (their senders' acks and
-        // typing_stopped go out) before the connection closes.
-        let _ = tokio::time::timeout(SETTLE, async {
-            while let Some(sent) = in_flight.next().await {
-                self.on_sent(sent).await;
-            }
-        })
-        .await;
+        // Texts already handed to the store are stored and published by
+        // their own tasks whatever happens here. When the server closes the
+        // connection, their acks and typing_stopped go out before the close
+        // frame; a peer that closed or vanished gets nothing more.
+        if matches!(action, Some(CloseAction::Close(..))) {
+            let _ = tokio::time::timeout(SETTLE, async {
+                while let Some(sent) = in_flight.next().await {
+                    if let Some(sent) = sent {
+                        self.on_sent(sent).await;
+                    }
+                }
+            })
+            .await;
+        }
         action
     }
 
@@ -281,20 +293,18 @@ impl Reader<'_> {
                 let send = self.ctx.send_message.clone();
                 let who = self.who.clone();
                 let read_at = self.frames;
-                in_flight.push(
-                    async move {
-                        let started = Instant::now();
-                        let result = send.execute(&who, request).await;
-                        Sent {
-                            raw_id: conversation_id,
-                            conversation: cid,
-                            read_at,
-                            started,
-                            result,
-                        }
+                let task = tokio::spawn(async move {
+                    let started = Instant::now();
+                    let result = send.execute(&who, request).await;
+                    Sent {
+                        raw_id: conversation_id,
+                        conversation: cid,
+                        read_at,
+                        started,
+                        result,
                     }
-                    .boxed(),
-                );
+                });
+                in_flight.push(task.map(Result::ok).boxed());
             }
             Inbound::Typing {
                 conversation_id,
@@ -411,6 +421,8 @@ fn read_failed(e: &WsError) -> CloseAction {
         }
         WsError::Capacity(_) => CloseAction::Close(1009, "frame too big"),
         WsError::Utf8(_) => CloseAction::Close(1007, "text frame is not valid UTF-8"),
+        // A peer that just went away (TCP closed without a close frame).
+        WsError::Protocol(ProtocolError::ResetWithoutClosingHandshake) => CloseAction::Drop,
         WsError::Protocol(_) => CloseAction::Close(1002, "protocol violation"),
         other => {
             debug!(error = %other, "socket read failed");
