@@ -56,11 +56,15 @@ struct Sent {
     result: Result<SendOutcome, SendMessageError>,
 }
 
-/// Each store runs as a task of its own: its publish (and the publish turn
-/// the next text of its conversation waits for) must not depend on this
-/// connection's loop being polled — a connection waiting on a slow peer
-/// would otherwise hold up everyone's texts behind its own.
-type InFlight = FuturesUnordered<BoxFuture<'static, Option<Sent>>>;
+/// A connection's stores, polled by its own loop. Not a task each: a
+/// connection's texts must reach the writer in the order they were read
+/// (their seq order), and these futures enqueue in the order they are
+/// pushed, on their first poll. So that a text's publish (and the publish
+/// turn its conversation's next text waits for) never waits on this loop,
+/// the loop keeps polling them while it waits for anything else, and
+/// whatever is left when the connection ends is driven to completion on a
+/// task of its own.
+type InFlight = FuturesUnordered<BoxFuture<'static, Sent>>;
 
 /// Refused frames are logged at most once a second per connection; the
 /// rest are counted in the next line (a flood must not flood the log).
@@ -175,17 +179,21 @@ impl Reader<'_> {
             let next = tokio::select! {
                 biased;
                 _ = overflow.cancelled() => {
-                    // The writer closes with 4002; stop reading.
-                    let _ = (&mut *writer).await;
+                    // The writer closes with 4002; stop reading, and keep the
+                    // stores moving while it does.
+                    loop {
+                        tokio::select! {
+                            _ = &mut *writer => break,
+                            Some(_) = in_flight.next(), if !in_flight.is_empty() => {}
+                        }
+                    }
                     break None;
                 }
                 _ = &mut *writer => break None,
                 () = self.ctx.shutdown.cancelled() => break Some(CloseAction::Close(1001, "server shutting down")),
                 () = &mut expiry => break Some(CloseAction::Close(4001, "token expired")),
                 Some(sent) = in_flight.next(), if !in_flight.is_empty() => {
-                    if let Some(sent) = sent {
-                        self.on_sent(sent).await;
-                    }
+                    self.on_sent(sent).await;
                     continue;
                 }
                 r = tokio::time::timeout(self.ctx.limits.idle_timeout, stream.next()), if in_flight.len() < PIPELINE => r,
@@ -210,19 +218,20 @@ impl Reader<'_> {
                 Message::Ping(_) | Message::Pong(_) | Message::Frame(_) => {}
             }
         };
-        // Texts already handed to the store are stored and published by
-        // their own tasks whatever happens here. When the server closes the
-        // connection, their acks and typing_stopped go out before the close
-        // frame; a peer that closed or vanished gets nothing more.
+        // When the server closes the connection, the acks and
+        // typing_stopped of texts already handed to the store go out before
+        // the close frame; a peer that closed or vanished gets nothing more.
         if matches!(action, Some(CloseAction::Close(..))) {
             let _ = tokio::time::timeout(SETTLE, async {
                 while let Some(sent) = in_flight.next().await {
-                    if let Some(sent) = sent {
-                        self.on_sent(sent).await;
-                    }
+                    self.on_sent(sent).await;
                 }
             })
             .await;
+        }
+        // Whatever is left is still stored and published, off this task.
+        if !in_flight.is_empty() {
+            tokio::spawn(async move { while in_flight.next().await.is_some() {} });
         }
         action
     }
@@ -293,18 +302,20 @@ impl Reader<'_> {
                 let send = self.ctx.send_message.clone();
                 let who = self.who.clone();
                 let read_at = self.frames;
-                let task = tokio::spawn(async move {
-                    let started = Instant::now();
-                    let result = send.execute(&who, request).await;
-                    Sent {
-                        raw_id: conversation_id,
-                        conversation: cid,
-                        read_at,
-                        started,
-                        result,
+                in_flight.push(
+                    async move {
+                        let started = Instant::now();
+                        let result = send.execute(&who, request).await;
+                        Sent {
+                            raw_id: conversation_id,
+                            conversation: cid,
+                            read_at,
+                            started,
+                            result,
+                        }
                     }
-                });
-                in_flight.push(task.map(Result::ok).boxed());
+                    .boxed(),
+                );
             }
             Inbound::Typing {
                 conversation_id,
