@@ -18,7 +18,10 @@ use serde::{Deserialize, Serialize};
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(default)]
 pub struct Settings {
-    pub bind: String,
+    /// `None`: `0.0.0.0:2530`, or `127.0.0.1:2530` in dev mode (no
+    /// secret or key set), so a development server is not reachable from
+    /// the network unless asked for.
+    pub bind: Option<String>,
     pub database_url: String,
     pub broker_url: String,
     /// Redis channel prefix: nodes with the same prefix form one cluster.
@@ -47,7 +50,7 @@ pub struct Settings {
 impl Default for Settings {
     fn default() -> Self {
         Self {
-            bind: "0.0.0.0:2530".into(),
+            bind: None,
             database_url: "sqlite://quickconnect.db?mode=rwc".into(),
             broker_url: "memory://".into(),
             broker_prefix: "quickconnect".into(),
@@ -215,9 +218,6 @@ impl Config {
     /// # Errors
     /// With a message naming the setting and what is wrong with it.
     pub fn from_settings(s: Settings) -> anyhow::Result<Self> {
-        let bind: SocketAddr = s.bind.parse().with_context(|| {
-            format!("QC_BIND: {:?} is not an address like 0.0.0.0:2530", s.bind)
-        })?;
         let db = s.database_url.trim().to_owned();
         ensure!(
             db.starts_with("sqlite:")
@@ -259,6 +259,13 @@ impl Config {
                 format!("QC_JWT_PUBLIC_KEY_FILE: cannot read {}", path.display())
             })?),
             (None, None) => JwtConfig::DevSecret(rand::random::<[u8; 32]>().to_vec()),
+        };
+        let bind: SocketAddr = match &s.bind {
+            Some(b) => b
+                .parse()
+                .with_context(|| format!("QC_BIND: {b:?} is not an address like 0.0.0.0:2530"))?,
+            None if matches!(jwt, JwtConfig::DevSecret(_)) => ([127, 0, 0, 1], 2530).into(),
+            None => ([0, 0, 0, 0], 2530).into(),
         };
         ensure!(
             s.jwt_leeway_secs <= 60,
@@ -351,7 +358,11 @@ mod tests {
     fn defaults_are_the_contracts() {
         Jail::expect_with(|_| {
             let c = Config::from_settings(Settings::load(&cli(&[])).unwrap()).unwrap();
-            assert_eq!(c.bind.to_string(), "0.0.0.0:2530");
+            assert_eq!(
+                c.bind.to_string(),
+                "127.0.0.1:2530",
+                "dev mode: loopback only"
+            );
             assert_eq!(c.database_url, "sqlite://quickconnect.db?mode=rwc");
             assert!(matches!(c.jwt, JwtConfig::DevSecret(ref s) if s.len() == 32));
             assert_eq!(c.jwt_cookie, "access_token");
@@ -367,6 +378,24 @@ mod tests {
     }
 
     #[test]
+    fn with_a_secret_the_default_bind_is_every_interface() {
+        Jail::expect_with(|jail| {
+            jail.set_env("QC_JWT_SECRET", "12345678901234567890123456789012");
+            let c = Config::from_settings(Settings::load(&cli(&[])).unwrap()).unwrap();
+            assert_eq!(c.bind.to_string(), "0.0.0.0:2530");
+            jail.clear_env();
+            jail.set_env("QC_BIND", "0.0.0.0:2531");
+            let c = Config::from_settings(Settings::load(&cli(&[])).unwrap()).unwrap();
+            assert_eq!(
+                c.bind.to_string(),
+                "0.0.0.0:2531",
+                "dev mode with QC_BIND given"
+            );
+            Ok(())
+        });
+    }
+
+    #[test]
     fn file_then_env_then_flags() {
         Jail::expect_with(|jail| {
             jail.create_file(
@@ -376,7 +405,7 @@ mod tests {
             jail.set_env("QC_BIND", "127.0.0.1:2222");
             jail.set_env("QC_JWT_SECRET", "12345678901234567890123456789012");
             let s = Settings::load(&cli(&[])).unwrap();
-            assert_eq!(s.bind, "127.0.0.1:2222", "env beats file");
+            assert_eq!(s.bind.as_deref(), Some("127.0.0.1:2222"), "env beats file");
             assert_eq!(s.ws_rate_per_sec, 5, "file beats default");
             assert_eq!(s.log, "debug");
             assert_eq!(
@@ -385,7 +414,7 @@ mod tests {
                 "digits stay a string"
             );
             let s = Settings::load(&cli(&["--bind", "127.0.0.1:3333"])).unwrap();
-            assert_eq!(s.bind, "127.0.0.1:3333", "flags beat env");
+            assert_eq!(s.bind.as_deref(), Some("127.0.0.1:3333"), "flags beat env");
             Ok(())
         });
     }
@@ -412,7 +441,7 @@ mod tests {
             f(&mut s);
             Config::from_settings(s).unwrap_err().to_string()
         };
-        assert!(bad(|s| s.bind = "nope".into()).contains("QC_BIND"));
+        assert!(bad(|s| s.bind = Some("nope".into())).contains("QC_BIND"));
         assert!(bad(|s| s.database_url = "mysql://x".into()).contains("QC_DATABASE_URL"));
         assert!(bad(|s| s.broker_url = "kafka://x".into()).contains("QC_BROKER_URL"));
         assert!(

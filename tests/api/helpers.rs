@@ -85,7 +85,7 @@ pub async fn spawn_on(
     configure: impl FnOnce(&mut Settings),
 ) -> TestApp {
     let mut s = Settings {
-        bind: "127.0.0.1:0".into(),
+        bind: Some("127.0.0.1:0".into()),
         database_url: db_url.clone(),
         jwt_secret: Some(SECRET.into()),
         ..Settings::default()

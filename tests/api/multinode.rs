@@ -127,7 +127,7 @@ async fn a_redis_node_reports_ready_and_an_unreachable_redis_stops_start() {
         .unwrap();
     assert_eq!(r["broker"], "ok");
     let s = quickconnect::Settings {
-        bind: "127.0.0.1:0".into(),
+        bind: Some("127.0.0.1:0".into()),
         database_url: a.db_url.clone(),
         jwt_secret: Some(SECRET.into()),
         broker_url: "redis://127.0.0.1:1".into(),

@@ -106,7 +106,7 @@ async fn https_and_wss_are_served_with_the_configured_certificate() {
 async fn a_bad_certificate_stops_the_start_with_a_clear_message() {
     let (db_url, _dir) = fresh_database().await;
     let s = quickconnect::Settings {
-        bind: "127.0.0.1:0".into(),
+        bind: Some("127.0.0.1:0".into()),
         database_url: db_url,
         jwt_secret: Some(SECRET.into()),
         tls_cert_file: Some(fixture("tls_key.pem")), // a key, not a certificate
