@@ -81,6 +81,12 @@ async fn serve(config: Config) -> anyhow::Result<()> {
         println!("  client : {client}");
         println!("  support: {support}");
     }
+    if config.allowed_origins.is_none() {
+        tracing::warn!(
+            "QC_ALLOWED_ORIGINS is not set: browsers on any site may open chat connections \
+             with a user's cookie; set it to your frontends' origins"
+        );
+    }
     tracing::info!(addr = %app.addr(), "Quick Connect Chat listening");
     let shutdown = app.shutdown_token();
     tokio::spawn(async move {

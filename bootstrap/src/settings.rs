@@ -45,6 +45,8 @@ pub struct Settings {
     pub ws_idle_secs: u64,
     pub ws_queue_frames: usize,
     pub ws_queue_bytes: usize,
+    /// Most WebSocket connections one user may hold on one node.
+    pub ws_max_per_user: usize,
 }
 
 impl Default for Settings {
@@ -71,6 +73,7 @@ impl Default for Settings {
             ws_idle_secs: 60,
             ws_queue_frames: 512,
             ws_queue_bytes: 1_048_576,
+            ws_max_per_user: 32,
         }
     }
 }
@@ -306,6 +309,10 @@ impl Config {
             "QC_WS_QUEUE_BYTES must be at least 1024"
         );
         ensure!(
+            s.ws_max_per_user >= 1,
+            "QC_WS_MAX_PER_USER must be at least 1"
+        );
+        ensure!(
             s.ws_rate_per_sec == 0 || s.ws_rate_burst >= 1,
             "QC_WS_RATE_BURST must be at least 1 when rate limiting is on"
         );
@@ -329,6 +336,7 @@ impl Config {
                 idle_timeout: Duration::from_secs(s.ws_idle_secs),
                 queue_frames: s.ws_queue_frames,
                 queue_bytes: s.ws_queue_bytes,
+                max_per_user: s.ws_max_per_user,
                 close_grace: Duration::from_secs(10),
             },
         })

@@ -8,6 +8,7 @@ mod helpers;
 mod http_api;
 mod idp_tokens;
 mod lifecycle;
+mod limits;
 mod multinode;
 mod outage;
 mod protocol_errors;

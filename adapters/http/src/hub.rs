@@ -47,6 +47,8 @@ pub struct Hub {
     /// Only with a transport: one node publishes in seq order already.
     sequencer: Option<Arc<Sequencer<Frame>>>,
     next_id: AtomicU64,
+    /// Connections (and upgrades under way) per user: the per-user cap.
+    slots: Arc<DashMap<UserId, usize>>,
     /// Kept exact by the assignments and closes passing through here.
     access: Arc<ConversationAccess>,
     transport: Option<Arc<dyn Transport>>,
@@ -74,6 +76,7 @@ impl Hub {
             by_user,
             sequencer,
             next_id: AtomicU64::new(0),
+            slots: Arc::new(DashMap::new()),
             access,
             transport,
         });
@@ -138,6 +141,23 @@ impl Hub {
         }
     }
 
+    /// Takes one of `user`'s `max` connection slots on this node, or `None`
+    /// when all are taken. Atomic per user (under the map's shard lock), so
+    /// concurrent upgrades never pass the cap; the slot is given back when
+    /// the returned guard drops.
+    pub fn reserve(&self, user: &UserId, max: usize) -> Option<Slot> {
+        let mut held = self.slots.entry(user.clone()).or_insert(0);
+        if *held >= max {
+            return None;
+        }
+        *held += 1;
+        drop(held);
+        Some(Slot {
+            slots: self.slots.clone(),
+            user: user.clone(),
+        })
+    }
+
     /// Connections held right now (all users).
     pub fn connections(&self) -> usize {
         self.by_user.iter().map(|e| e.value().len()).sum()
@@ -160,6 +180,23 @@ fn push_to(registry: &Registry, user: &UserId, frame: &Frame) {
     if let Some(connections) = registry.get(user) {
         for (_, outbox) in connections.iter() {
             outbox.push(frame.clone());
+        }
+    }
+}
+
+/// One of a user's connection slots; dropping it frees the slot.
+pub struct Slot {
+    slots: Arc<DashMap<UserId, usize>>,
+    user: UserId,
+}
+
+impl Drop for Slot {
+    fn drop(&mut self) {
+        if let dashmap::Entry::Occupied(mut held) = self.slots.entry(self.user.clone()) {
+            *held.get_mut() -= 1;
+            if *held.get() == 0 {
+                held.remove();
+            }
         }
     }
 }
@@ -299,6 +336,26 @@ mod tests {
         async fn health(&self) -> Result<(), BrokerError> {
             Ok(())
         }
+    }
+
+    #[test]
+    fn a_user_gets_at_most_max_slots_and_a_freed_one_comes_back() {
+        let hub = hub(None);
+        let a: Vec<Slot> = (0..3)
+            .filter_map(|_| hub.reserve(&user("alice"), 3))
+            .collect();
+        assert_eq!(a.len(), 3);
+        assert!(
+            hub.reserve(&user("alice"), 3).is_none(),
+            "the fourth is refused"
+        );
+        assert!(hub.reserve(&user("bob"), 3).is_some(), "per user");
+        drop(a);
+        assert!(hub.reserve(&user("alice"), 3).is_some());
+        assert!(
+            hub.slots.get(&user("bob")).is_none(),
+            "freed entries go away"
+        );
     }
 
     #[tokio::test]

@@ -59,6 +59,9 @@ pub struct WsLimits {
     pub idle_timeout: Duration,
     pub queue_frames: usize,
     pub queue_bytes: usize,
+    /// Most connections one user may hold on this node (CONTRACT §3: the
+    /// next gets HTTP 429 `too_many_connections` before the upgrade).
+    pub max_per_user: usize,
     /// How long a close handshake may take before the TCP connection is dropped.
     pub close_grace: Duration,
 }
@@ -72,6 +75,7 @@ impl Default for WsLimits {
             idle_timeout: Duration::from_secs(60),
             queue_frames: 512,
             queue_bytes: 1024 * 1024,
+            max_per_user: 32,
             close_grace: Duration::from_secs(10),
         }
     }
@@ -155,6 +159,13 @@ fn handshake(req: &Request) -> Option<Handshake> {
 }
 
 async fn upgrade(endpoint: Endpoint, req: &Request, ctx: Arc<WsContext>) -> Response {
+    if req.headers().get_all("origin").iter().count() > 1 {
+        return refuse(
+            StatusCode::FORBIDDEN,
+            "origin_not_allowed",
+            "a request may carry one Origin",
+        );
+    }
     if let Some(origin) = req.headers().get("origin") {
         let allowed = origin.to_str().is_ok_and(|o| ctx.origins.allows(o));
         if !allowed {
@@ -189,6 +200,16 @@ async fn upgrade(endpoint: Endpoint, req: &Request, ctx: Arc<WsContext>) -> Resp
             "this role may not use this endpoint",
         );
     }
+    let Some(slot) = ctx
+        .hub
+        .reserve(&verified.identity.user_id, ctx.limits.max_per_user)
+    else {
+        return refuse(
+            StatusCode::TOO_MANY_REQUESTS,
+            "too_many_connections",
+            "this user holds the most connections allowed on this server",
+        );
+    };
     let (Some(hs), Ok(on_upgrade)) = (handshake(req), req.take_upgrade()) else {
         return refuse(
             StatusCode::BAD_REQUEST,
@@ -219,6 +240,7 @@ async fn upgrade(endpoint: Endpoint, req: &Request, ctx: Arc<WsContext>) -> Resp
         )
         .await;
         connection::run(socket, ctx, verified).await;
+        drop(slot);
     }));
     response.body(Body::empty())
 }
