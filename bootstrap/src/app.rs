@@ -212,6 +212,7 @@ impl Application {
             health,
             metrics: Arc::new(move || metrics.render()),
             dev_tokens,
+            body_limit: config.http_body_limit,
         }));
 
         // Certificate problems surface before the port is taken.

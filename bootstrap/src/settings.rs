@@ -47,6 +47,8 @@ pub struct Settings {
     pub ws_queue_bytes: usize,
     /// Most WebSocket connections one user may hold on one node.
     pub ws_max_per_user: usize,
+    /// Largest HTTP request body, in bytes.
+    pub http_body_limit: usize,
 }
 
 impl Default for Settings {
@@ -74,6 +76,7 @@ impl Default for Settings {
             ws_queue_frames: 512,
             ws_queue_bytes: 1_048_576,
             ws_max_per_user: 32,
+            http_body_limit: 16_384,
         }
     }
 }
@@ -212,6 +215,7 @@ pub struct Config {
     pub jwt_cookie: String,
     pub jwt_leeway_secs: u64,
     pub allowed_origins: Option<String>,
+    pub http_body_limit: usize,
     pub log: String,
     pub log_json: bool,
     pub limits: WsLimits,
@@ -313,6 +317,10 @@ impl Config {
             "QC_WS_MAX_PER_USER must be at least 1"
         );
         ensure!(
+            s.http_body_limit >= 1024,
+            "QC_HTTP_BODY_LIMIT must be at least 1024"
+        );
+        ensure!(
             s.ws_rate_per_sec == 0 || s.ws_rate_burst >= 1,
             "QC_WS_RATE_BURST must be at least 1 when rate limiting is on"
         );
@@ -327,6 +335,7 @@ impl Config {
             jwt_cookie: s.jwt_cookie,
             jwt_leeway_secs: s.jwt_leeway_secs,
             allowed_origins: s.allowed_origins.filter(|v| !v.trim().is_empty()),
+            http_body_limit: s.http_body_limit,
             log: s.log,
             log_json,
             limits: WsLimits {

@@ -19,6 +19,8 @@ pub struct HttpDeps {
     /// Dev mode only: mints tokens for `GET /dev/token`. `None` in
     /// production, and then the endpoint does not exist.
     pub dev_tokens: Option<crate::web::DevTokens>,
+    /// Largest request body, in bytes (`QC_HTTP_BODY_LIMIT`).
+    pub body_limit: usize,
 }
 
 /// The OpenAPI service, also used to write `docs/openapi.json`.
@@ -45,6 +47,7 @@ pub fn build_routes(deps: HttpDeps) -> impl Endpoint<Output = poem::Response> {
     let spec = api.spec_endpoint();
     let ui = api.swagger_ui();
     let origins = deps.ws.origins.clone();
+    let body_limit = deps.body_limit;
     let render = deps.metrics;
     let metrics = poem::endpoint::make_sync(move |_| {
         poem::Response::builder()
@@ -62,6 +65,7 @@ pub fn build_routes(deps: HttpDeps) -> impl Endpoint<Output = poem::Response> {
         .catch_all_error(json_error)
         .with(CatchPanic::new())
         .around(root_page)
+        .around(move |ep, req| limit_body(ep, req, body_limit))
         .around(move |ep, req| cors(ep, req, origins.clone()))
         .around(move |ep, req| access_log(ep, req, allow.clone()))
         .map_to_response()
@@ -123,6 +127,53 @@ async fn cors<E: Endpoint>(
             .append(header::VARY, HeaderValue::from_static("Origin"));
     }
     Ok(resp)
+}
+
+/// Refuses a request body over `limit` with 413 `payload_too_large` before
+/// anything reads or parses it (and so before the token is checked): from
+/// its `Content-Length` without reading a byte, and for a chunked body by
+/// reading at most `limit + 1` bytes. An unauthenticated client can make the
+/// server hold at most `limit` bytes per request.
+async fn limit_body<E: Endpoint>(
+    ep: Arc<E>,
+    mut req: poem::Request,
+    limit: usize,
+) -> poem::Result<poem::Response> {
+    use poem::http::{StatusCode, header};
+    use tokio::io::AsyncReadExt;
+    let too_large = || {
+        crate::telemetry::body_refused();
+        (
+            StatusCode::PAYLOAD_TOO_LARGE,
+            poem::web::Json(serde_json::json!({
+                "code": "payload_too_large",
+                "message": format!("a request body may have at most {limit} bytes"),
+            })),
+        )
+            .into_response()
+    };
+    let declared = req
+        .headers()
+        .get(header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.trim().parse::<u64>().ok());
+    match declared {
+        Some(len) if len > limit as u64 => return Ok(too_large()),
+        Some(_) => {}
+        None if req.headers().contains_key(header::TRANSFER_ENCODING) => {
+            let mut capped = req.take_body().into_async_read().take(limit as u64 + 1);
+            let mut body = Vec::new();
+            if capped.read_to_end(&mut body).await.is_err() {
+                return Ok(StatusCode::BAD_REQUEST.into_response());
+            }
+            if body.len() > limit {
+                return Ok(too_large());
+            }
+            req.set_body(body);
+        }
+        None => {}
+    }
+    Ok(ep.get_response(req).await)
 }
 
 /// `GET /` is the customer widget (see `web::index_page`).

@@ -19,6 +19,16 @@ pub fn server_close(code: u16) {
     counter!("qc_ws_server_closes_total", "code" => code.to_string()).increment(1);
 }
 
+/// A request refused for its body size (413).
+pub fn body_refused() {
+    counter!("qc_http_body_refused_total").increment(1);
+}
+
+/// A WebSocket upgrade refused because the user holds the most connections.
+pub fn connections_refused() {
+    counter!("qc_ws_too_many_connections_total").increment(1);
+}
+
 /// A text stored and how long store + publish took.
 pub fn message_stored(seconds: f64) {
     counter!("qc_messages_stored_total").increment(1);

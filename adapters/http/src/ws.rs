@@ -204,6 +204,7 @@ async fn upgrade(endpoint: Endpoint, req: &Request, ctx: Arc<WsContext>) -> Resp
         .hub
         .reserve(&verified.identity.user_id, ctx.limits.max_per_user)
     else {
+        crate::telemetry::connections_refused();
         return refuse(
             StatusCode::TOO_MANY_REQUESTS,
             "too_many_connections",
