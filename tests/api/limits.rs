@@ -164,3 +164,67 @@ async fn a_chunked_body_over_the_limit_is_413_and_one_under_it_is_served() {
             .starts_with("HTTP/1.1 201")
     );
 }
+
+#[tokio::test]
+async fn cross_site_requests_that_change_state_are_refused_and_change_nothing() {
+    let app = spawn_on_sqlite(|s| s.allowed_origins = Some("https://app.example".into())).await;
+    let client = app.user("client");
+    let cid = app.open_conversation(&client).await["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let close = |origin: Option<&'static str>, site: Option<&'static str>, cookie: bool| {
+        let mut r = app
+            .http
+            .post(app.url(&format!("/conversations/{cid}/close")))
+            .header("content-type", "application/json")
+            .body("{}");
+        r = if cookie {
+            r.header("Cookie", format!("access_token={}", client.token))
+        } else {
+            r.bearer_auth(&client.token)
+        };
+        if let Some(o) = origin {
+            r = r.header("Origin", o);
+        }
+        if let Some(s) = site {
+            r = r.header("Sec-Fetch-Site", s);
+        }
+        r.send()
+    };
+    let status = |cid: &str| {
+        let (app, cid, token) = (&app, cid.to_owned(), client.token.clone());
+        async move {
+            let v: serde_json::Value = app
+                .get(&format!("/conversations/{cid}"), &token)
+                .await
+                .json()
+                .await
+                .unwrap();
+            v["status"].as_str().unwrap().to_owned()
+        }
+    };
+
+    let r = close(Some("https://evil.example"), None, false)
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 403);
+    let body: serde_json::Value = r.json().await.unwrap();
+    assert_eq!(body["code"], "origin_not_allowed");
+    let r = close(None, Some("cross-site"), true).await.unwrap();
+    assert_eq!(r.status(), 403, "a cookie from another site");
+    assert_eq!(status(&cid).await, "open", "nothing changed");
+
+    let r = close(None, Some("same-origin"), true).await.unwrap();
+    assert_eq!(r.status(), 200, "the cookie from the site itself");
+    assert_eq!(status(&cid).await, "closed");
+    // A listed Origin, and no browser headers at all, are served.
+    assert_eq!(
+        close(Some("https://app.example"), None, false)
+            .await
+            .unwrap()
+            .status(),
+        200
+    );
+    assert_eq!(close(None, None, true).await.unwrap().status(), 200);
+}

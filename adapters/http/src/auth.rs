@@ -177,8 +177,27 @@ impl Authenticator {
     }
 }
 
+/// Where a request's token came from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TokenPlace {
+    Header,
+    Subprotocol,
+    Cookie,
+    Query,
+}
+
 /// The first non-empty token, by the contract's order of places.
 pub fn find_token(req: &Request, cookie_name: &str, websocket: bool) -> Option<String> {
+    locate_token(req, cookie_name, websocket).map(|(_, token)| token)
+}
+
+/// The first non-empty token and where it was, by the contract's order of
+/// places (the cross-site rules treat a cookie differently).
+pub fn locate_token(
+    req: &Request,
+    cookie_name: &str,
+    websocket: bool,
+) -> Option<(TokenPlace, String)> {
     if let Some(v) = req
         .headers()
         .get(header::AUTHORIZATION)
@@ -188,7 +207,7 @@ pub fn find_token(req: &Request, cookie_name: &str, websocket: bool) -> Option<S
         if let (Some(scheme), Some(token)) = (parts.next(), parts.next()) {
             let token = token.trim();
             if scheme.eq_ignore_ascii_case("bearer") && !token.is_empty() {
-                return Some(token.to_owned());
+                return Some((TokenPlace::Header, token.to_owned()));
             }
         }
     }
@@ -199,7 +218,7 @@ pub fn find_token(req: &Request, cookie_name: &str, websocket: bool) -> Option<S
                 if let Some(token) = p.strip_prefix(BEARER_PROTOCOL_PREFIX)
                     && !token.is_empty()
                 {
-                    return Some(token.to_owned());
+                    return Some((TokenPlace::Subprotocol, token.to_owned()));
                 }
             }
         }
@@ -210,7 +229,7 @@ pub fn find_token(req: &Request, cookie_name: &str, websocket: bool) -> Option<S
             if let Some((name, value)) = pair.trim().split_once('=') {
                 let value = value.trim().trim_matches('"');
                 if name.trim() == cookie_name && !value.is_empty() {
-                    return Some(value.to_owned());
+                    return Some((TokenPlace::Cookie, value.to_owned()));
                 }
             }
         }
@@ -219,7 +238,7 @@ pub fn find_token(req: &Request, cookie_name: &str, websocket: bool) -> Option<S
         q.split('&')
             .filter_map(|kv| kv.split_once('='))
             .find(|(k, v)| *k == "access_token" && !v.is_empty())
-            .map(|(_, v)| v.to_owned())
+            .map(|(_, v)| (TokenPlace::Query, v.to_owned()))
     })
 }
 

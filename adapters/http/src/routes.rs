@@ -47,6 +47,7 @@ pub fn build_routes(deps: HttpDeps) -> impl Endpoint<Output = poem::Response> {
     let spec = api.spec_endpoint();
     let ui = api.swagger_ui();
     let origins = deps.ws.origins.clone();
+    let cookie_name: Arc<str> = deps.ws.auth.cookie_name.as_str().into();
     let body_limit = deps.body_limit;
     let render = deps.metrics;
     let metrics = poem::endpoint::make_sync(move |_| {
@@ -66,7 +67,7 @@ pub fn build_routes(deps: HttpDeps) -> impl Endpoint<Output = poem::Response> {
         .with(CatchPanic::new())
         .around(root_page)
         .around(move |ep, req| limit_body(ep, req, body_limit))
-        .around(move |ep, req| cors(ep, req, origins.clone()))
+        .around(move |ep, req| cors(ep, req, origins.clone(), cookie_name.clone()))
         .around(move |ep, req| access_log(ep, req, allow.clone()))
         .map_to_response()
 }
@@ -80,8 +81,12 @@ async fn cors<E: Endpoint>(
     ep: Arc<E>,
     req: poem::Request,
     origins: crate::AllowedOrigins,
+    cookie_name: Arc<str>,
 ) -> poem::Result<poem::Response> {
     use poem::http::{HeaderValue, Method, StatusCode, header};
+    if let Some(refused) = cross_site_refusal(&req, &origins, &cookie_name) {
+        return Ok(refused);
+    }
     let origin = req.headers().get(header::ORIGIN).cloned();
     // WebSocket paths keep their own Origin check; `/dev/token` never
     // carries CORS headers, so no other site can read a development token
@@ -127,6 +132,53 @@ async fn cors<E: Endpoint>(
             .append(header::VARY, HeaderValue::from_static("Origin"));
     }
     Ok(resp)
+}
+
+/// CONTRACT §4, when `QC_ALLOWED_ORIGINS` is set: a request that changes
+/// state (`POST`, `PUT`, `DELETE`, `PATCH`) with an `Origin` that is not
+/// listed (or with several) is refused with 403 `origin_not_allowed`,
+/// whatever its token or body; so is one authenticated by the cookie that
+/// has no `Origin` and a `Sec-Fetch-Site` other than `same-origin` or
+/// `none`. A request with neither header (not a browser) passes.
+fn cross_site_refusal(
+    req: &poem::Request,
+    origins: &crate::AllowedOrigins,
+    cookie_name: &str,
+) -> Option<poem::Response> {
+    use poem::http::{Method, StatusCode, header};
+    let changes_state = matches!(
+        *req.method(),
+        Method::POST | Method::PUT | Method::DELETE | Method::PATCH
+    );
+    if !changes_state || !origins.is_restricted() {
+        return None;
+    }
+    let sent: Vec<_> = req.headers().get_all(header::ORIGIN).iter().collect();
+    let refused = match sent.as_slice() {
+        [] => {
+            let by_cookie = matches!(
+                crate::auth::locate_token(req, cookie_name, false),
+                Some((crate::auth::TokenPlace::Cookie, _))
+            );
+            let site = req
+                .headers()
+                .get("sec-fetch-site")
+                .and_then(|v| v.to_str().ok());
+            by_cookie && site.is_some_and(|s| s != "same-origin" && s != "none")
+        }
+        [origin] => !origin.to_str().is_ok_and(|o| origins.allows(o)),
+        _ => true,
+    };
+    refused.then(|| {
+        (
+            StatusCode::FORBIDDEN,
+            poem::web::Json(serde_json::json!({
+                "code": "origin_not_allowed",
+                "message": "a cross-site request may not change anything here",
+            })),
+        )
+            .into_response()
+    })
 }
 
 /// Refuses a request body over `limit` with 413 `payload_too_large` before
