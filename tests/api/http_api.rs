@@ -84,8 +84,8 @@ async fn errors_are_json_with_code_and_message() {
         ),
         (
             app.get("/conversations/not-a-ulid", &client.token).await,
-            400,
-            "invalid_request",
+            404,
+            "not_found",
         ),
         (
             app.get("/conversations/01KAAWW5V95WFFDERJZCTDE2QQ", &client.token)

@@ -64,6 +64,11 @@ impl AssignConversation {
         agent: &Identity,
         id: ConversationId,
     ) -> Result<AssignResult, AssignConversationError> {
+        // A role that may never claim gets 403 whatever the conversation
+        // (CONTRACT §4), before anything is looked up.
+        if agent.role.is_customer() {
+            return Err(AssignConversationError::Forbidden);
+        }
         let unavailable =
             |e: crate::ports::RepositoryError| AssignConversationError::Unavailable(e.into());
         let mut conversation = self
@@ -72,13 +77,6 @@ impl AssignConversation {
             .await
             .map_err(unavailable)?
             .ok_or(AssignConversationError::NotFound)?;
-        if agent.role.is_customer() {
-            // A customer may not even learn whether someone else's exists.
-            if !conversation.is_participant(&agent.user_id) {
-                return Err(AssignConversationError::NotFound);
-            }
-            return Err(AssignConversationError::Forbidden);
-        }
         if conversation.check_assign(agent)? == AssignOutcome::AlreadyMine {
             return Ok(AssignResult::AlreadyMine(conversation));
         }
@@ -220,27 +218,20 @@ mod tests {
     }
 
     #[tokio::test]
-    async fn customers_cannot_claim() {
+    async fn customers_cannot_claim_whatever_the_conversation() {
+        // The owner and a stranger get the same 403, and nothing is looked
+        // up: the answer says nothing about the conversation.
         let conv = open_conversation();
-        let mut f = Fixture::new();
-        f.find_returns(conv.clone());
-        f.conversations.expect_try_assign().times(0);
-        let err = f
-            .assign_conversation()
-            .execute(&client(), conv.id)
-            .await
-            .unwrap_err();
-        assert!(matches!(err, AssignConversationError::Forbidden));
-        let mut f = Fixture::new();
-        f.find_returns(conv.clone());
-        let err = f
-            .assign_conversation()
-            .execute(&stranger(), conv.id)
-            .await
-            .unwrap_err();
-        assert!(
-            matches!(err, AssignConversationError::NotFound),
-            "no leak to strangers"
-        );
+        for who in [client(), stranger()] {
+            let mut f = Fixture::new();
+            f.conversations.expect_find().times(0);
+            f.conversations.expect_try_assign().times(0);
+            let err = f
+                .assign_conversation()
+                .execute(&who, conv.id)
+                .await
+                .unwrap_err();
+            assert!(matches!(err, AssignConversationError::Forbidden));
+        }
     }
 }

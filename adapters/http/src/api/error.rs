@@ -71,6 +71,18 @@ impl ApiError {
 
 /// Turns any error that is not already one of ours into the JSON shape.
 pub async fn json_error(err: poem::Error) -> Response {
+    if err.is::<poem_openapi::error::ParsePathError>() {
+        // An id in a path that is not a ULID: the same answer as an unknown
+        // one (CONTRACT §4), so the shape of an id tells nothing.
+        return (
+            StatusCode::NOT_FOUND,
+            poem::web::Json(serde_json::json!({
+                "code": "not_found",
+                "message": "no such conversation",
+            })),
+        )
+            .into_response();
+    }
     if !err.has_source() {
         // Built from a response (one of our ApiError values): keep it.
         return err.into_response();
