@@ -49,6 +49,10 @@ pub struct Settings {
     pub ws_max_per_user: usize,
     /// Largest HTTP request body, in bytes.
     pub http_body_limit: usize,
+    /// The per-user frame bucket (all of a user's connections on a node);
+    /// 0 turns it off.
+    pub user_rate_per_sec: u32,
+    pub user_rate_burst: u32,
 }
 
 impl Default for Settings {
@@ -77,6 +81,8 @@ impl Default for Settings {
             ws_queue_bytes: 1_048_576,
             ws_max_per_user: 32,
             http_body_limit: 16_384,
+            user_rate_per_sec: 40,
+            user_rate_burst: 80,
         }
     }
 }
@@ -317,6 +323,10 @@ impl Config {
             "QC_WS_MAX_PER_USER must be at least 1"
         );
         ensure!(
+            s.user_rate_per_sec == 0 || s.user_rate_burst >= 1,
+            "QC_USER_RATE_BURST must be at least 1 when the user rate limit is on"
+        );
+        ensure!(
             s.http_body_limit >= 1024,
             "QC_HTTP_BODY_LIMIT must be at least 1024"
         );
@@ -346,6 +356,8 @@ impl Config {
                 queue_frames: s.ws_queue_frames,
                 queue_bytes: s.ws_queue_bytes,
                 max_per_user: s.ws_max_per_user,
+                user_rate_per_sec: s.user_rate_per_sec,
+                user_rate_burst: s.user_rate_burst,
                 close_grace: Duration::from_secs(10),
             },
         })

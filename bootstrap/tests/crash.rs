@@ -54,6 +54,7 @@ async fn start(db_url: &str, dir: &std::path::Path) -> Server {
         .env("QC_DATABASE_URL", db_url)
         .env("QC_JWT_SECRET", SECRET)
         .env("QC_WS_RATE_PER_SEC", "0")
+        .env("QC_USER_RATE_PER_SEC", "0")
         .env("QC_LOG", "warn")
         .stdout(Stdio::null())
         .stderr(Stdio::inherit())

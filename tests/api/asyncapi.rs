@@ -186,7 +186,11 @@ fn every_documented_example_matches_its_own_schema() {
 #[tokio::test]
 async fn documented_inbound_examples_get_documented_replies_on_both_channels() {
     let root = doc();
-    let app = spawn_with(|s| s.ws_rate_per_sec = 0).await;
+    let app = spawn_with(|s| {
+        s.ws_rate_per_sec = 0;
+        s.user_rate_per_sec = 0;
+    })
+    .await;
     for sender_is_agent in [false, true] {
         let mut p = app.chat_pair().await;
         let inbound = ["SendText", "TypingStarted", "TypingStopped"];

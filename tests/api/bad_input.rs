@@ -273,7 +273,11 @@ async fn flooding_gets_rate_limited_errors_then_1008() {
 
 #[tokio::test]
 async fn rate_limit_zero_turns_it_off() {
-    let app = spawn_with(|s| s.ws_rate_per_sec = 0).await;
+    let app = spawn_with(|s| {
+        s.ws_rate_per_sec = 0;
+        s.user_rate_per_sec = 0;
+    })
+    .await;
     let mut p = app.chat_pair().await;
     for _ in 0..100 {
         p.client_ws.send(typing(&p.cid, "typing_started")).await;

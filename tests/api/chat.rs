@@ -265,7 +265,11 @@ async fn assignment_is_announced_to_both_sides() {
 
 #[tokio::test]
 async fn two_racing_senders_produce_seq_1_to_200_in_order_everywhere() {
-    let app = spawn_with(|s| s.ws_rate_per_sec = 0).await;
+    let app = spawn_with(|s| {
+        s.ws_rate_per_sec = 0;
+        s.user_rate_per_sec = 0;
+    })
+    .await;
     let mut p = app.chat_pair().await;
     let mut watcher = app.connect("/chats/clients", &p.client.token).await;
     let cid = p.cid.clone();

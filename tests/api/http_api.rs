@@ -176,7 +176,11 @@ async fn errors_are_json_with_code_and_message() {
 
 #[tokio::test]
 async fn history_pages_with_after_before_and_limit() {
-    let app = spawn_with(|s| s.ws_rate_per_sec = 0).await;
+    let app = spawn_with(|s| {
+        s.ws_rate_per_sec = 0;
+        s.user_rate_per_sec = 0;
+    })
+    .await;
     let mut p = app.chat_pair().await;
     for i in 1..=7 {
         p.client_ws.send(text(&p.cid, &format!("m{i}"))).await;

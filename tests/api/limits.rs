@@ -228,3 +228,56 @@ async fn cross_site_requests_that_change_state_are_refused_and_change_nothing() 
     );
     assert_eq!(close(None, None, true).await.unwrap().status(), 200);
 }
+
+#[tokio::test]
+async fn many_connections_of_one_user_share_the_users_frame_bucket() {
+    use futures_util::SinkExt;
+    let app = spawn_on_sqlite(|s| {
+        s.ws_rate_per_sec = 1000;
+        s.ws_rate_burst = 1000;
+        s.ws_max_per_user = 50;
+    })
+    .await;
+    let client = app.user("client");
+    let cid = app.open_conversation(&client).await["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let mut sockets = Vec::new();
+    for _ in 0..10 {
+        sockets.push(app.connect("/chats/clients", &client.token).await);
+    }
+    let started = std::time::Instant::now();
+    for ws in &mut sockets {
+        for n in 0..30 {
+            ws.inner
+                .feed(tokio_tungstenite::tungstenite::Message::text(
+                    text(&cid, &format!("t{n}")).to_string(),
+                ))
+                .await
+                .unwrap();
+        }
+        ws.inner.flush().await.unwrap();
+    }
+    let sending = started.elapsed().as_secs_f64();
+    // Wait until the stores settle (no signal tells when the last admitted
+    // frame is stored: poll history until it stops growing).
+    let mut stored = 0;
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(5);
+    while tokio::time::Instant::now() < deadline {
+        let now = app.all_messages(&client, &cid).await.len();
+        if now == stored && now > 0 {
+            break;
+        }
+        stored = now;
+        tokio::time::sleep(Duration::from_millis(300)).await;
+    }
+    // 300 frames from 10 connections: the user's burst (80) plus its
+    // refill (40/s) over the sending time is all that may pass.
+    let allowed = 80.0 + 40.0 * sending + 1.0;
+    assert!(stored >= 80, "the burst is served: {stored}");
+    assert!(
+        (stored as f64) <= allowed,
+        "{stored} stored, at most {allowed:.0} allowed"
+    );
+}

@@ -21,6 +21,7 @@ async fn two_nodes(redis_url: &str) -> (TestApp, TestApp) {
         s.broker_url = redis_url.to_owned();
         s.broker_prefix = prefix.clone();
         s.ws_rate_per_sec = 0;
+        s.user_rate_per_sec = 0;
     };
     let a = spawn_on(db_url.clone(), dir, configure).await;
     let b = spawn_on(db_url, None, configure).await;

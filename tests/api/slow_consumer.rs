@@ -32,6 +32,7 @@ async fn a_client_that_never_reads_is_closed_with_4002_and_delays_nobody() {
     // Storage-independent behaviour; see spawn_on_sqlite.
     let app = spawn_on_sqlite(|s| {
         s.ws_rate_per_sec = 0;
+        s.user_rate_per_sec = 0;
         s.ws_queue_frames = 64;
     })
     .await;

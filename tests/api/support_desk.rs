@@ -115,7 +115,11 @@ async fn two_agents_claiming_at_once_exactly_one_wins_100_times() {
 
 #[tokio::test]
 async fn catch_up_after_a_long_absence_returns_exactly_what_came_after() {
-    let app = spawn_with(|s| s.ws_rate_per_sec = 0).await;
+    let app = spawn_with(|s| {
+        s.ws_rate_per_sec = 0;
+        s.user_rate_per_sec = 0;
+    })
+    .await;
     let mut p = app.chat_pair().await;
     p.client_ws.send(text(&p.cid, "seen before leaving")).await;
     let last_seen = p.agent_ws.recv().await["payload"]["id"]

@@ -47,8 +47,9 @@ pub struct Hub {
     /// Only with a transport: one node publishes in seq order already.
     sequencer: Option<Arc<Sequencer<Frame>>>,
     next_id: AtomicU64,
-    /// Connections (and upgrades under way) per user: the per-user cap.
-    slots: Arc<DashMap<UserId, usize>>,
+    /// Per user: connections (and upgrades under way), for the cap, and
+    /// the user's frame bucket shared by those connections.
+    slots: Arc<DashMap<UserId, UserSlots>>,
     /// Kept exact by the assignments and closes passing through here.
     access: Arc<ConversationAccess>,
     transport: Option<Arc<dyn Transport>>,
@@ -145,12 +146,19 @@ impl Hub {
     /// when all are taken. Atomic per user (under the map's shard lock), so
     /// concurrent upgrades never pass the cap; the slot is given back when
     /// the returned guard drops.
-    pub fn reserve(&self, user: &UserId, max: usize) -> Option<Slot> {
-        let mut held = self.slots.entry(user.clone()).or_insert(0);
-        if *held >= max {
+    /// `rate` is the user's bucket (per second, burst), made with the first
+    /// slot and kept while any is held.
+    pub fn reserve(&self, user: &UserId, max: usize, rate: Option<(u32, u32)>) -> Option<Slot> {
+        let mut held = self.slots.entry(user.clone()).or_insert_with(|| UserSlots {
+            count: 0,
+            bucket: rate.map(|(per_sec, burst)| {
+                crate::ws::TokenBucket::new(per_sec, burst, std::time::Instant::now())
+            }),
+        });
+        if held.count >= max {
             return None;
         }
-        *held += 1;
+        held.count += 1;
         drop(held);
         Some(Slot {
             slots: self.slots.clone(),
@@ -184,17 +192,31 @@ fn push_to(registry: &Registry, user: &UserId, frame: &Frame) {
     }
 }
 
+pub struct UserSlots {
+    count: usize,
+    bucket: Option<crate::ws::TokenBucket>,
+}
+
 /// One of a user's connection slots; dropping it frees the slot.
 pub struct Slot {
-    slots: Arc<DashMap<UserId, usize>>,
+    slots: Arc<DashMap<UserId, UserSlots>>,
     user: UserId,
+}
+
+impl Slot {
+    /// Takes a token from the user's bucket (always granted when off).
+    pub fn take_user_token(&self, now: std::time::Instant) -> bool {
+        self.slots
+            .get_mut(&self.user)
+            .is_none_or(|mut s| s.bucket.as_mut().is_none_or(|b| b.try_take(now)))
+    }
 }
 
 impl Drop for Slot {
     fn drop(&mut self) {
         if let dashmap::Entry::Occupied(mut held) = self.slots.entry(self.user.clone()) {
-            *held.get_mut() -= 1;
-            if *held.get() == 0 {
+            held.get_mut().count -= 1;
+            if held.get().count == 0 {
                 held.remove();
             }
         }
@@ -342,20 +364,35 @@ mod tests {
     fn a_user_gets_at_most_max_slots_and_a_freed_one_comes_back() {
         let hub = hub(None);
         let a: Vec<Slot> = (0..3)
-            .filter_map(|_| hub.reserve(&user("alice"), 3))
+            .filter_map(|_| hub.reserve(&user("alice"), 3, None))
             .collect();
         assert_eq!(a.len(), 3);
         assert!(
-            hub.reserve(&user("alice"), 3).is_none(),
+            hub.reserve(&user("alice"), 3, None).is_none(),
             "the fourth is refused"
         );
-        assert!(hub.reserve(&user("bob"), 3).is_some(), "per user");
+        assert!(hub.reserve(&user("bob"), 3, None).is_some(), "per user");
         drop(a);
-        assert!(hub.reserve(&user("alice"), 3).is_some());
+        assert!(hub.reserve(&user("alice"), 3, None).is_some());
         assert!(
             hub.slots.get(&user("bob")).is_none(),
             "freed entries go away"
         );
+    }
+
+    #[test]
+    fn a_users_connections_share_one_frame_bucket() {
+        let hub = hub(None);
+        let now = std::time::Instant::now();
+        let a = hub.reserve(&user("alice"), 5, Some((1, 3))).unwrap();
+        let b = hub.reserve(&user("alice"), 5, Some((1, 3))).unwrap();
+        let c = hub.reserve(&user("carol"), 5, Some((1, 3))).unwrap();
+        let taken = [&a, &b, &a, &b]
+            .iter()
+            .filter(|s| s.take_user_token(now))
+            .count();
+        assert_eq!(taken, 3, "the burst is the user's, not each connection's");
+        assert!(c.take_user_token(now), "another user has their own");
     }
 
     #[tokio::test]

@@ -62,6 +62,11 @@ pub struct WsLimits {
     /// Most connections one user may hold on this node (CONTRACT §3: the
     /// next gets HTTP 429 `too_many_connections` before the upgrade).
     pub max_per_user: usize,
+    /// A second token bucket per user on this node, shared by all of the
+    /// user's connections (0: off), so many connections do not multiply a
+    /// user's rate.
+    pub user_rate_per_sec: u32,
+    pub user_rate_burst: u32,
     /// How long a close handshake may take before the TCP connection is dropped.
     pub close_grace: Duration,
 }
@@ -76,6 +81,8 @@ impl Default for WsLimits {
             queue_frames: 512,
             queue_bytes: 1024 * 1024,
             max_per_user: 32,
+            user_rate_per_sec: 40,
+            user_rate_burst: 80,
             close_grace: Duration::from_secs(10),
         }
     }
@@ -200,10 +207,13 @@ async fn upgrade(endpoint: Endpoint, req: &Request, ctx: Arc<WsContext>) -> Resp
             "this role may not use this endpoint",
         );
     }
-    let Some(slot) = ctx
-        .hub
-        .reserve(&verified.identity.user_id, ctx.limits.max_per_user)
-    else {
+    let user_rate = (ctx.limits.user_rate_per_sec > 0)
+        .then_some((ctx.limits.user_rate_per_sec, ctx.limits.user_rate_burst));
+    let Some(slot) = ctx.hub.reserve(
+        &verified.identity.user_id,
+        ctx.limits.max_per_user,
+        user_rate,
+    ) else {
         crate::telemetry::connections_refused();
         return refuse(
             StatusCode::TOO_MANY_REQUESTS,
@@ -240,8 +250,7 @@ async fn upgrade(endpoint: Endpoint, req: &Request, ctx: Arc<WsContext>) -> Resp
             Some(WsContext::socket_config()),
         )
         .await;
-        connection::run(socket, ctx, verified).await;
-        drop(slot);
+        connection::run(socket, ctx, verified, slot).await;
     }));
     response.body(Body::empty())
 }

@@ -85,7 +85,12 @@ enum CloseAction {
     Drop,
 }
 
-pub(super) async fn run(socket: WebSocketStream, ctx: Arc<WsContext>, verified: Verified) {
+pub(super) async fn run(
+    socket: WebSocketStream,
+    ctx: Arc<WsContext>,
+    verified: Verified,
+    slot: crate::hub::Slot,
+) {
     let who = verified.identity;
     let (outbox, rx) = Outbox::new(ctx.limits.queue_frames, ctx.limits.queue_bytes);
     let (sink, stream) = socket.split();
@@ -110,6 +115,7 @@ pub(super) async fn run(socket: WebSocketStream, ctx: Arc<WsContext>, verified: 
         ctx: &ctx,
         who: &who,
         outbox: &outbox,
+        slot: &slot,
         typing: HashMap::new(),
         frames: 0,
         bucket: (ctx.limits.rate_per_sec > 0).then(|| {
@@ -145,6 +151,8 @@ struct Reader<'a> {
     ctx: &'a WsContext,
     who: &'a Identity,
     outbox: &'a Arc<Outbox>,
+    /// This connection's place among its user's, with the user's bucket.
+    slot: &'a crate::hub::Slot,
     /// Conversations this connection said it is typing in, with the frame
     /// counter of the `typing_started`.
     typing: HashMap<ConversationId, u64>,
@@ -260,22 +268,23 @@ impl Reader<'_> {
 
     async fn on_text(&mut self, text: &str, in_flight: &mut InFlight) -> Option<CloseAction> {
         self.frames += 1;
-        if let Some(bucket) = &mut self.bucket {
-            let now = Instant::now();
-            if !bucket.try_take(now) {
-                let (send_error, flooding) = self.flood.dropped(now);
-                if flooding {
-                    return Some(CloseAction::Close(1008, "rate limit exceeded"));
-                }
-                if send_error {
-                    self.reply_error(&FrameError::new(
-                        ErrorCode::RateLimited,
-                        "too many frames; slow down",
-                        None,
-                    ));
-                }
-                return None;
+        // The connection's bucket, then the user's (all of the user's
+        // connections on this node): a frame over either is dropped unread.
+        let now = Instant::now();
+        let connection_ok = self.bucket.as_mut().is_none_or(|b| b.try_take(now));
+        if !connection_ok || !self.slot.take_user_token(now) {
+            let (send_error, flooding) = self.flood.dropped(now);
+            if flooding {
+                return Some(CloseAction::Close(1008, "rate limit exceeded"));
             }
+            if send_error {
+                self.reply_error(&FrameError::new(
+                    ErrorCode::RateLimited,
+                    "too many frames; slow down",
+                    None,
+                ));
+            }
+            return None;
         }
         match parse_inbound(text) {
             Err(e) => self.reply_error(&e),
