@@ -281,3 +281,34 @@ async fn many_connections_of_one_user_share_the_users_frame_bucket() {
         "{stored} stored, at most {allowed:.0} allowed"
     );
 }
+
+#[tokio::test]
+async fn a_cursor_from_another_callers_listing_is_400_invalid_cursor() {
+    let app = spawn_on_sqlite(|_| {}).await;
+    let alice = app.user("client");
+    let bob = app.user("client");
+    let mut ids = Vec::new();
+    for _ in 0..2 {
+        ids.push(
+            app.open_conversation(&alice).await["id"]
+                .as_str()
+                .unwrap()
+                .to_owned(),
+        );
+    }
+    let own = app
+        .get(
+            &format!("/conversations?limit=1&cursor={}", ids[1]),
+            &alice.token,
+        )
+        .await;
+    assert_eq!(own.status(), 200, "alice pages her own listing");
+    for cursor in [ids[1].clone(), "01KAAWW5V95WFFDERJZCTDE2QQ".to_owned()] {
+        let r = app
+            .get(&format!("/conversations?cursor={cursor}"), &bob.token)
+            .await;
+        assert_eq!(r.status(), 400);
+        let body: serde_json::Value = r.json().await.unwrap();
+        assert_eq!(body["code"], "invalid_cursor", "foreign and unknown alike");
+    }
+}

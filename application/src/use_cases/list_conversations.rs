@@ -14,6 +14,11 @@ pub const MAX_LIMIT: u32 = 200;
 pub enum ListConversationsError {
     #[error("only support agents see the queue")]
     QueueForbidden,
+    /// The cursor is not an item of this listing for this caller (unknown,
+    /// someone else's, or from another listing): one answer for all, so a
+    /// cursor reveals nothing.
+    #[error("the cursor is not an item of this listing")]
+    InvalidCursor,
     #[error("storage unavailable")]
     Unavailable(#[source] anyhow::Error),
 }
@@ -40,6 +45,21 @@ impl ListConversations {
             (_, true) => return Err(ListConversationsError::QueueForbidden),
             (_, false) => ConversationFilter::OwnedBy(who.user_id.clone()),
         };
+        if let Some(cursor) = after {
+            let unavailable =
+                |e: crate::ports::RepositoryError| ListConversationsError::Unavailable(e.into());
+            let item = self.conversations.find(cursor).await.map_err(unavailable)?;
+            let belongs = item.is_some_and(|c| match &filter {
+                ConversationFilter::OwnedBy(owner) => &c.client_id == owner,
+                ConversationFilter::AssignedTo(agent) => c.support_id.as_ref() == Some(agent),
+                // Every agent sees the queue; an item claimed since the last
+                // page still marks the place to go on from.
+                ConversationFilter::Queue => true,
+            });
+            if !belongs {
+                return Err(ListConversationsError::InvalidCursor);
+            }
+        }
         let page = PageRequest {
             after,
             limit: limit.unwrap_or(DEFAULT_LIMIT).clamp(1, MAX_LIMIT),
@@ -55,6 +75,30 @@ impl ListConversations {
 mod tests {
     use super::*;
     use crate::test_support::*;
+
+    #[tokio::test]
+    async fn a_cursor_from_someone_elses_listing_is_invalid_and_lists_nothing() {
+        let theirs = open_conversation(); // owned by client()
+        let mut f = Fixture::new();
+        f.find_returns(theirs.clone());
+        f.conversations.expect_list().times(0);
+        let err = f
+            .list_conversations()
+            .execute(&stranger(), false, Some(theirs.id), None)
+            .await
+            .unwrap_err();
+        assert!(matches!(err, ListConversationsError::InvalidCursor));
+        // Unknown is the same answer.
+        let mut f = Fixture::new();
+        f.conversations.expect_find().returning(|_| Ok(None));
+        f.conversations.expect_list().times(0);
+        let err = f
+            .list_conversations()
+            .execute(&agent(), false, Some(theirs.id), None)
+            .await
+            .unwrap_err();
+        assert!(matches!(err, ListConversationsError::InvalidCursor));
+    }
 
     #[tokio::test]
     async fn each_role_sees_its_own_list_with_clamped_limits() {

@@ -119,6 +119,10 @@ impl ConversationsApi {
             Err(ListConversationsError::QueueForbidden) => {
                 Err(ApiError::forbidden("only support agents see the queue"))
             }
+            Err(ListConversationsError::InvalidCursor) => Err(ApiError::bad_request(
+                "invalid_cursor",
+                "the cursor is not an item of this listing",
+            )),
             Err(ListConversationsError::Unavailable(e)) => Err(ApiError::unavailable(&e)),
         }
     }
