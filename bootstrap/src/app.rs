@@ -227,6 +227,7 @@ impl Application {
             .first()
             .and_then(|a| a.as_socket_addr().copied())
             .context("listener has no address")?;
+        let tcp = qc_http::listener::CappedAcceptor::new(tcp, config.max_connections);
         let acceptor = match tls {
             Some(tls) => qc_http::tls::TlsAcceptor::new(tcp, tls).boxed(),
             None => tcp.boxed(),

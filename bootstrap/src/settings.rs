@@ -53,6 +53,9 @@ pub struct Settings {
     /// 0 turns it off.
     pub user_rate_per_sec: u32,
     pub user_rate_burst: u32,
+    /// Most TCP connections held at once; `None`: the open-file limit
+    /// minus 256.
+    pub max_connections: Option<usize>,
 }
 
 impl Default for Settings {
@@ -83,6 +86,7 @@ impl Default for Settings {
             http_body_limit: 16_384,
             user_rate_per_sec: 40,
             user_rate_burst: 80,
+            max_connections: None,
         }
     }
 }
@@ -222,6 +226,7 @@ pub struct Config {
     pub jwt_leeway_secs: u64,
     pub allowed_origins: Option<String>,
     pub http_body_limit: usize,
+    pub max_connections: usize,
     pub log: String,
     pub log_json: bool,
     pub limits: WsLimits,
@@ -346,6 +351,13 @@ impl Config {
             jwt_leeway_secs: s.jwt_leeway_secs,
             allowed_origins: s.allowed_origins.filter(|v| !v.trim().is_empty()),
             http_body_limit: s.http_body_limit,
+            max_connections: match s.max_connections {
+                Some(n) => {
+                    ensure!(n >= 1, "QC_MAX_CONNECTIONS must be at least 1");
+                    n
+                }
+                None => open_file_limit().saturating_sub(256).max(64),
+            },
             log: s.log,
             log_json,
             limits: WsLimits {
@@ -362,6 +374,21 @@ impl Config {
             },
         })
     }
+}
+
+/// The process's soft open-file limit (`/proc/self/limits`), or 1024 when
+/// it cannot be read.
+fn open_file_limit() -> usize {
+    std::fs::read_to_string("/proc/self/limits")
+        .ok()
+        .and_then(|limits| {
+            limits
+                .lines()
+                .find(|l| l.starts_with("Max open files"))
+                .and_then(|l| l.split_whitespace().nth(3))
+                .and_then(|soft| soft.parse().ok())
+        })
+        .unwrap_or(1024)
 }
 
 /// Parses a role name for the `token` subcommand.

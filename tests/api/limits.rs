@@ -312,3 +312,30 @@ async fn a_cursor_from_another_callers_listing_is_400_invalid_cursor() {
         assert_eq!(body["code"], "invalid_cursor", "foreign and unknown alike");
     }
 }
+
+#[tokio::test]
+async fn at_its_connection_cap_the_server_waits_and_serves_again_once_one_closes() {
+    let app = spawn_on_sqlite(|s| s.max_connections = Some(3)).await;
+    let mut idle = Vec::new();
+    for _ in 0..3 {
+        idle.push(tokio::net::TcpStream::connect(app.addr).await.unwrap());
+    }
+    let healthz = |timeout_ms: u64| {
+        let url = app.url("/healthz");
+        async move {
+            reqwest::Client::new()
+                .get(url)
+                .timeout(Duration::from_millis(timeout_ms))
+                .send()
+                .await
+        }
+    };
+    // Three silent sockets hold every place: a fourth client waits in the
+    // backlog, unanswered.
+    assert!(healthz(300).await.is_err(), "served past the cap");
+    drop(idle.pop());
+    let r = healthz(1000)
+        .await
+        .expect("served within 1 s of a socket closing");
+    assert_eq!(r.status(), 200);
+}

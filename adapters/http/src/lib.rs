@@ -7,6 +7,7 @@ pub mod api;
 pub mod auth;
 pub mod frames;
 pub mod hub;
+pub mod listener;
 pub mod origin;
 pub mod routes;
 pub mod telemetry;
