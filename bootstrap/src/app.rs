@@ -79,9 +79,6 @@ pub struct Application {
     shutdown: CancellationToken,
     tracker: TaskTracker,
     auth: Arc<Authenticator>,
-    /// HTTP connections with no traffic for this long are closed (a
-    /// WebSocket is handed off at its upgrade and keeps its own liveness).
-    http_idle: Duration,
 }
 
 /// Builds the token verifier the configuration asks for.
@@ -242,7 +239,6 @@ impl Application {
             shutdown,
             tracker,
             auth,
-            http_idle: config.http_idle,
         })
     }
 
@@ -283,7 +279,6 @@ impl Application {
             }
         };
         Server::new_with_acceptor(self.acceptor)
-            .idle_timeout(self.http_idle)
             .run_with_graceful_shutdown(self.routes, signal, Some(Duration::from_secs(5)))
             .await
             .context("server failed")

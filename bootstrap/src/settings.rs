@@ -56,8 +56,6 @@ pub struct Settings {
     /// Most TCP connections held at once; `None`: the open-file limit
     /// minus 256.
     pub max_connections: Option<usize>,
-    /// An HTTP connection with no traffic for this long is closed.
-    pub http_idle_secs: u64,
 }
 
 impl Default for Settings {
@@ -89,7 +87,6 @@ impl Default for Settings {
             user_rate_per_sec: 40,
             user_rate_burst: 80,
             max_connections: None,
-            http_idle_secs: 30,
         }
     }
 }
@@ -230,7 +227,6 @@ pub struct Config {
     pub allowed_origins: Option<String>,
     pub http_body_limit: usize,
     pub max_connections: usize,
-    pub http_idle: Duration,
     pub log: String,
     pub log_json: bool,
     pub limits: WsLimits,
@@ -336,10 +332,6 @@ impl Config {
             "QC_USER_RATE_BURST must be at least 1 when the user rate limit is on"
         );
         ensure!(
-            s.http_idle_secs >= 1,
-            "QC_HTTP_IDLE_SECS must be at least 1"
-        );
-        ensure!(
             s.http_body_limit >= 1024,
             "QC_HTTP_BODY_LIMIT must be at least 1024"
         );
@@ -359,7 +351,6 @@ impl Config {
             jwt_leeway_secs: s.jwt_leeway_secs,
             allowed_origins: s.allowed_origins.filter(|v| !v.trim().is_empty()),
             http_body_limit: s.http_body_limit,
-            http_idle: Duration::from_secs(s.http_idle_secs),
             max_connections: match s.max_connections {
                 Some(n) => {
                     ensure!(n >= 1, "QC_MAX_CONNECTIONS must be at least 1");

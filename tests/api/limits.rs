@@ -339,34 +339,3 @@ async fn at_its_connection_cap_the_server_waits_and_serves_again_once_one_closes
         .expect("served within 1 s of a socket closing");
     assert_eq!(r.status(), 200);
 }
-
-#[tokio::test]
-async fn silent_and_idle_http_connections_are_closed_but_a_quiet_websocket_is_not() {
-    use tokio::io::AsyncReadExt;
-    let app = spawn_on_sqlite(|s| s.http_idle_secs = 1).await;
-    let user = app.user("client");
-    // A WebSocket that stays quiet longer than the HTTP idle time: it was
-    // handed off at its upgrade and is not an idle HTTP connection.
-    let mut ws = app.connect("/chats/clients", &user.token).await;
-    // A socket that never sends a request.
-    let mut silent = tokio::net::TcpStream::connect(app.addr).await.unwrap();
-    let started = std::time::Instant::now();
-    let mut byte = [0u8; 1];
-    let read = tokio::time::timeout(Duration::from_secs(5), silent.read(&mut byte))
-        .await
-        .expect("the silent socket is closed by the server");
-    assert!(
-        matches!(read, Ok(0) | Err(_)),
-        "closed, not answered: {read:?}"
-    );
-    assert!(
-        started.elapsed() >= Duration::from_millis(900),
-        "not before the idle time"
-    );
-    // The WebSocket, quiet for well over the idle time (time passing is the
-    // point here), still works.
-    tokio::time::sleep(Duration::from_millis(1500)).await;
-    ws.send(typing("01KAAWW5V95WFFDERJZCTDE2QQ", "typing_started"))
-        .await;
-    assert_error(&ws.recv().await, "conversation_not_found");
-}
