@@ -40,9 +40,11 @@ pub use rate::TokenBucket;
 pub const MAX_MESSAGE_BYTES: usize = 64 * 1024;
 
 /// tungstenite's read buffer, zero-filled on the first read: the largest
-/// share of an idle connection's memory. A burst larger than this takes a
-/// few more reads; a 64 KiB message still fits (the buffer grows for it).
-const READ_BUFFER_BYTES: usize = 1024;
+/// share of an idle connection's memory (512 B rather than 1 KiB kept an
+/// idle connection under 8 KiB once the per-user slots were added). A burst
+/// larger than this takes a few more reads; a 64 KiB message still fits
+/// (the buffer grows for it).
+const READ_BUFFER_BYTES: usize = 512;
 
 /// Frames gather in tungstenite's write buffer up to this before it writes
 /// without waiting for the flush.
