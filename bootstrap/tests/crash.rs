@@ -7,7 +7,7 @@
 //! executable itself, which Cargo builds and names only for this package.
 
 use std::collections::{HashMap, HashSet};
-use std::process::{Child, Command, Stdio};
+use std::process::Stdio;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -19,6 +19,9 @@ use tokio_tungstenite::tungstenite::Message;
 use tokio_tungstenite::tungstenite::client::IntoClientRequest;
 use tokio_tungstenite::tungstenite::http::HeaderValue;
 
+mod support;
+use support::Server;
+
 const SECRET: &str = "crash-test-secret-crash-test-secret-0123";
 const CLIENTS: usize = 10;
 /// Texts each client keeps in flight: enough to make the writer batch.
@@ -26,54 +29,15 @@ const WINDOW: usize = 32;
 /// Acks seen before the kill.
 const KILL_AFTER_ACKS: usize = 1500;
 
-struct Server {
-    child: Child,
-    port: u16,
-}
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
-
 async fn start(db_url: &str, dir: &std::path::Path) -> Server {
-    let port = free_port();
-    let child = Command::new(env!("CARGO_BIN_EXE_quickconnect"))
-        .current_dir(dir)
-        .env("QC_BIND", format!("127.0.0.1:{port}"))
-        .env("QC_DATABASE_URL", db_url)
-        .env("QC_JWT_SECRET", SECRET)
-        .env("QC_WS_RATE_PER_SEC", "0")
-        .env("QC_USER_RATE_PER_SEC", "0")
-        .env("QC_LOG", "warn")
-        .stdout(Stdio::null())
-        .stderr(Stdio::inherit())
-        .spawn()
-        .expect("the quickconnect binary starts");
-    let server = Server { child, port };
-    let http = reqwest::Client::new();
-    for _ in 0..200 {
-        if http
-            .get(format!("http://127.0.0.1:{port}/healthz"))
-            .send()
-            .await
-            .is_ok()
-        {
-            return server;
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-    panic!("the server did not answer /healthz");
+    let env = [
+        ("QC_DATABASE_URL", db_url),
+        ("QC_JWT_SECRET", SECRET),
+        ("QC_WS_RATE_PER_SEC", "0"),
+        ("QC_USER_RATE_PER_SEC", "0"),
+        ("QC_LOG", "warn"),
+    ];
+    Server::start(dir, &env, Stdio::inherit()).await
 }
 
 fn token(sub: &str) -> String {

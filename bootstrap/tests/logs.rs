@@ -2,49 +2,29 @@
 //! token whose `sub` carries a newline and a fake log line, and the log it
 //! writes (CONTRACT rev. 2 §2: a `sub` is written escaped).
 
-use std::process::{Command, Stdio};
-use std::time::Duration;
+use std::process::Command;
 
 use qc_domain::Role;
 use tokio_tungstenite::tungstenite::client::IntoClientRequest;
 use tokio_tungstenite::tungstenite::http::HeaderValue;
+
+mod support;
+use support::Server;
 
 const SECRET: &str = "logs-test-secret-logs-test-secret-012345";
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_sub_with_a_newline_stays_on_one_log_line() {
     let dir = tempfile::tempdir().unwrap();
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
     let log = std::fs::File::create(dir.path().join("err.log")).unwrap();
-    let mut child = Command::new(env!("CARGO_BIN_EXE_quickconnect"))
-        .current_dir(dir.path())
-        .env("QC_BIND", format!("127.0.0.1:{port}"))
-        .env(
-            "QC_DATABASE_URL",
-            format!("sqlite://{}?mode=rwc", dir.path().join("l.db").display()),
-        )
-        .env("QC_JWT_SECRET", SECRET)
-        .env("QC_LOG", "info")
-        .stdout(Stdio::null())
-        .stderr(log)
-        .spawn()
-        .unwrap();
-    let http = reqwest::Client::new();
-    for _ in 0..200 {
-        if http
-            .get(format!("http://127.0.0.1:{port}/healthz"))
-            .send()
-            .await
-            .is_ok()
-        {
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
+    let db = format!("sqlite://{}?mode=rwc", dir.path().join("l.db").display());
+    let env = [
+        ("QC_DATABASE_URL", db.as_str()),
+        ("QC_JWT_SECRET", SECRET),
+        ("QC_LOG", "info"),
+    ];
+    let mut server = Server::start(dir.path(), &env, log.into()).await;
+    let port = server.port;
     let sub = "evil\nFORGED level=ERROR the server was breached";
     let token = qc_http::auth::mint_hs256(SECRET.as_bytes(), sub, Role::Client, 600).unwrap();
     let mut req = format!("ws://127.0.0.1:{port}/chats/clients")
@@ -58,11 +38,11 @@ async fn a_sub_with_a_newline_stays_on_one_log_line() {
     ws.close(None).await.unwrap();
     // Graceful stop (SIGTERM): the log writer flushes what it holds.
     let stopped = Command::new("kill")
-        .args(["-TERM", &child.id().to_string()])
+        .args(["-TERM", &server.child.id().to_string()])
         .status()
         .unwrap();
     assert!(stopped.success());
-    let _ = child.wait();
+    let _ = server.child.wait();
 
     let written = std::fs::read_to_string(dir.path().join("err.log")).unwrap();
     assert!(

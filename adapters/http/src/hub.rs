@@ -159,10 +159,12 @@ impl Hub {
             return None;
         }
         held.count += 1;
+        let bucket = held.bucket.is_some();
         drop(held);
         Some(Slot {
             slots: self.slots.clone(),
             user: user.clone(),
+            bucket,
         })
     }
 
@@ -201,14 +203,18 @@ pub struct UserSlots {
 pub struct Slot {
     slots: Arc<DashMap<UserId, UserSlots>>,
     user: UserId,
+    /// Whether the user has a bucket: without one, a frame needs no lookup.
+    bucket: bool,
 }
 
 impl Slot {
     /// Takes a token from the user's bucket (always granted when off).
     pub fn take_user_token(&self, now: std::time::Instant) -> bool {
-        self.slots
-            .get_mut(&self.user)
-            .is_none_or(|mut s| s.bucket.as_mut().is_none_or(|b| b.try_take(now)))
+        !self.bucket
+            || self
+                .slots
+                .get_mut(&self.user)
+                .is_none_or(|mut s| s.bucket.as_mut().is_none_or(|b| b.try_take(now)))
     }
 }
 

@@ -91,7 +91,8 @@ pub(super) async fn run(
     verified: Verified,
     slot: crate::hub::Slot,
 ) {
-    let who = verified.identity;
+    // Shared with each pipelined store without copying the identity.
+    let who = Arc::new(verified.identity);
     let (outbox, rx) = Outbox::new(ctx.limits.queue_frames, ctx.limits.queue_bytes);
     let (sink, stream) = socket.split();
 
@@ -149,7 +150,7 @@ pub(super) async fn run(
 
 struct Reader<'a> {
     ctx: &'a WsContext,
-    who: &'a Identity,
+    who: &'a Arc<Identity>,
     outbox: &'a Arc<Outbox>,
     /// This connection's place among its user's, with the user's bucket.
     slot: &'a crate::hub::Slot,
