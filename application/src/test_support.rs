@@ -5,7 +5,7 @@ use std::sync::Arc;
 use chrono::{DateTime, TimeZone, Utc};
 use qc_domain::{
     ClientMsgId, Conversation, ConversationId, Identity, Message, MessageId, MessageKind, Role,
-    UserId,
+    Side, UserId,
 };
 use ulid::Ulid;
 
@@ -57,6 +57,7 @@ pub fn stored_message(conv: &Conversation, seq: i64, cmid: Option<&str>) -> Mess
         conversation_id: conv.id,
         seq,
         sender_id: client().user_id,
+        sender_side: Side::Customer,
         kind: MessageKind::Text,
         content: "earlier".into(),
         client_msg_id: cmid.map(|c| ClientMsgId::new(c).unwrap()),
@@ -122,6 +123,7 @@ impl Fixture {
             conversations: Arc::new(self.conversations),
             clock: Arc::new(self.clock),
             ids: Arc::new(self.ids),
+            max_open: 5,
         }
     }
 

@@ -163,6 +163,7 @@ impl Application {
                 conversations: conversations.clone(),
                 clock: clock.clone(),
                 ids,
+                max_open: config.max_open_conversations,
             }),
             list: Arc::new(ListConversations {
                 conversations: conversations.clone(),
@@ -213,6 +214,7 @@ impl Application {
             metrics: Arc::new(move || metrics.render()),
             dev_tokens,
             body_limit: config.http_body_limit,
+            http_rate: config.http_rate,
         }));
 
         // Certificate problems surface before the port is taken.

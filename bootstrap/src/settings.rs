@@ -56,6 +56,17 @@ pub struct Settings {
     /// Most TCP connections held at once; `None`: the open-file limit
     /// minus 256.
     pub max_connections: Option<usize>,
+    /// A request head (the WebSocket upgrade included) must arrive within
+    /// this many seconds of its first byte (or of the connection's start).
+    pub http_header_timeout_secs: u64,
+    /// An HTTP keep-alive connection with no request in flight is closed
+    /// after this many seconds.
+    pub http_idle_secs: u64,
+    /// The per-user bucket for HTTP API requests; 0 turns it off.
+    pub http_rate_per_sec: u32,
+    pub http_rate_burst: u32,
+    /// Most open conversations one customer may own.
+    pub max_open_conversations: u32,
 }
 
 impl Default for Settings {
@@ -87,6 +98,11 @@ impl Default for Settings {
             user_rate_per_sec: 40,
             user_rate_burst: 80,
             max_connections: None,
+            http_header_timeout_secs: 10,
+            http_idle_secs: 30,
+            http_rate_per_sec: 10,
+            http_rate_burst: 30,
+            max_open_conversations: 5,
         }
     }
 }
@@ -227,6 +243,11 @@ pub struct Config {
     pub allowed_origins: Option<String>,
     pub http_body_limit: usize,
     pub max_connections: usize,
+    pub http_header_timeout: Duration,
+    pub http_idle: Duration,
+    /// `(per second, burst)`; `None` when off.
+    pub http_rate: Option<(u32, u32)>,
+    pub max_open_conversations: u32,
     pub log: String,
     pub log_json: bool,
     pub limits: WsLimits,
@@ -336,6 +357,22 @@ impl Config {
             "QC_HTTP_BODY_LIMIT must be at least 1024"
         );
         ensure!(
+            s.http_header_timeout_secs >= 1,
+            "QC_HTTP_HEADER_TIMEOUT_SECS must be at least 1"
+        );
+        ensure!(
+            s.http_idle_secs >= 1,
+            "QC_HTTP_IDLE_SECS must be at least 1"
+        );
+        ensure!(
+            s.http_rate_per_sec == 0 || s.http_rate_burst >= 1,
+            "QC_HTTP_RATE_BURST must be at least 1 when the HTTP rate limit is on"
+        );
+        ensure!(
+            s.max_open_conversations >= 1,
+            "QC_MAX_OPEN_CONVERSATIONS must be at least 1"
+        );
+        ensure!(
             s.ws_rate_per_sec == 0 || s.ws_rate_burst >= 1,
             "QC_WS_RATE_BURST must be at least 1 when rate limiting is on"
         );
@@ -358,6 +395,11 @@ impl Config {
                 }
                 None => open_file_limit().saturating_sub(256).max(64),
             },
+            http_header_timeout: Duration::from_secs(s.http_header_timeout_secs),
+            http_idle: Duration::from_secs(s.http_idle_secs),
+            http_rate: (s.http_rate_per_sec > 0)
+                .then_some((s.http_rate_per_sec, s.http_rate_burst)),
+            max_open_conversations: s.max_open_conversations,
             log: s.log,
             log_json,
             limits: WsLimits {

@@ -4,7 +4,7 @@
 use chrono::{DateTime, Utc};
 
 use crate::ids::{ConversationId, UserId};
-use crate::role::{Identity, Role};
+use crate::role::{Identity, Role, Side, User};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ConversationStatus {
@@ -100,23 +100,37 @@ impl Conversation {
         self.status == ConversationStatus::Open
     }
 
-    /// Participants are the client and the assigned agent, nobody else.
-    pub fn is_participant(&self, user: &UserId) -> bool {
-        &self.client_id == user || self.support_id.as_ref() == Some(user)
+    /// Participants are the customer who owns it and the assigned agent,
+    /// nobody else. `client_id` matches only the customer side and
+    /// `support_id` only the agent side: a support token carrying the
+    /// customer's `sub` is a stranger here.
+    pub fn is_participant(&self, user: &User) -> bool {
+        match user.side {
+            Side::Customer => self.client_id == user.id,
+            Side::Agent => self.support_id.as_ref() == Some(&user.id),
+        }
+    }
+
+    /// The owner, as a user.
+    pub fn customer(&self) -> User {
+        User::customer(self.client_id.clone())
+    }
+
+    /// The assigned agent, as a user.
+    pub fn agent(&self) -> Option<User> {
+        self.support_id.clone().map(User::agent)
     }
 
     /// Everyone who receives the conversation's events.
-    pub fn participants(&self) -> Vec<UserId> {
+    pub fn participants(&self) -> Vec<User> {
         let mut all = Vec::with_capacity(2);
-        all.push(self.client_id.clone());
-        if let Some(agent) = self.support_id.as_ref().filter(|a| *a != &self.client_id) {
-            all.push(agent.clone());
-        }
+        all.push(self.customer());
+        all.extend(self.agent());
         all
     }
 
     /// Participants other than `user`: who sees `user`'s typing indicator.
-    pub fn others(&self, user: &UserId) -> Vec<UserId> {
+    pub fn others(&self, user: &User) -> Vec<User> {
         self.participants()
             .into_iter()
             .filter(|p| p != user)
@@ -126,8 +140,7 @@ impl Conversation {
     /// Whether `who` may read the conversation and its history: a participant,
     /// or any support agent while it waits unassigned in the queue.
     pub fn can_view(&self, who: &Identity) -> bool {
-        self.is_participant(&who.user_id)
-            || (who.role == Role::Support && self.support_id.is_none())
+        self.is_participant(&who.user()) || (who.role == Role::Support && self.support_id.is_none())
     }
 
     /// Whether `sender` may post text or typing signals now.
@@ -136,7 +149,7 @@ impl Conversation {
     /// [`ConversationError::NotFound`] when not a participant (checked first,
     /// so a closed conversation of someone else stays invisible), then
     /// [`ConversationError::Closed`] when closed.
-    pub fn ensure_can_send(&self, sender: &UserId) -> Result<(), ConversationError> {
+    pub fn ensure_can_send(&self, sender: &User) -> Result<(), ConversationError> {
         if !self.is_participant(sender) {
             return Err(ConversationError::NotFound);
         }
@@ -175,7 +188,7 @@ impl Conversation {
     ///
     /// # Errors
     /// [`ConversationError::NotFound`] for a non-participant.
-    pub fn check_close(&self, who: &UserId) -> Result<bool, ConversationError> {
+    pub fn check_close(&self, who: &User) -> Result<bool, ConversationError> {
         if !self.is_participant(who) {
             return Err(ConversationError::NotFound);
         }
@@ -236,15 +249,23 @@ mod tests {
         assert!(matches!(err, Err(ConversationError::Forbidden(_))));
     }
 
+    fn customer(id: &str) -> User {
+        User::customer(UserId::new(id).unwrap())
+    }
+
+    fn agent(id: &str) -> User {
+        User::agent(UserId::new(id).unwrap())
+    }
+
     #[test]
     fn participants_are_owner_and_assigned_agent() {
         let mut c = open_conv();
-        let client = UserId::new("client-1").unwrap();
-        let agent = UserId::new("agent-1").unwrap();
+        let client = customer("client-1");
+        let agent = agent("agent-1");
         assert!(c.is_participant(&client));
         assert!(!c.is_participant(&agent));
         assert_eq!(c.participants(), vec![client.clone()]);
-        c.assign_to(agent.clone());
+        c.assign_to(agent.id.clone());
         assert!(c.is_participant(&agent));
         assert_eq!(c.participants(), vec![client.clone(), agent.clone()]);
         assert_eq!(c.others(&client), vec![agent.clone()]);
@@ -254,8 +275,8 @@ mod tests {
     #[test]
     fn sending_needs_participation_then_an_open_conversation() {
         let mut c = open_conv();
-        let client = UserId::new("client-1").unwrap();
-        let stranger = UserId::new("stranger").unwrap();
+        let client = customer("client-1");
+        let stranger = customer("stranger");
         assert_eq!(c.ensure_can_send(&client), Ok(()));
         assert_eq!(
             c.ensure_can_send(&stranger),
@@ -292,6 +313,36 @@ mod tests {
     }
 
     #[test]
+    fn a_sub_on_the_other_side_is_a_stranger() {
+        let mut c = open_conv();
+        // A support token carrying the customer's sub, and a customer token
+        // carrying the agent's sub: neither is a participant.
+        assert!(!c.is_participant(&agent("client-1")));
+        c.assign_to(UserId::new("agent-1").unwrap());
+        assert!(!c.is_participant(&agent("client-1")));
+        assert!(!c.can_view(&who("client-1", Role::Support)));
+        assert!(!c.is_participant(&customer("agent-1")));
+        assert!(!c.can_view(&who("agent-1", Role::Guest)));
+        assert_eq!(
+            c.ensure_can_send(&customer("agent-1")),
+            Err(ConversationError::NotFound)
+        );
+        assert_eq!(
+            c.check_close(&agent("client-1")),
+            Err(ConversationError::NotFound)
+        );
+        // A customer who is also an agent under the same sub, assigned to
+        // their own conversation, is two participants.
+        let mut own = open_conv();
+        own.assign_to(UserId::new("client-1").unwrap());
+        assert_eq!(
+            own.participants(),
+            vec![customer("client-1"), agent("client-1")]
+        );
+        assert_eq!(own.others(&customer("client-1")), vec![agent("client-1")]);
+    }
+
+    #[test]
     fn viewing_rules() {
         let mut c = open_conv();
         assert!(c.can_view(&who("client-1", Role::Client)));
@@ -308,9 +359,9 @@ mod tests {
     #[test]
     fn closing_is_idempotent_and_for_participants() {
         let mut c = open_conv();
-        let client = UserId::new("client-1").unwrap();
+        let client = customer("client-1");
         assert_eq!(
-            c.check_close(&UserId::new("x").unwrap()),
+            c.check_close(&customer("x")),
             Err(ConversationError::NotFound)
         );
         assert_eq!(c.check_close(&client), Ok(true));

@@ -17,4 +17,4 @@ pub use ids::{ConversationId, IdError, MessageId, UserId};
 pub use message::{
     ClientMsgId, ContentError, MAX_CONTENT_CHARS, Message, MessageContent, MessageKind, NewMessage,
 };
-pub use role::{Endpoint, Identity, Role};
+pub use role::{Endpoint, Identity, Role, Side, User};

@@ -3,6 +3,7 @@
 use chrono::{DateTime, Utc};
 
 use crate::ids::{ConversationId, MessageId, UserId};
+use crate::role::{Side, User};
 
 /// Longest allowed content, in Unicode scalar values.
 pub const MAX_CONTENT_CHARS: usize = 4096;
@@ -88,6 +89,8 @@ pub struct NewMessage {
     pub id: MessageId,
     pub conversation_id: ConversationId,
     pub sender_id: UserId,
+    /// The sender's side: with `sender_id`, the user who sent it.
+    pub sender_side: Side,
     pub content: MessageContent,
     pub client_msg_id: Option<ClientMsgId>,
     pub created_at: DateTime<Utc>,
@@ -101,6 +104,8 @@ pub struct Message {
     /// 1, 2, 3… within the conversation, in storing order.
     pub seq: i64,
     pub sender_id: UserId,
+    /// The sender's side (payloads show only the bare `sender_id`).
+    pub sender_side: Side,
     pub kind: MessageKind,
     pub content: String,
     pub client_msg_id: Option<ClientMsgId>,
@@ -116,12 +121,27 @@ impl Message {
             conversation_id: new.conversation_id,
             seq,
             sender_id: new.sender_id,
+            sender_side: new.sender_side,
             kind: MessageKind::Text,
             content: new.content.into_inner(),
             client_msg_id: new.client_msg_id,
             created_at: new.created_at,
             read_at: None,
         }
+    }
+}
+
+impl NewMessage {
+    /// Who sends it.
+    pub fn sender(&self) -> User {
+        User::new(self.sender_side, self.sender_id.clone())
+    }
+}
+
+impl Message {
+    /// Who sent it.
+    pub fn sender(&self) -> User {
+        User::new(self.sender_side, self.sender_id.clone())
     }
 }
 

@@ -35,6 +35,71 @@ impl Role {
     pub const fn is_customer(self) -> bool {
         matches!(self, Self::Guest | Self::Client)
     }
+
+    /// Which side of a conversation this role is on.
+    pub const fn side(self) -> Side {
+        if self.is_customer() {
+            Side::Customer
+        } else {
+            Side::Agent
+        }
+    }
+}
+
+/// The two sides of a conversation. A user is the pair (side, sub): a
+/// customer token and a support token carrying the same `sub` are two
+/// different users, who see, receive and send nothing of each other's.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Side {
+    /// Guests and clients (one customer per `sub`, whichever of the two).
+    Customer,
+    /// Support agents.
+    Agent,
+}
+
+impl Side {
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            Self::Customer => "customer",
+            Self::Agent => "agent",
+        }
+    }
+
+    pub fn parse(raw: &str) -> Option<Self> {
+        match raw {
+            "customer" => Some(Self::Customer),
+            "agent" => Some(Self::Agent),
+            _ => None,
+        }
+    }
+}
+
+impl fmt::Display for Side {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// A user: the pair (side, sub). Everything addressed to or checked
+/// against a person uses this, never the bare `sub`.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct User {
+    pub side: Side,
+    pub id: UserId,
+}
+
+impl User {
+    pub const fn new(side: Side, id: UserId) -> Self {
+        Self { side, id }
+    }
+
+    pub const fn customer(id: UserId) -> Self {
+        Self::new(Side::Customer, id)
+    }
+
+    pub const fn agent(id: UserId) -> Self {
+        Self::new(Side::Agent, id)
+    }
 }
 
 impl fmt::Display for Role {
@@ -68,6 +133,17 @@ pub struct Identity {
     pub role: Role,
 }
 
+impl Identity {
+    pub const fn side(&self) -> Side {
+        self.role.side()
+    }
+
+    /// The user behind the token: (side of the role, sub).
+    pub fn user(&self) -> User {
+        User::new(self.side(), self.user_id.clone())
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -83,6 +159,32 @@ mod tests {
         for r in [Role::Guest, Role::Client, Role::Support] {
             assert_eq!(Role::parse(r.as_str()), Some(r));
         }
+    }
+
+    #[test]
+    fn guests_and_clients_are_one_side_agents_the_other() {
+        assert_eq!(Role::Guest.side(), Side::Customer);
+        assert_eq!(Role::Client.side(), Side::Customer);
+        assert_eq!(Role::Support.side(), Side::Agent);
+        let sub = UserId::new("same").unwrap();
+        let guest = Identity {
+            user_id: sub.clone(),
+            role: Role::Guest,
+        };
+        let client = Identity {
+            user_id: sub.clone(),
+            role: Role::Client,
+        };
+        let agent = Identity {
+            user_id: sub,
+            role: Role::Support,
+        };
+        assert_eq!(guest.user(), client.user(), "one customer");
+        assert_ne!(guest.user(), agent.user(), "two users");
+        for side in [Side::Customer, Side::Agent] {
+            assert_eq!(Side::parse(side.as_str()), Some(side));
+        }
+        assert_eq!(Side::parse("support"), None);
     }
 
     #[test]

@@ -339,3 +339,156 @@ async fn at_its_connection_cap_the_server_waits_and_serves_again_once_one_closes
         .expect("served within 1 s of a socket closing");
     assert_eq!(r.status(), 200);
 }
+
+#[tokio::test]
+async fn the_sixth_open_conversation_gets_409_and_closing_one_makes_room() {
+    let app = spawn_app().await;
+    let guest = app.user("guest");
+    let mut open = Vec::new();
+    for _ in 0..5 {
+        open.push(
+            app.open_conversation(&guest).await["id"]
+                .as_str()
+                .unwrap()
+                .to_owned(),
+        );
+    }
+    let r = app
+        .post("/conversations", &guest.token, serde_json::json!({}))
+        .await;
+    assert_eq!(r.status(), 409);
+    let body: serde_json::Value = r.json().await.unwrap();
+    assert_eq!(body["code"], "too_many_open_conversations");
+    // Nothing was stored for the refused one.
+    let listed: serde_json::Value = app
+        .get("/conversations", &guest.token)
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(listed["items"].as_array().unwrap().len(), 5);
+    // A client with the same sub is the same customer: the same cap.
+    let client = User {
+        id: guest.id.clone(),
+        token: mint("client", &guest.id, 3600),
+    };
+    let r = app
+        .post("/conversations", &client.token, serde_json::json!({}))
+        .await;
+    assert_eq!(r.status(), 409);
+    // Another customer is not affected, and a close frees a place.
+    app.open_conversation(&app.user("guest")).await;
+    assert_eq!(app.close(&guest, &open[0]).await.status(), 200);
+    app.open_conversation(&guest).await;
+}
+
+#[tokio::test]
+async fn a_queue_position_cannot_be_pushed_back_by_one_guest_opening_thousands() {
+    // The attack: 2,000 opens at once from one guest.
+    let app = spawn_with(|s| s.http_rate_per_sec = 0).await;
+    let guest = app.user("guest");
+    let mut tasks = tokio::task::JoinSet::new();
+    for _ in 0..200 {
+        let http = app.http.clone();
+        let url = app.url("/conversations");
+        let token = guest.token.clone();
+        tasks.spawn(async move {
+            http.post(url)
+                .bearer_auth(token)
+                .json(&serde_json::json!({}))
+                .send()
+                .await
+                .unwrap()
+                .status()
+                .as_u16()
+        });
+    }
+    let mut created = 0;
+    while let Some(status) = tasks.join_next().await {
+        match status.unwrap() {
+            201 => created += 1,
+            409 => {}
+            other => panic!("unexpected {other}"),
+        }
+    }
+    assert_eq!(created, 5, "exactly the cap, however many race");
+    let agent = app.user("support");
+    let queue: serde_json::Value = app
+        .get("/conversations?queue=true&limit=200", &agent.token)
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(queue["items"].as_array().unwrap().len(), 5);
+}
+
+#[tokio::test]
+async fn past_the_users_http_bucket_requests_get_429_with_retry_after() {
+    let app = spawn_with(|s| {
+        s.http_rate_per_sec = 1;
+        s.http_rate_burst = 3;
+    })
+    .await;
+    let agent = app.user("support");
+    for _ in 0..3 {
+        assert_eq!(app.get("/conversations", &agent.token).await.status(), 200);
+    }
+    let r = app.get("/conversations", &agent.token).await;
+    assert_eq!(r.status(), 429);
+    let wait: u64 = r.headers()["retry-after"]
+        .to_str()
+        .unwrap()
+        .parse()
+        .unwrap();
+    assert!((1..=1).contains(&wait), "Retry-After {wait}");
+    let body: serde_json::Value = r.json().await.unwrap();
+    assert_eq!(body["code"], "rate_limited");
+    // Another user, and the customer with the same sub, have their own buckets.
+    assert_eq!(
+        app.get("/conversations", &app.user("support").token)
+            .await
+            .status(),
+        200
+    );
+    let same_sub = mint("guest", &agent.id, 3600);
+    assert_eq!(app.get("/conversations", &same_sub).await.status(), 200);
+    // The health probes are not the API: never limited.
+    for _ in 0..10 {
+        assert_eq!(
+            app.http
+                .get(app.url("/healthz"))
+                .send()
+                .await
+                .unwrap()
+                .status(),
+            200
+        );
+    }
+    // After the wait the user is served again.
+    tokio::time::sleep(Duration::from_secs(wait)).await;
+    assert_eq!(app.get("/conversations", &agent.token).await.status(), 200);
+}
+
+#[tokio::test]
+async fn the_token_is_checked_before_the_body_is_parsed() {
+    let app = spawn_app().await;
+    // Malformed JSON: without a token it is 401 (the body was never
+    // parsed); with a valid token the same body is 400.
+    let send = |token: Option<String>| {
+        let mut req = app
+            .http
+            .post(app.url("/conversations"))
+            .header("content-type", "application/json")
+            .body("{\"subject\": [[[[");
+        if let Some(t) = token {
+            req = req.bearer_auth(t);
+        }
+        req.send()
+    };
+    assert_eq!(send(None).await.unwrap().status(), 401);
+    assert_eq!(send(Some("not-a-jwt".into())).await.unwrap().status(), 401);
+    assert_eq!(
+        send(Some(app.user("guest").token)).await.unwrap().status(),
+        400
+    );
+}

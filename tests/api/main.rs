@@ -6,6 +6,7 @@ mod bad_input;
 mod chat;
 mod helpers;
 mod http_api;
+mod identity;
 mod idp_tokens;
 mod lifecycle;
 mod limits;

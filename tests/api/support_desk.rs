@@ -93,7 +93,13 @@ async fn clients_see_their_own_agents_their_assigned_and_the_queue_oldest_first(
 
 #[tokio::test]
 async fn two_agents_claiming_at_once_exactly_one_wins_100_times() {
-    let app = spawn_app().await;
+    // About claim races: one client's 100 conversations and the agents'
+    // 100 quick claims are past the per-customer and per-user caps.
+    let app = spawn_with(|s| {
+        s.max_open_conversations = 1000;
+        s.http_rate_per_sec = 0;
+    })
+    .await;
     let client = app.user("client");
     let (a1, a2) = (app.user("support"), app.user("support"));
     for round in 0..100 {

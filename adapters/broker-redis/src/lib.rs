@@ -29,7 +29,7 @@ use std::time::Duration;
 use anyhow::Context;
 use async_trait::async_trait;
 use qc_application::ports::{BrokerError, Envelope, RemoteEvents, Transport, Watched};
-use qc_domain::UserId;
+use qc_domain::User;
 use redis::aio::{ConnectionManager, ConnectionManagerConfig};
 use tokio::sync::{mpsc, oneshot};
 use tokio_util::sync::{CancellationToken, DropGuard};
@@ -109,8 +109,8 @@ impl RedisTransport {
         })
     }
 
-    fn channel(&self, user: &UserId) -> String {
-        format!("{}{}", channel_prefix(&self.prefix), user.as_str())
+    fn channel(&self, user: &User) -> String {
+        format!("{}{}", channel_prefix(&self.prefix), wire::user_key(user))
     }
 }
 
@@ -184,7 +184,7 @@ impl Transport for RedisTransport {
             .map_err(|e| BrokerError(anyhow::anyhow!("Redis publish queue: {e}")))
     }
 
-    fn watch(&self, user: &UserId) -> Watched {
+    fn watch(&self, user: &User) -> Watched {
         let (ack, acked) = oneshot::channel();
         let _ = self.commands.send(Command::Watch(self.channel(user), ack));
         Box::pin(async move {
@@ -193,7 +193,7 @@ impl Transport for RedisTransport {
         })
     }
 
-    fn unwatch(&self, user: &UserId) {
+    fn unwatch(&self, user: &User) {
         let _ = self.commands.send(Command::Unwatch(self.channel(user)));
     }
 

@@ -8,7 +8,6 @@ use std::time::Duration;
 
 use futures_util::StreamExt;
 use qc_application::ports::RemoteEvents;
-use qc_domain::UserId;
 use redis::aio::{PubSub, PubSubSink};
 use tokio::sync::{mpsc, oneshot};
 use tokio_util::sync::CancellationToken;
@@ -145,7 +144,7 @@ impl Subscriber {
         };
         let Some(user) = channel
             .strip_prefix(&self.user_channel_prefix)
-            .and_then(|u| UserId::new(u).ok())
+            .and_then(wire::parse_user_key)
         else {
             return;
         };

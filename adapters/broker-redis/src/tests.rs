@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use chrono::Utc;
 use qc_application::ports::{Envelope, RemoteEvents, Transport};
-use qc_domain::{ChatEvent, ConversationId, TypingKind, UserId};
+use qc_domain::{ChatEvent, ConversationId, TypingKind, User, UserId};
 use tokio::sync::Notify;
 use ulid::Ulid;
 
@@ -55,16 +55,20 @@ impl Recorder {
     }
 }
 
-fn user(s: &str) -> UserId {
-    UserId::new(s).unwrap()
+fn user(s: &str) -> User {
+    User::customer(UserId::new(s).unwrap())
 }
 
-fn typing(from: &str, to: Vec<UserId>) -> Arc<Envelope> {
+fn agent(s: &str) -> User {
+    User::agent(UserId::new(s).unwrap())
+}
+
+fn typing(from: &str, to: Vec<User>) -> Arc<Envelope> {
     Arc::new(Envelope::new(
         to,
         ChatEvent::Typing {
             conversation_id: ConversationId::from_ulid(Ulid::generate()),
-            sender_id: user(from),
+            sender_id: user(from).id,
             kind: TypingKind::Started,
             at: Utc::now(),
         },
@@ -133,9 +137,30 @@ async fn a_node_skips_its_own_events_and_each_user_gets_one_copy() {
         got.iter().all(|e| sender(e) == "remote"),
         "own events skipped"
     );
-    let mut to: Vec<String> = got.iter().map(|e| e.recipients[0].to_string()).collect();
+    let mut to: Vec<String> = got.iter().map(|e| e.recipients[0].id.to_string()).collect();
     to.sort();
     assert_eq!(to, vec!["alice", "bob"], "one narrowed copy per user");
+}
+
+#[tokio::test]
+async fn a_customer_and_an_agent_sharing_a_sub_have_separate_channels() {
+    let Some(url) = redis_url() else { return };
+    let p = prefix();
+    let (a, _on_a) = node(&url, &p).await;
+    let (b, on_b) = node(&url, &p).await;
+    b.watch(&user("same")).await;
+
+    a.publish(&typing("to-agent", vec![agent("same")])).unwrap();
+    a.publish(&typing("to-customer", vec![user("same")]))
+        .unwrap();
+    let got = on_b.wait_for(1).await;
+    assert_eq!(got.len(), 1);
+    assert_eq!(
+        sender(&got[0]),
+        "to-customer",
+        "the agent's event never came"
+    );
+    assert_eq!(got[0].recipients, vec![user("same")]);
 }
 
 #[tokio::test]

@@ -7,10 +7,34 @@
 use anyhow::{Context, anyhow};
 use chrono::{DateTime, Utc};
 use qc_application::ports::Envelope;
-use qc_domain::{ChatEvent, ClientMsgId, Message, MessageKind, TypingKind, UserId};
+use qc_domain::{ChatEvent, ClientMsgId, Message, MessageKind, Side, TypingKind, User, UserId};
 use serde::{Deserialize, Serialize};
 
-const VERSION: u8 = 2;
+/// 3: recipients are users, `c:<sub>` or `a:<sub>`, and a text carries its
+/// sender's side.
+const VERSION: u8 = 3;
+
+/// A user as the transport names it: `c:<sub>` (customer) or `a:<sub>`
+/// (agent). Channel names and recipients use it, so a customer and an
+/// agent sharing a `sub` never share a channel.
+pub fn user_key(user: &User) -> String {
+    let side = match user.side {
+        Side::Customer => 'c',
+        Side::Agent => 'a',
+    };
+    format!("{side}:{}", user.id.as_str())
+}
+
+/// The inverse of [`user_key`]; `None` for anything else.
+pub fn parse_user_key(key: &str) -> Option<User> {
+    let (side, sub) = key.split_at_checked(2)?;
+    let side = match side {
+        "c:" => Side::Customer,
+        "a:" => Side::Agent,
+        _ => return None,
+    };
+    UserId::new(sub).ok().map(|id| User::new(side, id))
+}
 
 #[derive(Serialize, Deserialize)]
 struct Wire {
@@ -27,6 +51,7 @@ enum WireEvent {
         conversation_id: String,
         seq: i64,
         sender_id: String,
+        sender_side: String,
         content: String,
         client_msg_id: Option<String>,
         created_at: i64,
@@ -76,6 +101,7 @@ pub fn encode(envelope: &Envelope) -> String {
             conversation_id: m.conversation_id.to_string(),
             seq: m.seq,
             sender_id: m.sender_id.to_string(),
+            sender_side: m.sender_side.as_str().to_owned(),
             content: m.content.clone(),
             client_msg_id: m.client_msg_id.as_ref().map(|c| c.as_str().to_owned()),
             created_at: millis(m.created_at),
@@ -125,11 +151,7 @@ pub fn encode(envelope: &Envelope) -> String {
     };
     let wire = Wire {
         v: VERSION,
-        recipients: envelope
-            .recipients
-            .iter()
-            .map(ToString::to_string)
-            .collect(),
+        recipients: envelope.recipients.iter().map(user_key).collect(),
         event,
     };
     serde_json::to_string(&wire).unwrap_or_default()
@@ -141,8 +163,8 @@ pub fn decode(payload: &[u8]) -> anyhow::Result<Envelope> {
     anyhow::ensure!(wire.v == VERSION, "unknown envelope version {}", wire.v);
     let recipients = wire
         .recipients
-        .into_iter()
-        .map(user)
+        .iter()
+        .map(|k| parse_user_key(k).ok_or_else(|| anyhow!("bad recipient {k:?}")))
         .collect::<anyhow::Result<Vec<_>>>()?;
     let event = match wire.event {
         WireEvent::MessageStored {
@@ -150,6 +172,7 @@ pub fn decode(payload: &[u8]) -> anyhow::Result<Envelope> {
             conversation_id,
             seq,
             sender_id,
+            sender_side,
             content,
             client_msg_id,
             created_at,
@@ -161,6 +184,7 @@ pub fn decode(payload: &[u8]) -> anyhow::Result<Envelope> {
                 conversation_id: conversation_id.parse().context("bad conversation id")?,
                 seq,
                 sender_id: user(sender_id)?,
+                sender_side: Side::parse(&sender_side).context("bad sender side")?,
                 kind: MessageKind::Text,
                 content,
                 client_msg_id: client_msg_id
@@ -240,6 +264,7 @@ mod tests {
                     conversation_id: cid,
                     seq: 7,
                     sender_id: u("client"),
+                    sender_side: Side::Agent,
                     kind: MessageKind::Text,
                     content: "héllo \"quoted\"".into(),
                     client_msg_id: ClientMsgId::new("k-1"),
@@ -272,7 +297,7 @@ mod tests {
             },
         ];
         for event in events {
-            let env = Envelope::new(vec![u("client"), u("agent")], event);
+            let env = Envelope::new(vec![User::customer(u("x")), User::agent(u("x"))], event);
             let back = decode(encode(&env).as_bytes()).unwrap();
             assert_eq!(back, env);
         }
@@ -282,7 +307,23 @@ mod tests {
     fn garbage_is_refused() {
         assert!(decode(b"not json").is_err());
         assert!(decode(br#"{"v":9,"recipients":[],"event":{"kind":"closed","conversation_id":"x","closed_by":"a","at":0}}"#).is_err());
-        assert!(decode(br#"{"v":2,"recipients":[""],"event":{"kind":"closed","conversation_id":"01KAAWW5V95WFFDERJZCTDE2QQ","closed_by":"a","at":0}}"#).is_err());
-        assert!(decode(br#"{"v":2,"recipients":["u"],"event":{"kind":"closed","conversation_id":"nope","closed_by":"a","at":0}}"#).is_err());
+        assert!(decode(br#"{"v":3,"recipients":["c:"],"event":{"kind":"closed","conversation_id":"01KAAWW5V95WFFDERJZCTDE2QQ","closed_by":"a","at":0}}"#).is_err());
+        assert!(decode(br#"{"v":3,"recipients":["u"],"event":{"kind":"closed","conversation_id":"01KAAWW5V95WFFDERJZCTDE2QQ","closed_by":"a","at":0}}"#).is_err(), "a bare sub is no user");
+        assert!(decode(br#"{"v":3,"recipients":["c:u"],"event":{"kind":"closed","conversation_id":"nope","closed_by":"a","at":0}}"#).is_err());
+        assert!(decode(br#"{"v":3,"recipients":["a:u"],"event":{"kind":"closed","conversation_id":"01KAAWW5V95WFFDERJZCTDE2QQ","closed_by":"a","at":0}}"#).is_ok());
+    }
+
+    #[test]
+    fn user_keys_keep_the_side() {
+        let sub = UserId::new("a:b").unwrap();
+        for user in [User::customer(sub.clone()), User::agent(sub.clone())] {
+            assert_eq!(parse_user_key(&user_key(&user)), Some(user));
+        }
+        assert_ne!(
+            user_key(&User::customer(sub.clone())),
+            user_key(&User::agent(sub))
+        );
+        assert_eq!(parse_user_key("x:u"), None);
+        assert_eq!(parse_user_key("c"), None);
     }
 }

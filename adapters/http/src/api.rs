@@ -3,7 +3,7 @@
 
 mod conversations;
 mod dto;
-mod error;
+pub(crate) mod error;
 mod health;
 mod strict_string;
 mod ulid_param;

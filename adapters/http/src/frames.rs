@@ -515,6 +515,7 @@ mod tests {
                 .unwrap(),
             seq: 1,
             sender_id: UserId::new("01K9RDKY84GC0Q7F9F1NY54B5C").unwrap(),
+            sender_side: qc_domain::Side::Customer,
             kind: MessageKind::Text,
             content: "Hello, I need help with my order.".into(),
             client_msg_id: None,

@@ -28,14 +28,14 @@ use async_trait::async_trait;
 use dashmap::DashMap;
 use qc_application::ConversationAccess;
 use qc_application::ports::{Broker, BrokerError, Envelope, RemoteEvents, Transport};
-use qc_domain::{ChatEvent, UserId};
+use qc_domain::{ChatEvent, User};
 
 use crate::frames::{Frame, render_event};
 use crate::ws::Outbox;
 use sequencer::Sequencer;
 
 type Connections = Vec<(u64, Arc<Outbox>)>;
-type Registry = DashMap<UserId, Connections>;
+type Registry = DashMap<User, Connections>;
 
 /// How long a text waits for an earlier one still in flight from another node.
 const REORDER_HOLD: Duration = Duration::from_millis(250);
@@ -49,7 +49,7 @@ pub struct Hub {
     next_id: AtomicU64,
     /// Per user: connections (and upgrades under way), for the cap, and
     /// the user's frame bucket shared by those connections.
-    slots: Arc<DashMap<UserId, UserSlots>>,
+    slots: Arc<DashMap<User, UserSlots>>,
     /// Kept exact by the assignments and closes passing through here.
     access: Arc<ConversationAccess>,
     transport: Option<Arc<dyn Transport>>,
@@ -92,7 +92,7 @@ impl Hub {
     /// registration is dropped. The user's first connection on this node
     /// waits until the transport receives the user's events from other
     /// nodes too (bounded by the transport).
-    pub async fn register(self: &Arc<Self>, user: &UserId, outbox: Arc<Outbox>) -> Registration {
+    pub async fn register(self: &Arc<Self>, user: &User, outbox: Arc<Outbox>) -> Registration {
         let id = self.next_id.fetch_add(1, Ordering::Relaxed);
         let mut entry = self.by_user.entry(user.clone()).or_default();
         // Asked under the shard lock, so watch and unwatch of one user reach
@@ -148,7 +148,7 @@ impl Hub {
     /// the returned guard drops.
     /// `rate` is the user's bucket (per second, burst), made with the first
     /// slot and kept while any is held.
-    pub fn reserve(&self, user: &UserId, max: usize, rate: Option<(u32, u32)>) -> Option<Slot> {
+    pub fn reserve(&self, user: &User, max: usize, rate: Option<(u32, u32)>) -> Option<Slot> {
         let mut held = self.slots.entry(user.clone()).or_insert_with(|| UserSlots {
             count: 0,
             bucket: rate.map(|(per_sec, burst)| {
@@ -173,7 +173,7 @@ impl Hub {
         self.by_user.iter().map(|e| e.value().len()).sum()
     }
 
-    fn unregister(&self, user: &UserId, id: u64) {
+    fn unregister(&self, user: &User, id: u64) {
         if let dashmap::Entry::Occupied(mut entry) = self.by_user.entry(user.clone()) {
             entry.get_mut().retain(|(i, _)| *i != id);
             if entry.get().is_empty() {
@@ -186,7 +186,7 @@ impl Hub {
     }
 }
 
-fn push_to(registry: &Registry, user: &UserId, frame: &Frame) {
+fn push_to(registry: &Registry, user: &User, frame: &Frame) {
     if let Some(connections) = registry.get(user) {
         for (_, outbox) in connections.iter() {
             outbox.push(frame.clone());
@@ -201,8 +201,8 @@ pub struct UserSlots {
 
 /// One of a user's connection slots; dropping it frees the slot.
 pub struct Slot {
-    slots: Arc<DashMap<UserId, UserSlots>>,
-    user: UserId,
+    slots: Arc<DashMap<User, UserSlots>>,
+    user: User,
     /// Whether the user has a bucket: without one, a frame needs no lookup.
     bucket: bool,
 }
@@ -232,7 +232,7 @@ impl Drop for Slot {
 /// A connection's place in the hub; dropping it removes the connection.
 pub struct Registration {
     hub: Arc<Hub>,
-    user: UserId,
+    user: User,
     id: u64,
 }
 
@@ -281,13 +281,13 @@ mod tests {
     use super::*;
     use chrono::Utc;
     use qc_application::ports::conversation_repository::MockConversationRepository;
-    use qc_domain::{ChatEvent, ConversationId, TypingKind};
+    use qc_domain::{ChatEvent, ConversationId, TypingKind, UserId};
     use std::sync::Mutex;
     use std::time::Duration;
     use ulid::Ulid;
 
-    fn user(s: &str) -> UserId {
-        UserId::new(s).unwrap()
+    fn user(s: &str) -> User {
+        User::customer(UserId::new(s).unwrap())
     }
 
     fn hub(transport: Option<Arc<dyn Transport>>) -> Arc<Hub> {
@@ -298,12 +298,12 @@ mod tests {
         Hub::new(access, transport)
     }
 
-    fn typing(from: &str, to: Vec<UserId>) -> Arc<Envelope> {
+    fn typing(from: &str, to: Vec<User>) -> Arc<Envelope> {
         Arc::new(Envelope::new(
             to,
             ChatEvent::Typing {
                 conversation_id: ConversationId::from_ulid(Ulid::generate()),
-                sender_id: user(from),
+                sender_id: user(from).id,
                 kind: TypingKind::Started,
                 at: Utc::now(),
             },
@@ -336,6 +336,35 @@ mod tests {
         assert!(rx_c.try_recv().is_none(), "not a recipient");
     }
 
+    #[tokio::test]
+    async fn deliveries_and_slots_are_per_side_not_per_sub() {
+        let hub = hub(None);
+        let customer = user("same");
+        let agent = User::agent(UserId::new("same").unwrap());
+        let (c, mut rx_c) = Outbox::new(8, 1 << 20);
+        let (a, mut rx_a) = Outbox::new(8, 1 << 20);
+        let _rc = hub.register(&customer, c).await;
+        let _ra = hub.register(&agent, a).await;
+
+        hub.publish(typing("x", vec![customer.clone()]))
+            .await
+            .unwrap();
+        assert!(rx_c.try_recv().is_some());
+        assert!(
+            rx_a.try_recv().is_none(),
+            "the agent with that sub is someone else"
+        );
+        hub.publish(typing("x", vec![agent.clone()])).await.unwrap();
+        assert!(rx_a.try_recv().is_some());
+        assert!(rx_c.try_recv().is_none());
+
+        // One slot each: the customer's cap does not count the agent's.
+        let held = hub.reserve(&customer, 1, None).unwrap();
+        assert!(hub.reserve(&customer, 1, None).is_none());
+        assert!(hub.reserve(&agent, 1, None).is_some());
+        drop(held);
+    }
+
     #[derive(Default)]
     struct FakeTransport {
         log: Mutex<Vec<String>>,
@@ -354,12 +383,15 @@ mod tests {
                 .push(format!("publish {}", envelope.recipients.len()));
             Ok(())
         }
-        fn watch(&self, user: &UserId) -> qc_application::ports::Watched {
-            self.log.lock().unwrap().push(format!("watch {user}"));
+        fn watch(&self, user: &User) -> qc_application::ports::Watched {
+            self.log.lock().unwrap().push(format!("watch {}", user.id));
             Box::pin(async {})
         }
-        fn unwatch(&self, user: &UserId) {
-            self.log.lock().unwrap().push(format!("unwatch {user}"));
+        fn unwatch(&self, user: &User) {
+            self.log
+                .lock()
+                .unwrap()
+                .push(format!("unwatch {}", user.id));
         }
         async fn health(&self) -> Result<(), BrokerError> {
             Ok(())
@@ -422,7 +454,7 @@ mod tests {
         assert_eq!(hub.connections(), 0);
     }
 
-    fn text(cid: ConversationId, seq: i64, to: Vec<UserId>) -> Arc<Envelope> {
+    fn text(cid: ConversationId, seq: i64, to: Vec<User>) -> Arc<Envelope> {
         use qc_domain::{Message, MessageId, MessageKind};
         Arc::new(Envelope::new(
             to,
@@ -431,7 +463,8 @@ mod tests {
                     id: MessageId::from_ulid(Ulid::generate()),
                     conversation_id: cid,
                     seq,
-                    sender_id: user("s"),
+                    sender_id: user("s").id,
+                    sender_side: qc_domain::Side::Customer,
                     kind: MessageKind::Text,
                     content: format!("m{seq}"),
                     client_msg_id: None,

@@ -6,6 +6,7 @@
 pub mod api;
 pub mod auth;
 pub mod frames;
+pub mod gate;
 pub mod hub;
 pub mod listener;
 pub mod origin;

@@ -21,6 +21,8 @@ pub struct HttpDeps {
     pub dev_tokens: Option<crate::web::DevTokens>,
     /// Largest request body, in bytes (`QC_HTTP_BODY_LIMIT`).
     pub body_limit: usize,
+    /// The per-user HTTP request bucket, `(per second, burst)`; `None`: off.
+    pub http_rate: Option<(u32, u32)>,
 }
 
 /// The OpenAPI service, also used to write `docs/openapi.json`.
@@ -49,6 +51,10 @@ pub fn build_routes(deps: HttpDeps) -> impl Endpoint<Output = poem::Response> {
     let origins = deps.ws.origins.clone();
     let cookie_name: Arc<str> = deps.ws.auth.cookie_name.as_str().into();
     let body_limit = deps.body_limit;
+    let gate = Arc::new(crate::gate::ApiGate::new(
+        deps.ws.auth.clone(),
+        deps.http_rate,
+    ));
     let render = deps.metrics;
     let metrics = poem::endpoint::make_sync(move |_| {
         poem::Response::builder()
@@ -66,6 +72,7 @@ pub fn build_routes(deps: HttpDeps) -> impl Endpoint<Output = poem::Response> {
         .catch_all_error(json_error)
         .with(CatchPanic::new())
         .around(root_page)
+        .around(move |ep, req| crate::gate::api_gate(ep, req, gate.clone()))
         .around(move |ep, req| limit_body(ep, req, body_limit))
         .around(move |ep, req| cors(ep, req, origins.clone(), cookie_name.clone()))
         .around(move |ep, req| access_log(ep, req, allow.clone()))
@@ -195,14 +202,7 @@ async fn limit_body<E: Endpoint>(
     use tokio::io::AsyncReadExt;
     let too_large = || {
         crate::telemetry::body_refused();
-        (
-            StatusCode::PAYLOAD_TOO_LARGE,
-            poem::web::Json(serde_json::json!({
-                "code": "payload_too_large",
-                "message": format!("a request body may have at most {limit} bytes"),
-            })),
-        )
-            .into_response()
+        crate::api::error::ApiError::payload_too_large(limit).into_response()
     };
     let declared = req
         .headers()

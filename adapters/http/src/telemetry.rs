@@ -24,6 +24,11 @@ pub fn body_refused() {
     counter!("qc_http_body_refused_total").increment(1);
 }
 
+/// An HTTP API request refused with 429 by the user's request bucket.
+pub fn http_rate_limited() {
+    counter!("qc_http_rate_limited_total").increment(1);
+}
+
 /// A WebSocket upgrade refused because the user holds the most connections.
 pub fn connections_refused() {
     counter!("qc_ws_too_many_connections_total").increment(1);

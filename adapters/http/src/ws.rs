@@ -212,7 +212,7 @@ async fn upgrade(endpoint: Endpoint, req: &Request, ctx: Arc<WsContext>) -> Resp
     let user_rate = (ctx.limits.user_rate_per_sec > 0)
         .then_some((ctx.limits.user_rate_per_sec, ctx.limits.user_rate_burst));
     let Some(slot) = ctx.hub.reserve(
-        &verified.identity.user_id,
+        &verified.identity.user(),
         ctx.limits.max_per_user,
         user_rate,
     ) else {

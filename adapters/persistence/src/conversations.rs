@@ -8,12 +8,24 @@ use qc_application::ports::{
 use qc_domain::{Conversation, ConversationId, ConversationStatus, UserId};
 use sea_orm::sea_query::Expr;
 use sea_orm::{
-    ActiveValue::Set, ColumnTrait, Condition, ConnectionTrait, EntityTrait, QueryFilter,
-    QueryOrder, QuerySelect,
+    ColumnTrait, Condition, ConnectionTrait, DbBackend, EntityTrait, QueryFilter, QueryOrder,
+    QuerySelect, Statement, TransactionTrait, Value,
 };
 
 use crate::Database;
-use crate::entities::conversation::{self, Column, Entity};
+use crate::entities::conversation::{Column, Entity};
+
+/// A new conversation (unassigned, `last_seq` 0), unless its owner already
+/// has the cap's number of open ones.
+const CAPPED_INSERT_SQLITE: &str = "INSERT INTO conversations \
+     (id, client_id, support_id, status, subject, created_at, closed_at, last_seq) \
+     SELECT ?, ?, NULL, ?, ?, ?, NULL, 0 \
+     WHERE (SELECT COUNT(*) FROM conversations WHERE client_id = ? AND status = 'open') < ?";
+
+const CAPPED_INSERT_PG: &str = "INSERT INTO conversations \
+     (id, client_id, support_id, status, subject, created_at, closed_at, last_seq) \
+     SELECT $1, $2, NULL, $3, $4, $5, NULL, 0 \
+     WHERE (SELECT COUNT(*) FROM conversations WHERE client_id = $6 AND status = 'open') < $7";
 
 pub(crate) fn storage(e: impl Into<anyhow::Error>) -> RepositoryError {
     RepositoryError(e.into())
@@ -32,22 +44,57 @@ impl SeaOrmConversationRepository {
 
 #[async_trait]
 impl ConversationRepository for SeaOrmConversationRepository {
-    async fn insert(&self, c: &Conversation) -> Result<(), RepositoryError> {
-        let row = conversation::ActiveModel {
-            id: Set(c.id.to_string()),
-            client_id: Set(c.client_id.to_string()),
-            support_id: Set(c.support_id.as_ref().map(ToString::to_string)),
-            status: Set(c.status.as_str().to_owned()),
-            subject: Set(c.subject.clone()),
-            created_at: Set(c.created_at),
-            closed_at: Set(c.closed_at),
-            last_seq: Set(0),
+    async fn insert(&self, c: &Conversation, max_open: u32) -> Result<bool, RepositoryError> {
+        // One statement counts the owner's open conversations and inserts
+        // only under the cap. SQLite runs it under its single writer; on
+        // PostgreSQL two transactions could each count before the other
+        // inserts, so a transaction-scoped advisory lock on the owner
+        // serializes one owner's opens (other owners do not wait).
+        let backend = self.db.write().get_database_backend();
+        let values: Vec<Value> = vec![
+            c.id.to_string().into(),
+            c.client_id.to_string().into(),
+            c.status.as_str().into(),
+            c.subject.clone().into(),
+            c.created_at.into(),
+            c.client_id.to_string().into(),
+            i64::from(max_open).into(),
+        ];
+        let stored = match backend {
+            DbBackend::Postgres => {
+                let txn = self.db.write().begin().await.map_err(storage)?;
+                txn.execute_raw(Statement::from_sql_and_values(
+                    backend,
+                    "SELECT pg_advisory_xact_lock(hashtextextended('qc-open:' || $1, 0))",
+                    [c.client_id.to_string().into()],
+                ))
+                .await
+                .map_err(storage)?;
+                let n = txn
+                    .execute_raw(Statement::from_sql_and_values(
+                        backend,
+                        CAPPED_INSERT_PG,
+                        values,
+                    ))
+                    .await
+                    .map_err(storage)?
+                    .rows_affected();
+                txn.commit().await.map_err(storage)?;
+                n
+            }
+            _ => self
+                .db
+                .write()
+                .execute_raw(Statement::from_sql_and_values(
+                    backend,
+                    CAPPED_INSERT_SQLITE,
+                    values,
+                ))
+                .await
+                .map_err(storage)?
+                .rows_affected(),
         };
-        Entity::insert(row)
-            .exec_without_returning(self.db.write())
-            .await
-            .map_err(storage)?;
-        Ok(())
+        Ok(stored == 1)
     }
 
     async fn find(&self, id: ConversationId) -> Result<Option<Conversation>, RepositoryError> {

@@ -34,6 +34,7 @@ pub(crate) mod message {
         pub conversation_id: String,
         pub seq: i64,
         pub sender_id: String,
+        pub sender_side: String,
         pub message_type: String,
         pub content: String,
         pub client_msg_id: Option<String>,
@@ -48,7 +49,9 @@ pub(crate) mod message {
 }
 
 use anyhow::{Context, anyhow};
-use qc_domain::{ClientMsgId, Conversation, ConversationStatus, Message, MessageKind, UserId};
+use qc_domain::{
+    ClientMsgId, Conversation, ConversationStatus, Message, MessageKind, Side, UserId,
+};
 
 impl TryFrom<conversation::Model> for Conversation {
     type Error = anyhow::Error;
@@ -81,6 +84,8 @@ impl TryFrom<message::Model> for Message {
                 .context("stored conversation id")?,
             seq: m.seq,
             sender_id: UserId::new(m.sender_id).context("stored sender id")?,
+            sender_side: Side::parse(&m.sender_side)
+                .ok_or_else(|| anyhow!("stored sender side {:?}", m.sender_side))?,
             kind: MessageKind::parse(&m.message_type)
                 .ok_or_else(|| anyhow!("stored message type {:?}", m.message_type))?,
             content: m.content,

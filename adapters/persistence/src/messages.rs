@@ -7,7 +7,7 @@ use qc_application::ports::{
     AppendError, Appended, HistoryCursor, HistoryError, HistoryPage, HistoryQuery, MarkReadError,
     MessageRepository, RepositoryError,
 };
-use qc_domain::{ConversationId, Message, MessageId, NewMessage, UserId};
+use qc_domain::{ConversationId, Message, MessageId, NewMessage, User};
 use sea_orm::sea_query::Expr;
 use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect};
 
@@ -124,7 +124,7 @@ impl MessageRepository for SeaOrmMessageRepository {
     async fn mark_read(
         &self,
         conversation: ConversationId,
-        reader: &UserId,
+        reader: &User,
         up_to: MessageId,
         at: DateTime<Utc>,
     ) -> Result<u64, MarkReadError> {
@@ -136,7 +136,9 @@ impl MessageRepository for SeaOrmMessageRepository {
             .col_expr(message::Column::ReadAt, Expr::value(at))
             .filter(message::Column::ConversationId.eq(conversation.to_string()))
             .filter(message::Column::Seq.lte(seq))
-            .filter(message::Column::SenderId.ne(reader.as_str()))
+            // The other side's messages: a customer reads the agents', an
+            // agent the customer's (whatever their subs).
+            .filter(message::Column::SenderSide.ne(reader.side.as_str()))
             .filter(message::Column::ReadAt.is_null())
             .exec(self.db.write())
             .await

@@ -65,15 +65,33 @@ async fn new_conversation(r: &Repos, owner: &str, at: chrono::DateTime<Utc>) -> 
         at,
     )
     .unwrap();
-    r.conversations.insert(&c).await.unwrap();
+    assert!(r.conversations.insert(&c, 1000).await.unwrap());
     c
 }
 
+/// A text from `sender`: the customer when it is the owner's sub, else an
+/// agent.
 fn new_message(c: &Conversation, sender: &str, text: &str, cmid: Option<&str>) -> NewMessage {
+    let side = if c.client_id.as_str() == sender {
+        Side::Customer
+    } else {
+        Side::Agent
+    };
+    new_message_from(c, side, sender, text, cmid)
+}
+
+fn new_message_from(
+    c: &Conversation,
+    side: Side,
+    sender: &str,
+    text: &str,
+    cmid: Option<&str>,
+) -> NewMessage {
     NewMessage {
         id: MessageId::from_ulid(Ulid::generate()),
         conversation_id: c.id,
         sender_id: UserId::new(sender).unwrap(),
+        sender_side: side,
         content: MessageContent::new(text).unwrap(),
         client_msg_id: cmid.and_then(ClientMsgId::new),
         created_at: t0() + Duration::milliseconds(123),
@@ -414,7 +432,7 @@ async fn mark_read_sets_read_at_on_the_other_sides_messages_up_to_the_id() {
         let c2 = stored(&r, new_message(&c, "client-1", "q2", None)).await;
         let c3 = stored(&r, new_message(&c, "client-1", "q3", None)).await;
         let at = t0() + Duration::seconds(9);
-        let agent = UserId::new("agent-1").unwrap();
+        let agent = User::agent(UserId::new("agent-1").unwrap());
         assert_eq!(
             r.messages.mark_read(c.id, &agent, c2.id, at).await.unwrap(),
             2
@@ -680,5 +698,145 @@ async fn one_client_msg_id_sent_ten_times_at_once_is_stored_once() {
         assert_eq!(accepted[0].seq, 1);
         let next = stored(&r, new_message(&c, "client-1", "after", None)).await;
         assert_eq!(next.seq, 2, "the duplicates left no gap");
+    }
+}
+
+#[tokio::test]
+async fn a_customer_and_an_agent_sharing_a_sub_are_two_users() {
+    for db in databases().await {
+        let r = repos(&db).await;
+        // "same" owns one conversation and, as an agent, claims another
+        // customer's; a third customer's conversation is claimed by agent-1.
+        let own = new_conversation(&r, "same", t0()).await;
+        let mut served = new_conversation(&r, "client-2", t0()).await;
+        let same_agent = UserId::new("same").unwrap();
+        assert!(
+            r.conversations
+                .try_assign(served.id, &same_agent)
+                .await
+                .unwrap()
+        );
+        served.assign_to(same_agent);
+
+        // As an agent, "same" is no participant of their own (unassigned)
+        // conversation; as a customer, none of the one they serve.
+        for (c, side) in [(&own, Side::Agent), (&served, Side::Customer)] {
+            assert!(matches!(
+                r.messages
+                    .append(new_message_from(c, side, "same", "x", None))
+                    .await,
+                Err(AppendError::NotParticipant)
+            ));
+        }
+
+        // Assigned to themselves, the two users talk: one client_msg_id on
+        // both sides is two messages, not a retry.
+        assert!(
+            r.conversations
+                .try_assign(own.id, &UserId::new("same").unwrap())
+                .await
+                .unwrap()
+        );
+        let q = stored(
+            &r,
+            new_message_from(&own, Side::Customer, "same", "question", Some("m1")),
+        )
+        .await;
+        let a = stored(
+            &r,
+            new_message_from(&own, Side::Agent, "same", "answer", Some("m1")),
+        )
+        .await;
+        assert_eq!((q.seq, q.sender_side), (1, Side::Customer));
+        assert_eq!((a.seq, a.sender_side), (2, Side::Agent));
+        assert!(matches!(
+            r.messages
+                .append(new_message_from(&own, Side::Agent, "same", "again", Some("m1")))
+                .await
+                .unwrap(),
+            Appended::Duplicate(m) if m.id == a.id
+        ));
+
+        // The customer reading marks the agent's text, not their own.
+        let customer = User::customer(UserId::new("same").unwrap());
+        let at = t0() + Duration::seconds(3);
+        assert_eq!(
+            r.messages
+                .mark_read(own.id, &customer, a.id, at)
+                .await
+                .unwrap(),
+            1
+        );
+        let page = r
+            .messages
+            .history(
+                own.id,
+                HistoryQuery {
+                    cursor: HistoryCursor::Latest,
+                    limit: 10,
+                },
+            )
+            .await
+            .unwrap();
+        let seen: Vec<_> = page
+            .items
+            .iter()
+            .map(|m| (m.sender_side, m.read_at))
+            .collect();
+        assert_eq!(seen, vec![(Side::Customer, None), (Side::Agent, Some(at))]);
+    }
+}
+
+#[tokio::test]
+async fn open_conversations_are_capped_per_owner_even_when_opened_at_once() {
+    for db in databases().await {
+        let r = Arc::new(repos(&db).await);
+        let open = |owner: &str| {
+            Conversation::open(
+                ConversationId::from_ulid(Ulid::generate()),
+                &ident(owner, Role::Guest),
+                None,
+                t0(),
+            )
+            .unwrap()
+        };
+        // 40 opens of one owner at once, cap 5: exactly 5 stored.
+        let mut tasks = Vec::new();
+        for _ in 0..40 {
+            let r = r.clone();
+            let c = open("flooder");
+            tasks.push(tokio::spawn(async move {
+                r.conversations.insert(&c, 5).await.unwrap().then_some(c)
+            }));
+        }
+        let mut stored = Vec::new();
+        for t in tasks {
+            stored.extend(t.await.unwrap());
+        }
+        assert_eq!(stored.len(), 5);
+        let listed = r
+            .conversations
+            .list(
+                &ConversationFilter::OwnedBy(UserId::new("flooder").unwrap()),
+                &PageRequest {
+                    after: None,
+                    limit: 100,
+                },
+            )
+            .await
+            .unwrap();
+        assert_eq!(listed.items.len(), 5, "nothing past the cap is stored");
+
+        // Another owner is not affected; closing one frees a place.
+        assert!(
+            r.conversations
+                .insert(&open("someone-else"), 5)
+                .await
+                .unwrap()
+        );
+        assert!(!r.conversations.insert(&open("flooder"), 5).await.unwrap());
+        assert!(r.conversations.try_close(stored[0].id, t0()).await.unwrap());
+        assert!(r.conversations.insert(&open("flooder"), 5).await.unwrap());
+        assert!(!r.conversations.insert(&open("flooder"), 5).await.unwrap());
     }
 }

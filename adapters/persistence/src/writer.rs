@@ -224,8 +224,8 @@ pub(crate) struct Locked {
     pub first_seq: i64,
 }
 
-/// `(conversation id, sender id, client_msg_id)`.
-pub(crate) type DuplicateKey = (String, String, String);
+/// `(conversation id, sender side, sender id, client_msg_id)`.
+pub(crate) type DuplicateKey = (String, String, String, String);
 
 /// What a batch does, decided against the locked conversations and the
 /// `client_msg_id`s already stored: every sender's outcome, in batch order.
@@ -256,7 +256,7 @@ pub(crate) fn decide(
             outcomes.push(Err(AppendError::ConversationMissing));
             continue;
         };
-        match conv.conversation.ensure_can_send(&new.sender_id) {
+        match conv.conversation.ensure_can_send(&new.sender()) {
             Ok(()) => {}
             Err(ConversationError::Closed) => {
                 outcomes.push(Err(AppendError::ConversationClosed));
@@ -267,10 +267,14 @@ pub(crate) fn decide(
                 continue;
             }
         }
-        let key = new
-            .client_msg_id
-            .as_ref()
-            .map(|c| (cid, new.sender_id.to_string(), c.as_str().to_owned()));
+        let key = new.client_msg_id.as_ref().map(|c| {
+            (
+                cid,
+                new.sender_side.as_str().to_owned(),
+                new.sender_id.to_string(),
+                c.as_str().to_owned(),
+            )
+        });
         if let Some(existing) = key.as_ref().and_then(|k| seen.get(k)) {
             outcomes.push(Ok(Appended::Duplicate(existing.clone())));
             continue;
@@ -332,6 +336,7 @@ pub(crate) fn conversation_ids(batch: &[Pending]) -> Vec<String> {
 pub(crate) fn duplicate_key(row: &message::Model) -> DuplicateKey {
     (
         row.conversation_id.clone(),
+        row.sender_side.clone(),
         row.sender_id.clone(),
         row.client_msg_id.clone().unwrap_or_default(),
     )

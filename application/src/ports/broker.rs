@@ -11,17 +11,17 @@ use std::pin::Pin;
 use std::sync::Arc;
 
 use async_trait::async_trait;
-use qc_domain::{ChatEvent, UserId};
+use qc_domain::{ChatEvent, User};
 
 /// An event and who receives it.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Envelope {
-    pub recipients: Vec<UserId>,
+    pub recipients: Vec<User>,
     pub event: ChatEvent,
 }
 
 impl Envelope {
-    pub fn new(recipients: Vec<UserId>, event: ChatEvent) -> Self {
+    pub fn new(recipients: Vec<User>, event: ChatEvent) -> Self {
         Self { recipients, event }
     }
 }
@@ -82,10 +82,10 @@ pub trait Transport: Send + Sync {
     /// This node holds a connection of `user` from now on (first one).
     /// Takes effect in call order with `unwatch` (called under the hub's
     /// lock for that user); the returned future says when it is in effect.
-    fn watch(&self, user: &UserId) -> Watched;
+    fn watch(&self, user: &User) -> Watched;
 
     /// This node holds no connection of `user` any more (last one gone).
-    fn unwatch(&self, user: &UserId);
+    fn unwatch(&self, user: &User);
 
     /// Readiness probe.
     ///

@@ -37,9 +37,18 @@ pub struct ConversationPage {
 #[cfg_attr(any(test, feature = "mocks"), mockall::automock)]
 #[async_trait]
 pub trait ConversationRepository: Send + Sync {
+    /// Stores a new conversation unless its owner already has `max_open`
+    /// open ones. Returns whether it was stored. The count and the insert
+    /// are one decision in the database: of concurrent calls by one owner,
+    /// no more than `max_open` leave that many open.
+    ///
     /// # Errors
-    /// MUST return [`RepositoryError`] when the conversation was not stored.
-    async fn insert(&self, conversation: &Conversation) -> Result<(), RepositoryError>;
+    /// MUST return [`RepositoryError`] when storage failed.
+    async fn insert(
+        &self,
+        conversation: &Conversation,
+        max_open: u32,
+    ) -> Result<bool, RepositoryError>;
 
     /// # Errors
     /// MUST return [`RepositoryError`] on storage failure; a missing

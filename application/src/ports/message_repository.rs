@@ -2,7 +2,7 @@
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
-use qc_domain::{ConversationId, Message, MessageId, NewMessage, UserId};
+use qc_domain::{ConversationId, Message, MessageId, NewMessage, User};
 
 use tokio::sync::oneshot;
 
@@ -58,7 +58,7 @@ pub enum Appended {
     /// [`PublishTurn::wait`], then drop the turn.
     Stored {
         message: Message,
-        participants: Vec<UserId>,
+        participants: Vec<User>,
         turn: PublishTurn,
     },
     /// The sender already stored a message with this `client_msg_id` here:
@@ -151,8 +151,8 @@ pub trait MessageRepository: Send + Sync {
         query: HistoryQuery,
     ) -> Result<HistoryPage, HistoryError>;
 
-    /// Sets `read_at = at` on the messages of `conversation` not sent by
-    /// `reader`, up to and including `up_to`, that are still unread. Returns
+    /// Sets `read_at = at` on the messages of `conversation` sent by the
+    /// other side than `reader`'s, up to and including `up_to`, that are still unread. Returns
     /// how many changed.
     ///
     /// # Errors
@@ -160,7 +160,7 @@ pub trait MessageRepository: Send + Sync {
     async fn mark_read(
         &self,
         conversation: ConversationId,
-        reader: &UserId,
+        reader: &User,
         up_to: MessageId,
         at: DateTime<Utc>,
     ) -> Result<u64, MarkReadError>;

@@ -131,7 +131,7 @@ mod tests {
         f.broker
             .expect_publish()
             .withf(|env| {
-                env.recipients == vec![client().user_id, agent().user_id]
+                env.recipients == vec![client().user(), agent().user()]
                     && matches!(&env.event, ChatEvent::ConversationAssigned { support_id, .. } if *support_id == agent().user_id)
             })
             .times(1)

@@ -40,7 +40,7 @@ impl CloseConversation {
             .map_err(unavailable)?
             .ok_or(CloseConversationError::NotFound)?;
         let open = conversation
-            .check_close(&who.user_id)
+            .check_close(&who.user())
             .map_err(|_| CloseConversationError::NotFound)?;
         if !open {
             return Ok(conversation);

@@ -42,13 +42,13 @@ impl MarkRead {
             .await
             .map_err(|e| MarkReadUseCaseError::Unavailable(e.into()))?
             .ok_or(MarkReadUseCaseError::NotFound)?;
-        if !conversation.is_participant(&reader.user_id) {
+        if !conversation.is_participant(&reader.user()) {
             return Err(MarkReadUseCaseError::NotFound);
         }
         let at = self.clock.now();
         let changed = self
             .messages
-            .mark_read(id, &reader.user_id, up_to, at)
+            .mark_read(id, &reader.user(), up_to, at)
             .await
             .map_err(|e| match e {
                 MarkReadError::UnknownMessage => MarkReadUseCaseError::UnknownMessage,

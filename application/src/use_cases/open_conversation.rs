@@ -10,6 +10,8 @@ use crate::ports::{Clock, ConversationRepository, IdGenerator};
 pub enum OpenConversationError {
     #[error("only guests and clients open conversations")]
     Forbidden,
+    #[error("the customer already has the most open conversations allowed")]
+    TooManyOpen,
     #[error("storage unavailable")]
     Unavailable(#[source] anyhow::Error),
 }
@@ -18,11 +20,15 @@ pub struct OpenConversation {
     pub conversations: Arc<dyn ConversationRepository>,
     pub clock: Arc<dyn Clock>,
     pub ids: Arc<dyn IdGenerator>,
+    /// Most open conversations one customer may own (`QC_MAX_OPEN_CONVERSATIONS`).
+    pub max_open: u32,
 }
 
 impl OpenConversation {
     /// # Errors
-    /// `Forbidden` for support agents, `Unavailable` when storing failed.
+    /// `Forbidden` for support agents, `TooManyOpen` when the customer
+    /// already owns `max_open` open conversations, `Unavailable` when
+    /// storing failed.
     pub async fn execute(
         &self,
         owner: &Identity,
@@ -34,10 +40,14 @@ impl OpenConversation {
                     ConversationError::Forbidden(_) => OpenConversationError::Forbidden,
                     other => OpenConversationError::Unavailable(other.into()),
                 })?;
-        self.conversations
-            .insert(&conversation)
+        let stored = self
+            .conversations
+            .insert(&conversation, self.max_open)
             .await
             .map_err(|e| OpenConversationError::Unavailable(e.into()))?;
+        if !stored {
+            return Err(OpenConversationError::TooManyOpen);
+        }
         Ok(conversation)
     }
 }
@@ -52,9 +62,14 @@ mod tests {
         let mut f = Fixture::new();
         f.conversations
             .expect_insert()
-            .withf(|c| c.client_id == client().user_id && c.support_id.is_none() && c.is_open())
+            .withf(|c, max| {
+                c.client_id == client().user_id
+                    && c.support_id.is_none()
+                    && c.is_open()
+                    && *max == 5
+            })
             .times(1)
-            .returning(|_| Ok(()));
+            .returning(|_, _| Ok(true));
         let c = f
             .open_conversation()
             .execute(&client(), Some("Order".into()))
@@ -62,6 +77,21 @@ mod tests {
             .unwrap();
         assert_eq!(c.subject.as_deref(), Some("Order"));
         assert_eq!(c.created_at, fixed_now());
+    }
+
+    #[tokio::test]
+    async fn past_the_cap_the_store_refuses_and_nothing_is_returned() {
+        let mut f = Fixture::new();
+        f.conversations
+            .expect_insert()
+            .times(1)
+            .returning(|_, _| Ok(false));
+        let err = f
+            .open_conversation()
+            .execute(&client(), None)
+            .await
+            .unwrap_err();
+        assert!(matches!(err, OpenConversationError::TooManyOpen));
     }
 
     #[tokio::test]

@@ -4,7 +4,7 @@
 use std::sync::Arc;
 
 use qc_domain::{
-    ChatEvent, ClientMsgId, ConversationId, Identity, Message, MessageContent, NewMessage, UserId,
+    ChatEvent, ClientMsgId, ConversationId, Identity, Message, MessageContent, NewMessage, User,
 };
 
 use crate::ports::{
@@ -26,7 +26,7 @@ pub enum SendOutcome {
     /// them (who else may need a `typing_stopped` from this sender).
     Stored {
         message: Message,
-        participants: Vec<UserId>,
+        participants: Vec<User>,
         published: bool,
     },
     /// A retry of a message stored before (same `client_msg_id`): nothing
@@ -67,6 +67,7 @@ impl SendMessage {
             id: self.ids.message_id(),
             conversation_id: request.conversation_id,
             sender_id: sender.user_id.clone(),
+            sender_side: sender.side(),
             content: request.content,
             client_msg_id: request.client_msg_id,
             created_at: self.clock.now(),
@@ -140,7 +141,7 @@ mod tests {
             .withf(|new| new.sender_id == client().user_id && new.created_at == fixed_now())
             .times(1)
             .returning(stored(&conv));
-        let expected_recipients = vec![client().user_id, agent().user_id];
+        let expected_recipients = vec![client().user(), agent().user()];
         f.broker
             .expect_publish()
             .withf(move |env| {

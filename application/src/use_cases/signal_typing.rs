@@ -68,7 +68,8 @@ impl SignalTyping {
             .await
             .map_err(|e| SignalTypingError::Unavailable(e.into()))?
             .ok_or(SignalTypingError::NotFound)?;
-        match conversation.ensure_can_send(&sender.user_id) {
+        let user = sender.user();
+        match conversation.ensure_can_send(&user) {
             Ok(()) => {}
             Err(ConversationError::Closed) if !must_be_open => {}
             Err(ConversationError::Closed) => return Err(SignalTypingError::Closed),
@@ -82,7 +83,7 @@ impl SignalTyping {
         };
         super::publish_best_effort(
             &self.broker,
-            Envelope::new(conversation.others(&sender.user_id), event),
+            Envelope::new(conversation.others(&user), event),
         )
         .await;
         Ok(())
@@ -102,7 +103,7 @@ mod tests {
         f.broker
             .expect_publish()
             .withf(|env| {
-                env.recipients == vec![agent().user_id]
+                env.recipients == vec![agent().user()]
                     && matches!(&env.event, ChatEvent::Typing { kind: TypingKind::Started, sender_id, .. } if *sender_id == client().user_id)
             })
             .times(1)

@@ -54,7 +54,12 @@ fn cid(p: UlidParam) -> ConversationId {
 }
 
 impl ConversationsApi {
+    /// The caller: as the gate verified it (before the body was read), or
+    /// verified here when the API runs without the gate.
     fn identify(&self, req: &Request) -> ApiResult<Identity> {
+        if let Some(identity) = crate::gate::ApiGate::identity(req) {
+            return Ok(identity.clone());
+        }
         self.auth
             .authenticate(req, false)
             .map(|v| v.identity)
@@ -83,6 +88,10 @@ impl ConversationsApi {
             Ok(c) => Ok(Created::Created(Json(c.into()))),
             Err(OpenConversationError::Forbidden) => Err(ApiError::forbidden(
                 "only guests and clients open conversations",
+            )),
+            Err(OpenConversationError::TooManyOpen) => Err(ApiError::conflict(
+                "too_many_open_conversations",
+                "you already have the most open conversations allowed; close one first",
             )),
             Err(OpenConversationError::Unavailable(e)) => Err(ApiError::unavailable(&e)),
         }

@@ -24,12 +24,26 @@ pub enum ApiError {
     /// No such conversation, or one the caller may not see.
     #[oai(status = 404)]
     NotFound(Json<ErrorBody>),
-    /// `already_assigned` or `conversation_closed`.
+    /// `already_assigned`, `conversation_closed` or
+    /// `too_many_open_conversations`.
     #[oai(status = 409)]
     Conflict(Json<ErrorBody>),
+    /// `payload_too_large`: the body is over `QC_HTTP_BODY_LIMIT` bytes
+    /// (refused before it is read and before the token is checked).
+    #[oai(status = 413)]
+    PayloadTooLarge(Json<ErrorBody>),
     /// The body is not JSON: send `Content-Type: application/json`.
     #[oai(status = 415)]
     UnsupportedMediaType(Json<ErrorBody>),
+    /// `rate_limited`: the caller's HTTP request bucket is empty; retry
+    /// after `Retry-After` seconds.
+    #[oai(status = 429)]
+    TooManyRequests(
+        Json<ErrorBody>,
+        /// Seconds until a request will be accepted again.
+        #[oai(header = "Retry-After")]
+        u64,
+    ),
     /// The database is unreachable; retry.
     #[oai(status = 503)]
     Unavailable(Json<ErrorBody>),
@@ -43,6 +57,21 @@ fn body(code: &str, message: &str) -> Json<ErrorBody> {
 }
 
 impl ApiError {
+    pub fn payload_too_large(limit: usize) -> Self {
+        Self::PayloadTooLarge(body(
+            "payload_too_large",
+            &format!("a request body may have at most {limit} bytes"),
+        ))
+    }
+    pub fn rate_limited(retry_after_secs: u64) -> Self {
+        Self::TooManyRequests(
+            body(
+                "rate_limited",
+                "too many requests from this user; retry after the number of seconds in Retry-After",
+            ),
+            retry_after_secs,
+        )
+    }
     pub fn bad_request(code: &str, message: &str) -> Self {
         Self::BadRequest(body(code, message))
     }

@@ -16,11 +16,11 @@ use std::sync::{Arc, Weak};
 use std::time::Duration;
 
 use dashmap::DashMap;
-use qc_domain::{ConversationId, UserId};
+use qc_domain::{ConversationId, User};
 use tokio::time::Instant;
 
 /// A conversation's texts as one recipient receives them.
-pub type Key = (ConversationId, UserId);
+pub type Key = (ConversationId, User);
 
 /// Hands an in-order item to its recipient.
 pub type Deliver<T> = Box<dyn Fn(&Key, T) + Send + Sync>;
@@ -189,7 +189,7 @@ mod tests {
     use ulid::Ulid;
 
     fn k(c: ConversationId) -> Key {
-        (c, UserId::new("r").unwrap())
+        (c, User::customer(qc_domain::UserId::new("r").unwrap()))
     }
 
     fn recorder() -> (Arc<Mutex<Vec<i64>>>, Deliver<i64>) {

@@ -96,7 +96,7 @@ pub(super) async fn run(
     let (outbox, rx) = Outbox::new(ctx.limits.queue_frames, ctx.limits.queue_bytes);
     let (sink, stream) = socket.split();
 
-    let _registration = ctx.hub.register(&who.user_id, outbox.clone()).await;
+    let _registration = ctx.hub.register(&who.user(), outbox.clone()).await;
     info!(user = ?who.user_id.as_str(), role = %who.role, "chat connection open");
     crate::telemetry::connection_delta(who.role.as_str(), 1.0);
 

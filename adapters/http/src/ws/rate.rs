@@ -22,6 +22,23 @@ impl TokenBucket {
         }
     }
 
+    /// How long from `now` until a token is there (zero when one is).
+    pub fn wait(&self, now: Instant) -> Duration {
+        let elapsed = now.saturating_duration_since(self.last).as_secs_f64();
+        let tokens = (self.tokens + elapsed * self.rate).min(self.burst);
+        if tokens >= 1.0 || self.rate <= 0.0 {
+            return Duration::ZERO;
+        }
+        Duration::from_secs_f64((1.0 - tokens) / self.rate)
+    }
+
+    /// Whether the bucket has refilled completely by `now` (it is then the
+    /// same as a new one, and may be forgotten).
+    pub fn is_full(&self, now: Instant) -> bool {
+        let elapsed = now.saturating_duration_since(self.last).as_secs_f64();
+        self.tokens + elapsed * self.rate >= self.burst
+    }
+
     /// Whether a frame arriving at `now` may pass.
     pub fn try_take(&mut self, now: Instant) -> bool {
         let elapsed = now.saturating_duration_since(self.last).as_secs_f64();

@@ -1,7 +1,7 @@
 //! A batch on PostgreSQL, in sqlx directly: the same steps as the generic
 //! path, but every statement takes arrays (`= ANY($1)`, `UNNEST`), so its
 //! text is the same for every batch size. It is prepared once per
-//! connection and binds nine arrays instead of 9 × N parameters; a
+//! connection and binds ten arrays instead of 10 × N parameters; a
 //! multi-row `VALUES` list of 2,048 rows (18,432 parameters, new text for
 //! every size) was most of the batch's time.
 //!
@@ -21,7 +21,7 @@ use super::{
 const LOCK: &str = "SELECT id, client_id, support_id, status, subject, created_at, closed_at, last_seq \
      FROM conversations WHERE id = ANY($1) ORDER BY id FOR UPDATE";
 
-const DUPLICATES: &str = "SELECT id, conversation_id, seq, sender_id, message_type, content, \
+const DUPLICATES: &str = "SELECT id, conversation_id, seq, sender_id, sender_side, message_type, content, \
      client_msg_id, created_at, read_at FROM messages \
      WHERE conversation_id = ANY($1) AND client_msg_id = ANY($2)";
 
@@ -29,9 +29,10 @@ const BUMP: &str = "UPDATE conversations AS c SET last_seq = v.seq \
      FROM UNNEST($1::text[], $2::bigint[]) AS v(id, seq) WHERE c.id = v.id";
 
 const INSERT: &str = "INSERT INTO messages \
-     (id, conversation_id, seq, sender_id, message_type, content, client_msg_id, created_at) \
+     (id, conversation_id, seq, sender_id, sender_side, message_type, content, client_msg_id, \
+     created_at) \
      SELECT * FROM UNNEST($1::text[], $2::text[], $3::bigint[], $4::text[], $5::text[], \
-     $6::text[], $7::text[], $8::timestamptz[])";
+     $6::text[], $7::text[], $8::text[], $9::timestamptz[])";
 
 pub(super) async fn try_commit(
     pool: &PgPool,
@@ -67,6 +68,7 @@ pub(super) async fn try_commit(
             )
             .bind(m.iter().map(|m| m.seq).collect::<Vec<_>>())
             .bind(m.iter().map(|m| m.sender_id.as_str()).collect::<Vec<_>>())
+            .bind(m.iter().map(|m| m.sender_side.as_str()).collect::<Vec<_>>())
             .bind(vec![TEXT; m.len()])
             .bind(m.iter().map(|m| m.content.as_str()).collect::<Vec<_>>())
             .bind(

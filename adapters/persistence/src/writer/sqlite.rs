@@ -56,6 +56,7 @@ pub(super) type MessageRow = (
     String,
     String,
     String,
+    String,
     Option<String>,
     DateTime<Utc>,
     Option<DateTime<Utc>>,
@@ -65,7 +66,7 @@ const BEGIN_AND_LOCK: &str = "BEGIN IMMEDIATE; \
      SELECT id, client_id, support_id, status, subject, created_at, closed_at, last_seq \
      FROM conversations WHERE id IN (SELECT value FROM json_each(?1))";
 
-const DUPLICATES: &str = "SELECT id, conversation_id, seq, sender_id, message_type, content, \
+const DUPLICATES: &str = "SELECT id, conversation_id, seq, sender_id, sender_side, message_type, content, \
      client_msg_id, created_at, read_at FROM messages \
      WHERE conversation_id IN (SELECT value FROM json_each(?1)) \
      AND client_msg_id IN (SELECT value FROM json_each(?2))";
@@ -75,10 +76,11 @@ const WRITE_AND_COMMIT: &str = "UPDATE conversations SET last_seq = v.seq \
            FROM json_each(?1)) AS v \
      WHERE conversations.id = v.id; \
      INSERT INTO messages \
-     (id, conversation_id, seq, sender_id, message_type, content, client_msg_id, created_at) \
+     (id, conversation_id, seq, sender_id, sender_side, message_type, content, client_msg_id, \
+     created_at) \
      SELECT json_extract(value, '$[0]'), json_extract(value, '$[1]'), json_extract(value, '$[2]'), \
-     json_extract(value, '$[3]'), 'text', json_extract(value, '$[4]'), json_extract(value, '$[5]'), \
-     json_extract(value, '$[6]') FROM json_each(?2); \
+     json_extract(value, '$[3]'), json_extract(value, '$[7]'), 'text', json_extract(value, '$[4]'), \
+     json_extract(value, '$[5]'), json_extract(value, '$[6]') FROM json_each(?2); \
      COMMIT";
 
 pub(super) async fn try_commit(
@@ -124,6 +126,7 @@ async fn steps(conn: &mut SqliteConnection, batch: &[Pending]) -> Result<Vec<Rep
                 m.client_msg_id.as_ref().map(|c| c.as_str()),
                 // The text sqlx itself writes for a DateTime<Utc>.
                 m.created_at.to_rfc3339_opts(SecondsFormat::AutoSi, false),
+                m.sender_side.as_str(),
             ])
         })
         .collect();
@@ -173,6 +176,7 @@ pub(super) fn message_rows(
         conversation_id,
         seq,
         sender_id,
+        sender_side,
         message_type,
         content,
         client_msg_id,
@@ -185,6 +189,7 @@ pub(super) fn message_rows(
             conversation_id,
             seq,
             sender_id,
+            sender_side,
             message_type,
             content,
             client_msg_id,
