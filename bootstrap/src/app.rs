@@ -230,9 +230,19 @@ impl Application {
             .and_then(|a| a.as_socket_addr().copied())
             .context("listener has no address")?;
         let tcp = qc_http::listener::CappedAcceptor::new(tcp, config.max_connections);
+        // Outermost, above TLS: the timeouts see the plaintext HTTP (and
+        // the handshake counts against the head timeout).
+        let timeouts = qc_http::listener::HttpTimeouts {
+            header: config.http_header_timeout,
+            idle: config.http_idle,
+        };
         let acceptor = match tls {
-            Some(tls) => qc_http::tls::TlsAcceptor::new(tcp, tls).boxed(),
-            None => tcp.boxed(),
+            Some(tls) => qc_http::listener::GuardedAcceptor::new(
+                qc_http::tls::TlsAcceptor::new(tcp, tls),
+                timeouts,
+            )
+            .boxed(),
+            None => qc_http::listener::GuardedAcceptor::new(tcp, timeouts).boxed(),
         };
         Ok(Self {
             acceptor,

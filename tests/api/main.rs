@@ -15,4 +15,5 @@ mod outage;
 mod protocol_errors;
 mod slow_consumer;
 mod support_desk;
+mod timeouts;
 mod tls;

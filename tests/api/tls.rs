@@ -120,3 +120,39 @@ async fn a_bad_certificate_stops_the_start_with_a_clear_message() {
         .expect("start must fail");
     assert!(format!("{err:#}").contains("QC_TLS_CERT_FILE"), "{err:#}");
 }
+
+#[tokio::test]
+async fn over_tls_a_silent_connection_is_dropped_within_the_head_timeout() {
+    let app = spawn_on_sqlite(|s| {
+        s.tls_cert_file = Some(fixture("tls_cert.pem"));
+        s.tls_key_file = Some(fixture("tls_key.pem"));
+        s.http_header_timeout_secs = 1;
+    })
+    .await;
+    // One that finished the handshake, one that never started it.
+    let started = std::time::Instant::now();
+    let mut handshaken = tls_stream(&app).await;
+    let mut raw = TcpStream::connect(app.addr).await.unwrap();
+    let mut buf = [0u8; 64];
+    let closed = tokio::time::timeout(Duration::from_secs(3), handshaken.read(&mut buf)).await;
+    assert!(
+        matches!(closed, Ok(Ok(0) | Err(_))),
+        "the handshaken connection is closed"
+    );
+    let closed = tokio::time::timeout(Duration::from_secs(3), raw.read(&mut buf)).await;
+    assert!(matches!(closed, Ok(Ok(0) | Err(_))), "the raw one too");
+    let took = started.elapsed();
+    assert!(
+        took >= Duration::from_millis(850) && took < Duration::from_millis(1700),
+        "{took:?}"
+    );
+    // And a client that talks is served.
+    let mut https = tls_stream(&app).await;
+    https
+        .write_all(b"GET /healthz HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n")
+        .await
+        .unwrap();
+    let mut answer = String::new();
+    https.read_to_string(&mut answer).await.unwrap();
+    assert!(answer.starts_with("HTTP/1.1 200"), "{answer}");
+}

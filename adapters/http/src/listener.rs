@@ -10,6 +10,7 @@
 
 use std::pin::Pin;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::task::{Context, Poll};
 use std::time::{Duration, Instant};
 
@@ -139,5 +140,350 @@ impl<T: AsyncWrite + Unpin> AsyncWrite for Held<T> {
 
     fn poll_shutdown(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<std::io::Result<()>> {
         Pin::new(&mut self.io).poll_shutdown(cx)
+    }
+}
+
+/// How often deadlines are checked (and the coarse clock advances).
+const TICK: Duration = Duration::from_millis(100);
+
+/// The HTTP timeouts of CONTRACT §1, on plain TCP and TLS alike:
+/// `QC_HTTP_HEADER_TIMEOUT_SECS` for a request head (from the connection's
+/// start, or from the first byte of a later request; for TLS the handshake
+/// is inside it), and `QC_HTTP_IDLE_SECS` for a keep-alive connection with
+/// no request in flight (or a response the client stopped reading).
+///
+/// poem gives hyper no timer, so hyper's own header timeout cannot run, and
+/// poem's idle timeout spawns a timer task per connection that stays for
+/// the life of every WebSocket. Here a connection costs one small shared
+/// record while it speaks HTTP, checked by one sweeper task for all; once
+/// it answers `101 Switching Protocols` the record is dropped and the
+/// WebSocket layer's own ping and idle rules take over.
+#[derive(Debug, Clone, Copy)]
+pub struct HttpTimeouts {
+    pub header: Duration,
+    pub idle: Duration,
+}
+
+pub struct GuardedAcceptor<A> {
+    inner: A,
+    timeouts: HttpTimeouts,
+    registry: Arc<Registry>,
+    next_id: u64,
+    _sweeper: tokio_util::sync::DropGuard,
+}
+
+#[derive(Default)]
+struct Registry {
+    live: dashmap::DashMap<u64, Arc<Deadline>>,
+    /// Milliseconds since `epoch`, advanced by the sweeper every tick.
+    now_ms: AtomicU64,
+}
+
+/// A connection's deadline, shared with the sweeper.
+#[derive(Default)]
+struct Deadline {
+    /// `now_ms` after which the connection is dropped; 0: none.
+    at_ms: AtomicU64,
+    /// Why, for the metric: 1 head, 2 idle.
+    kind: std::sync::atomic::AtomicU8,
+    expired: AtomicBool,
+    waker: futures_util::task::AtomicWaker,
+}
+
+const HEAD: u8 = 1;
+const IDLE: u8 = 2;
+
+impl Deadline {
+    fn set(&self, at_ms: u64, kind: u8) {
+        self.kind.store(kind, Ordering::Relaxed);
+        self.at_ms.store(at_ms.max(1), Ordering::Relaxed);
+    }
+}
+
+impl<A> GuardedAcceptor<A> {
+    /// Must be called inside the runtime (it starts the sweeper).
+    pub fn new(inner: A, timeouts: HttpTimeouts) -> Self {
+        let registry = Arc::new(Registry::default());
+        let stop = tokio_util::sync::CancellationToken::new();
+        tokio::spawn(sweep(Arc::downgrade(&registry), stop.clone()));
+        Self {
+            inner,
+            timeouts,
+            registry,
+            next_id: 0,
+            _sweeper: stop.drop_guard(),
+        }
+    }
+}
+
+/// Advances the clock and expires overdue connections, every tick.
+async fn sweep(registry: std::sync::Weak<Registry>, stop: tokio_util::sync::CancellationToken) {
+    let epoch = Instant::now();
+    let mut tick = tokio::time::interval(TICK);
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
+    loop {
+        tokio::select! {
+            () = stop.cancelled() => return,
+            _ = tick.tick() => {}
+        }
+        let Some(registry) = registry.upgrade() else {
+            return;
+        };
+        let now = epoch.elapsed().as_millis() as u64 + 1;
+        registry.now_ms.store(now, Ordering::Relaxed);
+        for entry in &registry.live {
+            let d = entry.value();
+            let at = d.at_ms.load(Ordering::Relaxed);
+            if at != 0 && at <= now && !d.expired.swap(true, Ordering::Relaxed) {
+                let kind = if d.kind.load(Ordering::Relaxed) == HEAD {
+                    "head"
+                } else {
+                    "idle"
+                };
+                metrics::counter!("qc_http_timeouts_total", "kind" => kind).increment(1);
+                d.waker.wake();
+            }
+        }
+    }
+}
+
+impl<A: Acceptor> Acceptor for GuardedAcceptor<A> {
+    type Io = Guarded<A::Io>;
+
+    fn local_addr(&self) -> Vec<LocalAddr> {
+        self.inner.local_addr()
+    }
+
+    async fn accept(&mut self) -> std::io::Result<(Self::Io, LocalAddr, RemoteAddr, Scheme)> {
+        let (io, local, remote, scheme) = self.inner.accept().await?;
+        self.next_id += 1;
+        let deadline = Arc::new(Deadline::default());
+        let now = self.registry.now_ms.load(Ordering::Relaxed);
+        deadline.set(now + millis(self.timeouts.header), HEAD);
+        self.registry.live.insert(self.next_id, deadline.clone());
+        let guarded = Guarded {
+            io,
+            watch: Some(Watch {
+                id: self.next_id,
+                deadline,
+                registry: self.registry.clone(),
+                timeouts: self.timeouts,
+                phase: Phase::Waiting,
+                scan: 0,
+            }),
+        };
+        Ok((guarded, local, remote, scheme))
+    }
+}
+
+fn millis(d: Duration) -> u64 {
+    d.as_millis() as u64
+}
+
+/// Where a connection is in its HTTP exchange.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Phase {
+    /// No request in flight: the head (or idle) deadline runs.
+    Waiting,
+    /// A request head is arriving; its deadline runs from its first byte.
+    Head,
+    /// The head is in: its body and the handler are under way (the head
+    /// deadline still runs, so a dripped body is bounded too) until the
+    /// answer starts.
+    Handling,
+    /// Answering: each write pushes the idle deadline on.
+    Answering,
+}
+
+struct Watch {
+    id: u64,
+    deadline: Arc<Deadline>,
+    registry: Arc<Registry>,
+    timeouts: HttpTimeouts,
+    phase: Phase,
+    /// How much of `\r\n\r\n` the head has ended with so far.
+    scan: u8,
+}
+
+impl Watch {
+    fn now(&self) -> u64 {
+        self.registry.now_ms.load(Ordering::Relaxed)
+    }
+
+    fn check(&self, cx: &Context<'_>) -> std::io::Result<()> {
+        self.deadline.waker.register(cx.waker());
+        if self.deadline.expired.load(Ordering::Relaxed) {
+            return Err(std::io::Error::new(
+                std::io::ErrorKind::TimedOut,
+                "HTTP timeout",
+            ));
+        }
+        Ok(())
+    }
+
+    fn on_read(&mut self, bytes: &[u8]) {
+        if bytes.is_empty() {
+            return;
+        }
+        if matches!(self.phase, Phase::Waiting | Phase::Answering) {
+            self.phase = Phase::Head;
+            self.scan = 0;
+            self.deadline
+                .set(self.now() + millis(self.timeouts.header), HEAD);
+        }
+        if self.phase == Phase::Head {
+            for &b in bytes {
+                self.scan = match (self.scan, b) {
+                    (0 | 2, b'\r') => self.scan + 1,
+                    (1 | 3, b'\n') => self.scan + 1,
+                    (_, b'\r') => 1,
+                    _ => 0,
+                };
+                if self.scan == 4 {
+                    self.phase = Phase::Handling;
+                    break;
+                }
+            }
+        }
+    }
+
+    /// `true` once the connection was upgraded (stop watching).
+    fn on_write(&mut self, first: &[u8]) -> bool {
+        if first.is_empty() {
+            return false;
+        }
+        if self.phase != Phase::Answering && first.starts_with(b"HTTP/1.1 101") {
+            return true;
+        }
+        self.phase = Phase::Answering;
+        self.deadline
+            .set(self.now() + millis(self.timeouts.idle), IDLE);
+        false
+    }
+}
+
+impl Drop for Watch {
+    fn drop(&mut self) {
+        self.registry.live.remove(&self.id);
+    }
+}
+
+/// A connection under the HTTP timeouts until it upgrades.
+pub struct Guarded<T> {
+    io: T,
+    watch: Option<Watch>,
+}
+
+impl<T: AsyncRead + Unpin> AsyncRead for Guarded<T> {
+    fn poll_read(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &mut ReadBuf<'_>,
+    ) -> Poll<std::io::Result<()>> {
+        let this = &mut *self;
+        let Some(watch) = this.watch.as_mut() else {
+            return Pin::new(&mut this.io).poll_read(cx, buf);
+        };
+        watch.check(cx)?;
+        let before = buf.filled().len();
+        let polled = Pin::new(&mut this.io).poll_read(cx, buf);
+        if let Poll::Ready(Ok(())) = polled {
+            watch.on_read(&buf.filled()[before..]);
+        }
+        polled
+    }
+}
+
+impl<T: AsyncWrite + Unpin> Guarded<T> {
+    fn before_write(&mut self, cx: &Context<'_>, first: &[u8]) -> std::io::Result<()> {
+        if let Some(watch) = self.watch.as_mut() {
+            watch.check(cx)?;
+            if watch.on_write(first) {
+                self.watch = None;
+            }
+        }
+        Ok(())
+    }
+}
+
+impl<T: AsyncWrite + Unpin> AsyncWrite for Guarded<T> {
+    fn poll_write(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &[u8],
+    ) -> Poll<std::io::Result<usize>> {
+        self.before_write(cx, buf)?;
+        Pin::new(&mut self.io).poll_write(cx, buf)
+    }
+
+    fn poll_write_vectored(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        bufs: &[std::io::IoSlice<'_>],
+    ) -> Poll<std::io::Result<usize>> {
+        let first = bufs
+            .iter()
+            .find(|b| !b.is_empty())
+            .map_or(&[][..], |b| &b[..]);
+        self.before_write(cx, first)?;
+        Pin::new(&mut self.io).poll_write_vectored(cx, bufs)
+    }
+
+    fn is_write_vectored(&self) -> bool {
+        self.io.is_write_vectored()
+    }
+
+    fn poll_flush(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<std::io::Result<()>> {
+        Pin::new(&mut self.io).poll_flush(cx)
+    }
+
+    fn poll_shutdown(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<std::io::Result<()>> {
+        Pin::new(&mut self.io).poll_shutdown(cx)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn watch() -> Watch {
+        Watch {
+            id: 1,
+            deadline: Arc::new(Deadline::default()),
+            registry: Arc::new(Registry::default()),
+            timeouts: HttpTimeouts {
+                header: Duration::from_secs(10),
+                idle: Duration::from_secs(30),
+            },
+            phase: Phase::Waiting,
+            scan: 0,
+        }
+    }
+
+    #[test]
+    fn a_head_ends_at_the_blank_line_even_split_across_reads() {
+        let mut w = watch();
+        w.on_read(b"GET / HTTP/1.1\r\nHost: x\r");
+        assert_eq!(w.phase, Phase::Head);
+        w.on_read(b"\n\r");
+        assert_eq!(w.phase, Phase::Head);
+        w.on_read(b"\n");
+        assert_eq!(w.phase, Phase::Handling);
+        // A body that looks like a head changes nothing.
+        w.on_read(b"x\r\n\r\n");
+        assert_eq!(w.phase, Phase::Handling);
+    }
+
+    #[test]
+    fn an_answer_starts_the_idle_deadline_and_a_101_ends_the_watch() {
+        let mut w = watch();
+        w.on_read(b"GET / HTTP/1.1\r\n\r\n");
+        assert!(!w.on_write(b"HTTP/1.1 200 OK\r\n"));
+        assert_eq!(w.phase, Phase::Answering);
+        assert_eq!(w.deadline.kind.load(Ordering::Relaxed), IDLE);
+        assert_eq!(w.deadline.at_ms.load(Ordering::Relaxed), 30_000);
+        w.on_read(b"GET /chats/clients HTTP/1.1\r\n\r\n");
+        assert_eq!(w.deadline.kind.load(Ordering::Relaxed), HEAD);
+        assert!(w.on_write(b"HTTP/1.1 101 Switching Protocols\r\n"));
     }
 }
