@@ -217,7 +217,7 @@ pub enum JwtConfig {
 pub enum BrokerConfig {
     /// One node, in process.
     Memory,
-    /// Many nodes over Redis pub/sub on `<prefix>:events`.
+    /// Many nodes over Redis pub/sub on the per-user channels `<prefix>:u:…`.
     Redis { url: String, prefix: String },
 }
 

@@ -1,6 +1,7 @@
 //! Redis pub/sub transport between nodes (`QC_BROKER_URL=redis://host:port`).
 //!
-//! - Per-user channels: `<prefix>:u:<sub>`. A node subscribes to the
+//! - Per-user channels: `<prefix>:u:c:<sub>` for a customer, `<prefix>:u:a:<sub>`
+//!   for an agent (a user is the pair (side, sub)). A node subscribes to the
 //!   channels of the users it holds a connection of (the hub tells it when
 //!   the first connection opens and the last one closes), so it receives
 //!   only the events of its own users: adding nodes does not multiply every

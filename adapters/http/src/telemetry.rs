@@ -24,6 +24,11 @@ pub fn body_refused() {
     counter!("qc_http_body_refused_total").increment(1);
 }
 
+/// A `POST /conversations` refused: the customer has the most open ones.
+pub fn open_conversation_refused() {
+    counter!("qc_open_conversations_refused_total").increment(1);
+}
+
 /// An HTTP API request refused with 429 by the user's request bucket.
 pub fn http_rate_limited() {
     counter!("qc_http_rate_limited_total").increment(1);

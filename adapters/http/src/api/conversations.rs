@@ -89,10 +89,13 @@ impl ConversationsApi {
             Err(OpenConversationError::Forbidden) => Err(ApiError::forbidden(
                 "only guests and clients open conversations",
             )),
-            Err(OpenConversationError::TooManyOpen) => Err(ApiError::conflict(
-                "too_many_open_conversations",
-                "you already have the most open conversations allowed; close one first",
-            )),
+            Err(OpenConversationError::TooManyOpen) => {
+                crate::telemetry::open_conversation_refused();
+                Err(ApiError::conflict(
+                    "too_many_open_conversations",
+                    "you already have the most open conversations allowed; close one first",
+                ))
+            }
             Err(OpenConversationError::Unavailable(e)) => Err(ApiError::unavailable(&e)),
         }
     }

@@ -1,0 +1,117 @@
+//! The accept side of the real binary (CONTRACT §1 `QC_MAX_CONNECTIONS`):
+//! at its connection cap, or out of file descriptors, the server waits
+//! without spinning and serves again as soon as sockets close.
+
+mod support;
+
+use std::process::Stdio;
+use std::time::Duration;
+
+use support::Server;
+use tokio::net::TcpStream;
+
+const SECRET: &str = "accept-test-secret-0123456789abcdef";
+
+async fn healthz(server: &Server, timeout: Duration) -> bool {
+    reqwest::Client::new()
+        .get(server.url("/healthz"))
+        .timeout(timeout)
+        .send()
+        .await
+        .is_ok_and(|r| r.status() == 200)
+}
+
+async fn hold(server: &Server, n: usize) -> Vec<TcpStream> {
+    let mut held = Vec::with_capacity(n);
+    for _ in 0..n {
+        held.push(
+            TcpStream::connect(("127.0.0.1", server.port))
+                .await
+                .unwrap(),
+        );
+    }
+    held
+}
+
+/// CPU the server uses over `d` while nothing can be served.
+async fn cpu_over(server: &Server, d: Duration) -> Duration {
+    let before = server.cpu_time();
+    tokio::time::sleep(d).await;
+    server.cpu_time() - before
+}
+
+#[tokio::test]
+async fn at_the_connection_cap_the_server_idles_and_answers_again_within_a_second() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = Server::start(
+        dir.path(),
+        &[
+            ("QC_JWT_SECRET", SECRET),
+            ("QC_MAX_CONNECTIONS", "50"),
+            ("QC_HTTP_HEADER_TIMEOUT_SECS", "120"),
+        ],
+        Stdio::null(),
+    )
+    .await;
+    // The readiness probe's keep-alive connection is closed by now (its
+    // client is gone); 50 silent sockets take every place.
+    let mut held = hold(&server, 50).await;
+    assert!(
+        !healthz(&server, Duration::from_millis(500)).await,
+        "served past the cap"
+    );
+    let used = cpu_over(&server, Duration::from_secs(2)).await;
+    assert!(
+        used <= Duration::from_millis(100),
+        "{used:?} of CPU in 2 s while capped"
+    );
+    held.truncate(40);
+    assert!(
+        healthz(&server, Duration::from_secs(1)).await,
+        "served within 1 s of sockets closing"
+    );
+}
+
+#[tokio::test]
+async fn out_of_file_descriptors_the_server_backs_off_logs_and_recovers() {
+    let dir = tempfile::tempdir().unwrap();
+    let log = dir.path().join("server.log");
+    // 96 descriptors, and a connection cap above that: accept() itself
+    // fails with EMFILE.
+    let server = Server::start_under(
+        &["prlimit", "--nofile=96:96"],
+        dir.path(),
+        &[
+            ("QC_JWT_SECRET", SECRET),
+            ("QC_MAX_CONNECTIONS", "10000"),
+            ("QC_HTTP_HEADER_TIMEOUT_SECS", "120"),
+        ],
+        Stdio::from(std::fs::File::create(&log).unwrap()),
+    )
+    .await;
+    let mut held = hold(&server, 120).await;
+    assert!(
+        !healthz(&server, Duration::from_millis(500)).await,
+        "served with no descriptor left"
+    );
+    let used = cpu_over(&server, Duration::from_secs(2)).await;
+    assert!(
+        used <= Duration::from_millis(200),
+        "{used:?} of CPU in 2 s out of descriptors"
+    );
+    held.clear();
+    let mut served = false;
+    for _ in 0..10 {
+        if healthz(&server, Duration::from_millis(300)).await {
+            served = true;
+            break;
+        }
+    }
+    assert!(served, "served again once descriptors were freed");
+    let text = std::fs::read_to_string(&log).unwrap();
+    let warnings = text.matches("out of file descriptors").count();
+    assert!(
+        (1..=5).contains(&warnings),
+        "{warnings} warnings (at most one a second): {text}"
+    );
+}
