@@ -41,7 +41,8 @@ def free_port():
 class Server:
     def __init__(self, env=None, wrapper=None, dev=False):
         self.dir = tempfile.mkdtemp(prefix="qc-attack-")
-        self.port = free_port()
+        # Dev mode listens on its default, 127.0.0.1:2530.
+        self.port = 2530 if dev else free_port()
         e = dict(os.environ)
         e.update({
             "QC_DATABASE_URL": f"sqlite://{self.dir}/qc.db?mode=rwc",
@@ -64,6 +65,7 @@ class Server:
                 return
             except Exception:
                 time.sleep(0.05)
+        self.proc.kill()
         raise SystemExit("server did not start:\n" + self.log_text())
 
     def log_text(self):
@@ -495,12 +497,17 @@ def attack_opens():
 def attack_devmode():
     s = Server(dev=True, env={"QC_BIND": None})
     # Dev mode on the default port: bound to loopback only.
-    listening = subprocess.run(["ss", "-ltnp"], capture_output=True, text=True).stdout
-    line = next((l for l in listening.splitlines() if f"pid={s.proc.pid}," in l), "")
-    s.port = 2530
+    import re
+    found = None
+    for _ in range(20):
+        plain = re.sub(r"\x1b\[[0-9;]*m", "", s.log_text())
+        found = re.search(r"Quick Connect Chat listening addr=(\S+)", plain)
+        if found:
+            break
+        time.sleep(0.1)
     st, headers, _ = s.request("GET", "/dev/token?role=support", headers={"Origin": "https://evil.example"})
     acao = headers.get("Access-Control-Allow-Origin")
-    report("devmode", f"dev mode listens on {line.split()[3] if line else '?'}; /dev/token from another "
+    report("devmode", f"dev mode listens on {found.group(1) if found else '?'}; /dev/token from another "
            f"site: {st}, Access-Control-Allow-Origin {acao!r}")
     s.stop()
 

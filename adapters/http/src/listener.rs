@@ -166,14 +166,13 @@ pub struct HttpTimeouts {
 
 pub struct GuardedAcceptor<A> {
     inner: A,
-    timeouts: HttpTimeouts,
     registry: Arc<Registry>,
     next_id: u64,
     _sweeper: tokio_util::sync::DropGuard,
 }
 
-#[derive(Default)]
 struct Registry {
+    timeouts: HttpTimeouts,
     live: dashmap::DashMap<u64, Arc<Deadline>>,
     /// Milliseconds since `epoch`, advanced by the sweeper every tick.
     now_ms: AtomicU64,
@@ -203,12 +202,15 @@ impl Deadline {
 impl<A> GuardedAcceptor<A> {
     /// Must be called inside the runtime (it starts the sweeper).
     pub fn new(inner: A, timeouts: HttpTimeouts) -> Self {
-        let registry = Arc::new(Registry::default());
+        let registry = Arc::new(Registry {
+            timeouts,
+            live: dashmap::DashMap::new(),
+            now_ms: AtomicU64::new(0),
+        });
         let stop = tokio_util::sync::CancellationToken::new();
         tokio::spawn(sweep(Arc::downgrade(&registry), stop.clone()));
         Self {
             inner,
-            timeouts,
             registry,
             next_id: 0,
             _sweeper: stop.drop_guard(),
@@ -259,18 +261,17 @@ impl<A: Acceptor> Acceptor for GuardedAcceptor<A> {
         self.next_id += 1;
         let deadline = Arc::new(Deadline::default());
         let now = self.registry.now_ms.load(Ordering::Relaxed);
-        deadline.set(now + millis(self.timeouts.header), HEAD);
+        deadline.set(now + millis(self.registry.timeouts.header), HEAD);
         self.registry.live.insert(self.next_id, deadline.clone());
         let guarded = Guarded {
             io,
-            watch: Some(Watch {
+            watch: Some(Box::new(Watch {
                 id: self.next_id,
                 deadline,
                 registry: self.registry.clone(),
-                timeouts: self.timeouts,
                 phase: Phase::Waiting,
                 scan: 0,
-            }),
+            })),
         };
         Ok((guarded, local, remote, scheme))
     }
@@ -299,7 +300,6 @@ struct Watch {
     id: u64,
     deadline: Arc<Deadline>,
     registry: Arc<Registry>,
-    timeouts: HttpTimeouts,
     phase: Phase,
     /// How much of `\r\n\r\n` the head has ended with so far.
     scan: u8,
@@ -329,7 +329,7 @@ impl Watch {
             self.phase = Phase::Head;
             self.scan = 0;
             self.deadline
-                .set(self.now() + millis(self.timeouts.header), HEAD);
+                .set(self.now() + millis(self.registry.timeouts.header), HEAD);
         }
         if self.phase == Phase::Head {
             for &b in bytes {
@@ -357,7 +357,7 @@ impl Watch {
         }
         self.phase = Phase::Answering;
         self.deadline
-            .set(self.now() + millis(self.timeouts.idle), IDLE);
+            .set(self.now() + millis(self.registry.timeouts.idle), IDLE);
         false
     }
 }
@@ -368,10 +368,11 @@ impl Drop for Watch {
     }
 }
 
-/// A connection under the HTTP timeouts until it upgrades.
+/// A connection under the HTTP timeouts until it upgrades. The watch is
+/// boxed: an upgraded connection carries one empty pointer for it.
 pub struct Guarded<T> {
     io: T,
-    watch: Option<Watch>,
+    watch: Option<Box<Watch>>,
 }
 
 impl<T: AsyncRead + Unpin> AsyncRead for Guarded<T> {
@@ -450,11 +451,14 @@ mod tests {
         Watch {
             id: 1,
             deadline: Arc::new(Deadline::default()),
-            registry: Arc::new(Registry::default()),
-            timeouts: HttpTimeouts {
-                header: Duration::from_secs(10),
-                idle: Duration::from_secs(30),
-            },
+            registry: Arc::new(Registry {
+                timeouts: HttpTimeouts {
+                    header: Duration::from_secs(10),
+                    idle: Duration::from_secs(30),
+                },
+                live: dashmap::DashMap::new(),
+                now_ms: AtomicU64::new(0),
+            }),
             phase: Phase::Waiting,
             scan: 0,
         }
