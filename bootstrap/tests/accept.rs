@@ -1,6 +1,7 @@
-//! The accept side of the real binary (CONTRACT §1 `QC_MAX_CONNECTIONS`):
-//! at its connection cap, or out of file descriptors, the server waits
-//! without spinning and serves again as soon as sockets close.
+//! The real binary under untrusted traffic, measured on its own process:
+//! at its connection cap (CONTRACT §1 `QC_MAX_CONNECTIONS`), or out of file
+//! descriptors, the server waits without spinning and serves again as soon
+//! as sockets close; a huge body without a token costs it no memory.
 
 mod support;
 
@@ -114,4 +115,63 @@ async fn out_of_file_descriptors_the_server_backs_off_logs_and_recovers() {
         (1..=5).contains(&warnings),
         "{warnings} warnings (at most one a second): {text}"
     );
+}
+
+/// Resident memory of the server process, in KiB.
+fn rss_kib(server: &Server) -> u64 {
+    let status = std::fs::read_to_string(format!("/proc/{}/status", server.child.id())).unwrap();
+    status
+        .lines()
+        .find_map(|l| l.strip_prefix("VmRSS:"))
+        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
+        .unwrap()
+}
+
+#[tokio::test]
+async fn a_50_mb_body_without_a_token_gets_413_and_the_server_grows_by_less_than_5_mb() {
+    use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
+    let dir = tempfile::tempdir().unwrap();
+    let server = Server::start(dir.path(), &[("QC_JWT_SECRET", SECRET)], Stdio::null()).await;
+    let before = rss_kib(&server);
+    let mut lines = Vec::new();
+    for chunked in [false, true] {
+        let stream = TcpStream::connect(("127.0.0.1", server.port))
+            .await
+            .unwrap();
+        let (read, mut write) = stream.into_split();
+        let head = if chunked {
+            "POST /conversations HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n\
+             Transfer-Encoding: chunked\r\n\r\n"
+                .to_owned()
+        } else {
+            "POST /conversations HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n\
+             Content-Length: 52428800\r\n\r\n"
+                .to_owned()
+        };
+        write.write_all(head.as_bytes()).await.unwrap();
+        let sender = tokio::spawn(async move {
+            let chunk = vec![b'['; 64 * 1024];
+            let framed = [
+                format!("{:x}\r\n", chunk.len()).into_bytes(),
+                chunk.clone(),
+                b"\r\n".to_vec(),
+            ]
+            .concat();
+            for _ in 0..800 {
+                let piece = if chunked { &framed } else { &chunk };
+                if write.write_all(piece).await.is_err() {
+                    return;
+                }
+            }
+        });
+        let mut line = String::new();
+        BufReader::new(read).read_line(&mut line).await.unwrap();
+        sender.abort();
+        lines.push(line);
+    }
+    let grown = rss_kib(&server).saturating_sub(before);
+    for line in &lines {
+        assert!(line.starts_with("HTTP/1.1 413"), "{line}");
+    }
+    assert!(grown < 5 * 1024, "the server grew by {grown} KiB");
 }
