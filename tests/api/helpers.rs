@@ -333,6 +333,16 @@ pub fn typing(cid: &str, sub_type: &str) -> Value {
     json!({ "type": "system", "sub_type": sub_type, "conversation_id": cid })
 }
 
+/// The ids of a listing page's items, in order.
+pub fn ids(page: &Value) -> Vec<String> {
+    page["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["id"].as_str().unwrap().to_owned())
+        .collect()
+}
+
 /// Asserts an error frame with `code`.
 pub fn assert_error(frame: &Value, code: &str) {
     assert_eq!(frame["type"], "system", "{frame}");

@@ -15,15 +15,6 @@ fn as_role(role: &str, sub: &str) -> User {
     }
 }
 
-fn ids(list: &Value) -> Vec<String> {
-    list["items"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|c| c["id"].as_str().unwrap().to_owned())
-        .collect()
-}
-
 #[tokio::test]
 async fn a_guest_and_an_agent_sharing_a_sub_see_nothing_of_each_others() {
     let app = spawn_app().await;

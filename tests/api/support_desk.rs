@@ -11,15 +11,6 @@ async fn list(app: &TestApp, who: &User, query: &str) -> Value {
     r.json().await.unwrap()
 }
 
-fn ids(page: &Value) -> Vec<String> {
-    page["items"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|c| c["id"].as_str().unwrap().to_owned())
-        .collect()
-}
-
 #[tokio::test]
 async fn clients_see_their_own_agents_their_assigned_and_the_queue_oldest_first() {
     let app = spawn_app().await;
