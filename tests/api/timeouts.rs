@@ -140,3 +140,41 @@ async fn an_upgraded_websocket_is_under_neither_timeout() {
         .await;
     assert_eq!(ws.recv().await["payload"]["content"], "still here");
 }
+
+#[tokio::test]
+async fn a_late_first_byte_does_not_restart_the_head_timeout() {
+    let app = app().await;
+    let mut s = TcpStream::connect(app.addr).await.unwrap();
+    let opened = Instant::now();
+    tokio::time::sleep(HEAD * 3 / 4).await;
+    s.write_all(b"GET /healthz HTTP/1.1\r\nHost: x\r\n")
+        .await
+        .unwrap();
+    let took = closed_after(s, opened).await;
+    assert!(
+        took <= HEAD + SLACK,
+        "dropped {took:?} after the connection opened"
+    );
+}
+
+#[tokio::test]
+async fn an_http2_prior_knowledge_connection_is_refused_at_once() {
+    let app = app().await;
+    let mut s = TcpStream::connect(app.addr).await.unwrap();
+    // The HTTP/2 connection preface, then an empty SETTINGS frame.
+    s.write_all(b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n\x00\x00\x00\x04\x00\x00\x00\x00\x00")
+        .await
+        .unwrap();
+    let took = closed_after(s, Instant::now()).await;
+    assert!(took < Duration::from_millis(500), "{took:?}");
+    // HTTP/1.1 is served as before.
+    assert_eq!(
+        app.http
+            .get(app.url("/healthz"))
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        200
+    );
+}

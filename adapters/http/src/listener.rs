@@ -174,14 +174,20 @@ pub struct GuardedAcceptor<A> {
 struct Registry {
     timeouts: HttpTimeouts,
     live: dashmap::DashMap<u64, Arc<Deadline>>,
-    /// Milliseconds since `epoch`, advanced by the sweeper every tick.
-    now_ms: AtomicU64,
+    epoch: Instant,
+}
+
+impl Registry {
+    /// Milliseconds since `epoch` (never 0).
+    fn now(&self) -> u64 {
+        self.epoch.elapsed().as_millis() as u64 + 1
+    }
 }
 
 /// A connection's deadline, shared with the sweeper.
 #[derive(Default)]
 struct Deadline {
-    /// `now_ms` after which the connection is dropped; 0: none.
+    /// `Registry::now` after which the connection is dropped; 0: none.
     at_ms: AtomicU64,
     /// Why, for the metric: 1 head, 2 idle.
     kind: std::sync::atomic::AtomicU8,
@@ -205,7 +211,7 @@ impl<A> GuardedAcceptor<A> {
         let registry = Arc::new(Registry {
             timeouts,
             live: dashmap::DashMap::new(),
-            now_ms: AtomicU64::new(0),
+            epoch: Instant::now(),
         });
         let stop = tokio_util::sync::CancellationToken::new();
         tokio::spawn(sweep(Arc::downgrade(&registry), stop.clone()));
@@ -218,9 +224,8 @@ impl<A> GuardedAcceptor<A> {
     }
 }
 
-/// Advances the clock and expires overdue connections, every tick.
+/// Expires overdue connections, every tick.
 async fn sweep(registry: std::sync::Weak<Registry>, stop: tokio_util::sync::CancellationToken) {
-    let epoch = Instant::now();
     let mut tick = tokio::time::interval(TICK);
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
     loop {
@@ -231,8 +236,7 @@ async fn sweep(registry: std::sync::Weak<Registry>, stop: tokio_util::sync::Canc
         let Some(registry) = registry.upgrade() else {
             return;
         };
-        let now = epoch.elapsed().as_millis() as u64 + 1;
-        registry.now_ms.store(now, Ordering::Relaxed);
+        let now = registry.now();
         for entry in &registry.live {
             let d = entry.value();
             let at = d.at_ms.load(Ordering::Relaxed);
@@ -260,7 +264,7 @@ impl<A: Acceptor> Acceptor for GuardedAcceptor<A> {
         let (io, local, remote, scheme) = self.inner.accept().await?;
         self.next_id += 1;
         let deadline = Arc::new(Deadline::default());
-        let now = self.registry.now_ms.load(Ordering::Relaxed);
+        let now = self.registry.now();
         deadline.set(now + millis(self.registry.timeouts.header), HEAD);
         self.registry.live.insert(self.next_id, deadline.clone());
         let guarded = Guarded {
@@ -271,6 +275,7 @@ impl<A: Acceptor> Acceptor for GuardedAcceptor<A> {
                 registry: self.registry.clone(),
                 phase: Phase::Waiting,
                 scan: 0,
+                start: 0,
             })),
         };
         Ok((guarded, local, remote, scheme))
@@ -284,17 +289,27 @@ fn millis(d: Duration) -> u64 {
 /// Where a connection is in its HTTP exchange.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Phase {
-    /// No request in flight: the head (or idle) deadline runs.
+    /// Nothing read yet: the head deadline runs from the connection's start
+    /// (the TLS handshake included).
     Waiting,
-    /// A request head is arriving; its deadline runs from its first byte.
+    /// A request head is arriving. The first one keeps the deadline from
+    /// the connection's start; a later one gets its own from its first byte.
     Head,
     /// The head is in: its body and the handler are under way (the head
     /// deadline still runs, so a dripped body is bounded too) until the
-    /// answer starts.
+    /// answer starts. An interim `100 Continue` changes nothing.
     Handling,
-    /// Answering: each write pushes the idle deadline on.
+    /// The answer started: the idle deadline runs from then. Writes never
+    /// push it on, so a client that reads an answer slowly gets the idle
+    /// timeout for all of it, and then for its silence after it.
     Answering,
 }
+
+/// HTTP/2's connection preface starts so. hyper would serve HTTP/2 with
+/// prior knowledge whatever ALPN offered, and HTTP/2 frames (PING,
+/// SETTINGS) would pass for requests and answers here; the server speaks
+/// HTTP/1.1 only, so such a connection is refused at once.
+const H2_PREFACE: &[u8] = b"PRI ";
 
 struct Watch {
     id: u64,
@@ -303,11 +318,14 @@ struct Watch {
     phase: Phase,
     /// How much of `\r\n\r\n` the head has ended with so far.
     scan: u8,
+    /// How much of [`H2_PREFACE`] the connection started with; past its
+    /// length once decided.
+    start: u8,
 }
 
 impl Watch {
     fn now(&self) -> u64 {
-        self.registry.now_ms.load(Ordering::Relaxed)
+        self.registry.now()
     }
 
     fn check(&self, cx: &Context<'_>) -> std::io::Result<()> {
@@ -321,15 +339,34 @@ impl Watch {
         Ok(())
     }
 
-    fn on_read(&mut self, bytes: &[u8]) {
+    /// Follows the request heads read; `true` refuses the connection (an
+    /// HTTP/2 preface).
+    fn on_read(&mut self, bytes: &[u8]) -> bool {
         if bytes.is_empty() {
-            return;
+            return false;
         }
-        if matches!(self.phase, Phase::Waiting | Phase::Answering) {
-            self.phase = Phase::Head;
-            self.scan = 0;
-            self.deadline
-                .set(self.now() + millis(self.registry.timeouts.header), HEAD);
+        if usize::from(self.start) < H2_PREFACE.len() {
+            for &b in bytes {
+                if b != H2_PREFACE[usize::from(self.start)] {
+                    self.start = u8::MAX;
+                    break;
+                }
+                self.start += 1;
+                if usize::from(self.start) == H2_PREFACE.len() {
+                    metrics::counter!("qc_http_refused_total", "reason" => "http2").increment(1);
+                    return true;
+                }
+            }
+        }
+        match self.phase {
+            Phase::Waiting => self.phase = Phase::Head,
+            Phase::Answering => {
+                self.phase = Phase::Head;
+                self.scan = 0;
+                self.deadline
+                    .set(self.now() + millis(self.registry.timeouts.header), HEAD);
+            }
+            Phase::Head | Phase::Handling => {}
         }
         if self.phase == Phase::Head {
             for &b in bytes {
@@ -345,15 +382,21 @@ impl Watch {
                 }
             }
         }
+        false
     }
 
-    /// `true` once the connection was upgraded (stop watching).
-    fn on_write(&mut self, first: &[u8]) -> bool {
-        if first.is_empty() {
+    /// Follows the answers written (`written`: what a write took); `true`
+    /// once the connection was upgraded (stop watching).
+    fn on_write(&mut self, written: &[u8]) -> bool {
+        if written.is_empty() || self.phase != Phase::Handling {
             return false;
         }
-        if self.phase != Phase::Answering && first.starts_with(b"HTTP/1.1 101") {
-            return true;
+        let status = written.get(9..12);
+        let http1 = written.starts_with(b"HTTP/1.1 ") || written.starts_with(b"HTTP/1.0 ");
+        match (http1, status) {
+            (true, Some(b"101")) => return true,
+            (true, Some(b"100")) => return false,
+            _ => {}
         }
         self.phase = Phase::Answering;
         self.deadline
@@ -388,22 +431,34 @@ impl<T: AsyncRead + Unpin> AsyncRead for Guarded<T> {
         watch.check(cx)?;
         let before = buf.filled().len();
         let polled = Pin::new(&mut this.io).poll_read(cx, buf);
-        if let Poll::Ready(Ok(())) = polled {
-            watch.on_read(&buf.filled()[before..]);
+        if let Poll::Ready(Ok(())) = polled
+            && watch.on_read(&buf.filled()[before..])
+        {
+            buf.set_filled(before);
+            return Poll::Ready(Err(std::io::Error::new(
+                std::io::ErrorKind::InvalidData,
+                "HTTP/2 is not served here",
+            )));
         }
         polled
     }
 }
 
 impl<T: AsyncWrite + Unpin> Guarded<T> {
-    fn before_write(&mut self, cx: &Context<'_>, first: &[u8]) -> std::io::Result<()> {
-        if let Some(watch) = self.watch.as_mut() {
-            watch.check(cx)?;
-            if watch.on_write(first) {
-                self.watch = None;
-            }
+    fn before_write(&self, cx: &Context<'_>) -> std::io::Result<()> {
+        match &self.watch {
+            Some(watch) => watch.check(cx),
+            None => Ok(()),
         }
-        Ok(())
+    }
+
+    /// After a write took `written` (the start of what was offered).
+    fn after_write(&mut self, written: &[u8]) {
+        if let Some(watch) = self.watch.as_mut()
+            && watch.on_write(written)
+        {
+            self.watch = None;
+        }
     }
 }
 
@@ -413,8 +468,12 @@ impl<T: AsyncWrite + Unpin> AsyncWrite for Guarded<T> {
         cx: &mut Context<'_>,
         buf: &[u8],
     ) -> Poll<std::io::Result<usize>> {
-        self.before_write(cx, buf)?;
-        Pin::new(&mut self.io).poll_write(cx, buf)
+        self.before_write(cx)?;
+        let polled = Pin::new(&mut self.io).poll_write(cx, buf);
+        if let Poll::Ready(Ok(n)) = polled {
+            self.after_write(&buf[..n]);
+        }
+        polled
     }
 
     fn poll_write_vectored(
@@ -422,12 +481,16 @@ impl<T: AsyncWrite + Unpin> AsyncWrite for Guarded<T> {
         cx: &mut Context<'_>,
         bufs: &[std::io::IoSlice<'_>],
     ) -> Poll<std::io::Result<usize>> {
-        let first = bufs
-            .iter()
-            .find(|b| !b.is_empty())
-            .map_or(&[][..], |b| &b[..]);
-        self.before_write(cx, first)?;
-        Pin::new(&mut self.io).poll_write_vectored(cx, bufs)
+        self.before_write(cx)?;
+        let polled = Pin::new(&mut self.io).poll_write_vectored(cx, bufs);
+        if let Poll::Ready(Ok(n)) = polled {
+            let first = bufs
+                .iter()
+                .find(|b| !b.is_empty())
+                .map_or(&[][..], |b| &b[..b.len().min(n)]);
+            self.after_write(first);
+        }
+        polled
     }
 
     fn is_write_vectored(&self) -> bool {
@@ -457,10 +520,11 @@ mod tests {
                     idle: Duration::from_secs(30),
                 },
                 live: dashmap::DashMap::new(),
-                now_ms: AtomicU64::new(0),
+                epoch: Instant::now(),
             }),
             phase: Phase::Waiting,
             scan: 0,
+            start: 0,
         }
     }
 
@@ -478,16 +542,59 @@ mod tests {
         assert_eq!(w.phase, Phase::Handling);
     }
 
+    fn at(w: &Watch) -> (u8, u64) {
+        (
+            w.deadline.kind.load(Ordering::Relaxed),
+            w.deadline.at_ms.load(Ordering::Relaxed),
+        )
+    }
+
     #[test]
     fn an_answer_starts_the_idle_deadline_and_a_101_ends_the_watch() {
         let mut w = watch();
+        w.deadline.set(10_000, HEAD);
+        // The first head keeps the deadline from the connection's start.
         w.on_read(b"GET / HTTP/1.1\r\n\r\n");
+        assert_eq!(at(&w), (HEAD, 10_000));
         assert!(!w.on_write(b"HTTP/1.1 200 OK\r\n"));
         assert_eq!(w.phase, Phase::Answering);
-        assert_eq!(w.deadline.kind.load(Ordering::Relaxed), IDLE);
-        assert_eq!(w.deadline.at_ms.load(Ordering::Relaxed), 30_000);
+        let (kind, idle) = at(&w);
+        assert_eq!(kind, IDLE);
+        assert!((30_000..31_000).contains(&idle), "{idle}");
+        // More of the answer, however slow, pushes nothing on.
+        assert!(!w.on_write(b"more of the body"));
+        assert_eq!(at(&w), (IDLE, idle));
+        // A pipelined upgrade: its own head deadline, then the 101.
         w.on_read(b"GET /chats/clients HTTP/1.1\r\n\r\n");
-        assert_eq!(w.deadline.kind.load(Ordering::Relaxed), HEAD);
+        assert_eq!(at(&w).0, HEAD);
         assert!(w.on_write(b"HTTP/1.1 101 Switching Protocols\r\n"));
+    }
+
+    #[test]
+    fn an_interim_100_continue_keeps_the_head_deadline() {
+        let mut w = watch();
+        w.deadline.set(10_000, HEAD);
+        w.on_read(b"POST /conversations HTTP/1.1\r\nExpect: 100-continue\r\n\r\n");
+        assert!(!w.on_write(b"HTTP/1.1 100 Continue\r\n\r\n"));
+        assert_eq!((w.phase, at(&w)), (Phase::Handling, (HEAD, 10_000)));
+        assert!(w.on_write(b"HTTP/1.0 101 Switching Protocols\r\n"));
+    }
+
+    #[test]
+    fn an_http2_preface_is_refused_even_split_and_nothing_else_is() {
+        let mut w = watch();
+        assert!(!w.on_read(b"PR"));
+        assert!(w.on_read(b"I * HTTP/2.0\r\n\r\nSM\r\n\r\n"));
+        let mut ok = watch();
+        assert!(
+            !ok.on_read(b"PRIVATE"),
+            "a word that only starts with PRI is no preface"
+        );
+        let mut get = watch();
+        assert!(!get.on_read(b"GET / HTTP/1.1\r\n"));
+        assert!(
+            !get.on_read(b"PRI * HTTP/2.0"),
+            "only at the connection's start"
+        );
     }
 }

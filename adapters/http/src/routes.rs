@@ -212,7 +212,14 @@ async fn limit_body<E: Endpoint>(
     match declared {
         Some(len) if len > limit as u64 => return Ok(too_large()),
         Some(_) => {}
-        None if req.headers().contains_key(header::TRANSFER_ENCODING) => {
+        // Chunked, or no length at all on a method that carries a body: read
+        // at most the limit (a GET's body is empty for HTTP/1.1).
+        None if req.headers().contains_key(header::TRANSFER_ENCODING)
+            || !matches!(
+                *req.method(),
+                poem::http::Method::GET | poem::http::Method::HEAD | poem::http::Method::OPTIONS
+            ) =>
+        {
             let mut capped = req.take_body().into_async_read().take(limit as u64 + 1);
             let mut body = Vec::new();
             if capped.read_to_end(&mut body).await.is_err() {
