@@ -34,22 +34,31 @@ use crate::frames::{Frame, render_event};
 use crate::ws::Outbox;
 use sequencer::Sequencer;
 
-type Connections = Vec<(u64, Arc<Outbox>)>;
-type Registry = DashMap<User, Connections>;
+/// Everything this node keeps for one user: one entry, one key, so an
+/// idle connection pays for one map slot.
+#[derive(Default)]
+pub struct UserEntry {
+    /// The user's open connections here.
+    connections: Vec<(u64, Arc<Outbox>)>,
+    /// Connection slots taken (upgrades under way included), for the cap.
+    slots: usize,
+    /// The user's frame bucket, shared by those connections.
+    bucket: Option<crate::ws::TokenBucket>,
+}
+
+type Registry = DashMap<User, UserEntry>;
 
 /// How long a text waits for an earlier one still in flight from another node.
 const REORDER_HOLD: Duration = Duration::from_millis(250);
 
 pub struct Hub {
-    /// user → that user's connections on this node. A Vec: a user has a
-    /// handful of tabs and devices, and a publish walks them all anyway.
+    /// user → that user's connections on this node (a Vec: a user has a
+    /// handful of tabs and devices, and a publish walks them all anyway),
+    /// connection slots and frame bucket.
     by_user: Arc<Registry>,
     /// Only with a transport: one node publishes in seq order already.
     sequencer: Option<Arc<Sequencer<Frame>>>,
     next_id: AtomicU64,
-    /// Per user: connections (and upgrades under way), for the cap, and
-    /// the user's frame bucket shared by those connections.
-    slots: Arc<DashMap<User, UserSlots>>,
     /// Kept exact by the assignments and closes passing through here.
     access: Arc<ConversationAccess>,
     transport: Option<Arc<dyn Transport>>,
@@ -77,7 +86,6 @@ impl Hub {
             by_user,
             sequencer,
             next_id: AtomicU64::new(0),
-            slots: Arc::new(DashMap::new()),
             access,
             transport,
         });
@@ -98,10 +106,10 @@ impl Hub {
         // Asked under the shard lock, so watch and unwatch of one user reach
         // the transport in the order they happened; awaited outside it.
         let watched = match &self.transport {
-            Some(t) if entry.is_empty() => Some(t.watch(user)),
+            Some(t) if entry.connections.is_empty() => Some(t.watch(user)),
             _ => None,
         };
-        entry.push((id, outbox));
+        entry.connections.push((id, outbox));
         drop(entry);
         let registration = Registration {
             hub: self.clone(),
@@ -123,7 +131,7 @@ impl Hub {
             (&self.sequencer, &envelope.event)
         {
             for user in &envelope.recipients {
-                if self.by_user.contains_key(user) {
+                if self.holds(user) {
                     let frame = frame.get_or_insert_with(|| render_event(&envelope.event));
                     sequencer.offer(
                         (message.conversation_id, user.clone()),
@@ -135,7 +143,7 @@ impl Hub {
             return;
         }
         for user in &envelope.recipients {
-            if self.by_user.contains_key(user) {
+            if self.holds(user) {
                 let frame = frame.get_or_insert_with(|| render_event(&envelope.event));
                 push_to(&self.by_user, user, frame);
             }
@@ -149,59 +157,70 @@ impl Hub {
     /// `rate` is the user's bucket (per second, burst), made with the first
     /// slot and kept while any is held.
     pub fn reserve(&self, user: &User, max: usize, rate: Option<(u32, u32)>) -> Option<Slot> {
-        let mut held = self.slots.entry(user.clone()).or_insert_with(|| UserSlots {
-            count: 0,
-            bucket: rate.map(|(per_sec, burst)| {
+        let mut held = self.by_user.entry(user.clone()).or_default();
+        if held.slots == 0 {
+            held.bucket = rate.map(|(per_sec, burst)| {
                 crate::ws::TokenBucket::new(per_sec, burst, std::time::Instant::now())
-            }),
-        });
-        if held.count >= max {
+            });
+        }
+        if held.slots >= max {
+            let unused = held.slots == 0 && held.connections.is_empty();
+            drop(held);
+            if unused {
+                self.by_user.remove_if(user, |_, e| e.slots == 0 && e.connections.is_empty());
+            }
             return None;
         }
-        held.count += 1;
+        held.slots += 1;
         let bucket = held.bucket.is_some();
         drop(held);
         Some(Slot {
-            slots: self.slots.clone(),
+            registry: self.by_user.clone(),
             user: user.clone(),
             bucket,
         })
     }
 
+    /// Whether this node holds a connection of `user`.
+    fn holds(&self, user: &User) -> bool {
+        self.by_user
+            .get(user)
+            .is_some_and(|e| !e.connections.is_empty())
+    }
+
     /// Connections held right now (all users).
     pub fn connections(&self) -> usize {
-        self.by_user.iter().map(|e| e.value().len()).sum()
+        self.by_user.iter().map(|e| e.value().connections.len()).sum()
     }
 
     fn unregister(&self, user: &User, id: u64) {
         if let dashmap::Entry::Occupied(mut entry) = self.by_user.entry(user.clone()) {
-            entry.get_mut().retain(|(i, _)| *i != id);
-            if entry.get().is_empty() {
+            let held = entry.get_mut();
+            let had = held.connections.len();
+            held.connections.retain(|(i, _)| *i != id);
+            if had > 0 && held.connections.is_empty() {
                 if let Some(t) = &self.transport {
                     t.unwatch(user);
                 }
-                entry.remove();
+                if held.slots == 0 {
+                    entry.remove();
+                }
             }
         }
     }
 }
 
 fn push_to(registry: &Registry, user: &User, frame: &Frame) {
-    if let Some(connections) = registry.get(user) {
-        for (_, outbox) in connections.iter() {
+    if let Some(held) = registry.get(user) {
+        for (_, outbox) in &held.connections {
             outbox.push(frame.clone());
         }
     }
 }
 
-pub struct UserSlots {
-    count: usize,
-    bucket: Option<crate::ws::TokenBucket>,
-}
-
 /// One of a user's connection slots; dropping it frees the slot.
 pub struct Slot {
-    slots: Arc<DashMap<User, UserSlots>>,
+    registry: Arc<Registry>,
     user: User,
     /// Whether the user has a bucket: without one, a frame needs no lookup.
     bucket: bool,
@@ -212,7 +231,7 @@ impl Slot {
     pub fn take_user_token(&self, now: std::time::Instant) -> bool {
         !self.bucket
             || self
-                .slots
+                .registry
                 .get_mut(&self.user)
                 .is_none_or(|mut s| s.bucket.as_mut().is_none_or(|b| b.try_take(now)))
     }
@@ -220,9 +239,10 @@ impl Slot {
 
 impl Drop for Slot {
     fn drop(&mut self) {
-        if let dashmap::Entry::Occupied(mut held) = self.slots.entry(self.user.clone()) {
-            held.get_mut().count -= 1;
-            if held.get().count == 0 {
+        if let dashmap::Entry::Occupied(mut held) = self.registry.entry(self.user.clone()) {
+            let entry = held.get_mut();
+            entry.slots -= 1;
+            if entry.slots == 0 && entry.connections.is_empty() {
                 held.remove();
             }
         }
@@ -413,7 +433,7 @@ mod tests {
         drop(a);
         assert!(hub.reserve(&user("alice"), 3, None).is_some());
         assert!(
-            hub.slots.get(&user("bob")).is_none(),
+            hub.by_user.get(&user("bob")).is_none(),
             "freed entries go away"
         );
     }
