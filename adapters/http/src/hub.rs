@@ -167,7 +167,8 @@ impl Hub {
             let unused = held.slots == 0 && held.connections.is_empty();
             drop(held);
             if unused {
-                self.by_user.remove_if(user, |_, e| e.slots == 0 && e.connections.is_empty());
+                self.by_user
+                    .remove_if(user, |_, e| e.slots == 0 && e.connections.is_empty());
             }
             return None;
         }
@@ -190,7 +191,10 @@ impl Hub {
 
     /// Connections held right now (all users).
     pub fn connections(&self) -> usize {
-        self.by_user.iter().map(|e| e.value().connections.len()).sum()
+        self.by_user
+            .iter()
+            .map(|e| e.value().connections.len())
+            .sum()
     }
 
     fn unregister(&self, user: &User, id: u64) {
