@@ -105,9 +105,15 @@ impl Conversation {
     /// `support_id` only the agent side: a support token carrying the
     /// customer's `sub` is a stranger here.
     pub fn is_participant(&self, user: &User) -> bool {
-        match user.side {
-            Side::Customer => self.client_id == user.id,
-            Side::Agent => self.support_id.as_ref() == Some(&user.id),
+        self.is_participant_as(user.side, &user.id)
+    }
+
+    /// [`Conversation::is_participant`] for the user (`side`, `id`), without
+    /// building one.
+    pub fn is_participant_as(&self, side: Side, id: &UserId) -> bool {
+        match side {
+            Side::Customer => &self.client_id == id,
+            Side::Agent => self.support_id.as_ref() == Some(id),
         }
     }
 
@@ -150,7 +156,15 @@ impl Conversation {
     /// so a closed conversation of someone else stays invisible), then
     /// [`ConversationError::Closed`] when closed.
     pub fn ensure_can_send(&self, sender: &User) -> Result<(), ConversationError> {
-        if !self.is_participant(sender) {
+        self.ensure_can_send_as(sender.side, &sender.id)
+    }
+
+    /// [`Conversation::ensure_can_send`] for the user (`side`, `id`).
+    ///
+    /// # Errors
+    /// As [`Conversation::ensure_can_send`].
+    pub fn ensure_can_send_as(&self, side: Side, id: &UserId) -> Result<(), ConversationError> {
+        if !self.is_participant_as(side, id) {
             return Err(ConversationError::NotFound);
         }
         if !self.is_open() {

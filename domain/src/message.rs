@@ -3,7 +3,7 @@
 use chrono::{DateTime, Utc};
 
 use crate::ids::{ConversationId, MessageId, UserId};
-use crate::role::{Side, User};
+use crate::role::Side;
 
 /// Longest allowed content, in Unicode scalar values.
 pub const MAX_CONTENT_CHARS: usize = 4096;
@@ -128,20 +128,6 @@ impl Message {
             created_at: new.created_at,
             read_at: None,
         }
-    }
-}
-
-impl NewMessage {
-    /// Who sends it.
-    pub fn sender(&self) -> User {
-        User::new(self.sender_side, self.sender_id.clone())
-    }
-}
-
-impl Message {
-    /// Who sent it.
-    pub fn sender(&self) -> User {
-        User::new(self.sender_side, self.sender_id.clone())
     }
 }
 

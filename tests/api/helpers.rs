@@ -118,11 +118,18 @@ impl TestApp {
     }
 
     pub fn user(&self, role: &str) -> User {
-        let id = ulid::Ulid::generate().to_string();
-        User {
-            token: mint(role, &id, 3600),
-            id,
-        }
+        user_with_sub(role, &ulid::Ulid::generate().to_string())
+    }
+
+    /// `GET /healthz`'s status.
+    pub async fn healthz(&self) -> u16 {
+        self.http
+            .get(self.url("/healthz"))
+            .send()
+            .await
+            .unwrap()
+            .status()
+            .as_u16()
     }
 
     /// Stops the server gracefully and waits for it; keeps the database.
@@ -331,6 +338,14 @@ pub fn text(cid: &str, content: &str) -> Value {
 
 pub fn typing(cid: &str, sub_type: &str) -> Value {
     json!({ "type": "system", "sub_type": sub_type, "conversation_id": cid })
+}
+
+/// A user of `role` whose token carries `sub` (valid for an hour).
+pub fn user_with_sub(role: &str, sub: &str) -> User {
+    User {
+        id: sub.to_owned(),
+        token: mint(role, sub, 3600),
+    }
 }
 
 /// The ids of a listing page's items, in order.

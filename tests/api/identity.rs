@@ -8,19 +8,12 @@ use serde_json::{Value, json};
 
 use crate::helpers::*;
 
-fn as_role(role: &str, sub: &str) -> User {
-    User {
-        id: sub.to_owned(),
-        token: mint(role, sub, 3600),
-    }
-}
-
 #[tokio::test]
 async fn a_guest_and_an_agent_sharing_a_sub_see_nothing_of_each_others() {
     let app = spawn_app().await;
     let sub = ulid::Ulid::generate().to_string();
-    let agent = as_role("support", &sub);
-    let guest = as_role("guest", &sub);
+    let agent = user_with_sub("support", &sub);
+    let guest = user_with_sub("guest", &sub);
     let customer = app.user("client");
 
     // The agent serves a real customer's conversation.
@@ -122,7 +115,7 @@ async fn a_guest_and_an_agent_sharing_a_sub_see_nothing_of_each_others() {
 async fn a_support_token_carrying_a_customers_sub_is_not_that_customer() {
     let app = spawn_app().await;
     let customer = app.user("client");
-    let impostor = as_role("support", &customer.id);
+    let impostor = user_with_sub("support", &customer.id);
     let agent = app.user("support");
     let cid = app.open_conversation(&customer).await["id"]
         .as_str()

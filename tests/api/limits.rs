@@ -369,10 +369,7 @@ async fn the_sixth_open_conversation_gets_409_and_closing_one_makes_room() {
         .unwrap();
     assert_eq!(listed["items"].as_array().unwrap().len(), 5);
     // A client with the same sub is the same customer: the same cap.
-    let client = User {
-        id: guest.id.clone(),
-        token: mint("client", &guest.id, 3600),
-    };
+    let client = user_with_sub("client", &guest.id);
     let r = app
         .post("/conversations", &client.token, serde_json::json!({}))
         .await;
@@ -455,15 +452,7 @@ async fn past_the_users_http_bucket_requests_get_429_with_retry_after() {
     assert_eq!(app.get("/conversations", &same_sub).await.status(), 200);
     // The health probes are not the API: never limited.
     for _ in 0..10 {
-        assert_eq!(
-            app.http
-                .get(app.url("/healthz"))
-                .send()
-                .await
-                .unwrap()
-                .status(),
-            200
-        );
+        assert_eq!(app.healthz().await, 200);
     }
     // After the wait the user is served again.
     tokio::time::sleep(Duration::from_secs(wait)).await;

@@ -77,8 +77,7 @@ async fn silent_sockets_and_dripping_heads_are_dropped_within_the_head_timeout()
     // A normal client is served throughout.
     let mut served = 0;
     while start.elapsed() < HEAD + SLACK {
-        let r = app.http.get(app.url("/healthz")).send().await.unwrap();
-        assert_eq!(r.status(), 200);
+        assert_eq!(app.healthz().await, 200);
         served += 1;
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
@@ -168,13 +167,5 @@ async fn an_http2_prior_knowledge_connection_is_refused_at_once() {
     let took = closed_after(s, Instant::now()).await;
     assert!(took < Duration::from_millis(500), "{took:?}");
     // HTTP/1.1 is served as before.
-    assert_eq!(
-        app.http
-            .get(app.url("/healthz"))
-            .send()
-            .await
-            .unwrap()
-            .status(),
-        200
-    );
+    assert_eq!(app.healthz().await, 200);
 }

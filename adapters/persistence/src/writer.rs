@@ -256,7 +256,10 @@ pub(crate) fn decide(
             outcomes.push(Err(AppendError::ConversationMissing));
             continue;
         };
-        match conv.conversation.ensure_can_send(&new.sender()) {
+        match conv
+            .conversation
+            .ensure_can_send_as(new.sender_side, &new.sender_id)
+        {
             Ok(()) => {}
             Err(ConversationError::Closed) => {
                 outcomes.push(Err(AppendError::ConversationClosed));
