@@ -99,7 +99,7 @@ impl ConversationAccess {
                 ..
             } => {
                 if let Some(mut entry) = self.entries.get_mut(conversation_id) {
-                    entry.conversation.assign_to(support_id.clone());
+                    entry.conversation.hand_to(support_id.clone());
                 }
             }
             ChatEvent::ConversationClosed {
@@ -112,8 +112,11 @@ impl ConversationAccess {
                 }
             }
             ChatEvent::MessageStored { .. }
+            | ChatEvent::MessageWithheld { .. }
             | ChatEvent::Typing { .. }
-            | ChatEvent::MessagesRead { .. } => {}
+            | ChatEvent::ConversationCreated { .. }
+            | ChatEvent::MessagesRead { .. }
+            | ChatEvent::Presence { .. } => {}
         }
     }
 
@@ -174,7 +177,8 @@ mod tests {
 
         access.observe(&ChatEvent::ConversationAssigned {
             conversation_id: conv.id,
-            support_id: agent().user_id,
+            support_id: Some(agent().user_id),
+            previous_support_id: None,
             at: fixed_now(),
         });
         let seen = access.get(conv.id).await.unwrap().unwrap();

@@ -7,9 +7,11 @@
 
 pub mod access;
 pub mod ports;
+pub mod presence;
 pub mod use_cases;
 
 #[cfg(test)]
 mod test_support;
 
 pub use access::ConversationAccess;
+pub use presence::{AgentEntry, LocalPresenceStore, Presence, PresenceError, PresencePorts};

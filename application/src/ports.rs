@@ -1,11 +1,14 @@
 //! The ports: what the use cases need from the outside world.
 
+pub mod agent_repository;
 pub mod broker;
 pub mod clock;
 pub mod conversation_repository;
 pub mod ids;
 pub mod message_repository;
+pub mod presence;
 
+pub use agent_repository::{AgentRecord, AgentRepository};
 pub use broker::{Broker, BrokerError, Envelope, RemoteEvents, Transport, Watched};
 pub use clock::{Clock, SystemClock};
 pub use conversation_repository::{
@@ -16,3 +19,4 @@ pub use message_repository::{
     AppendError, Appended, HistoryCursor, HistoryError, HistoryPage, HistoryQuery, MarkReadError,
     MessageRepository, PublishTurn,
 };
+pub use presence::PresenceStore;

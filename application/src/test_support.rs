@@ -121,6 +121,7 @@ impl Fixture {
     pub fn open_conversation(self) -> OpenConversation {
         OpenConversation {
             conversations: Arc::new(self.conversations),
+            broker: Arc::new(self.broker),
             clock: Arc::new(self.clock),
             ids: Arc::new(self.ids),
             max_open: 5,
@@ -129,6 +130,14 @@ impl Fixture {
 
     pub fn assign_conversation(self) -> AssignConversation {
         AssignConversation {
+            conversations: Arc::new(self.conversations),
+            broker: Arc::new(self.broker),
+            clock: Arc::new(self.clock),
+        }
+    }
+
+    pub fn transfer_conversation(self) -> TransferConversation {
+        TransferConversation {
             conversations: Arc::new(self.conversations),
             broker: Arc::new(self.broker),
             clock: Arc::new(self.clock),

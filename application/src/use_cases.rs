@@ -9,6 +9,7 @@ pub mod open_conversation;
 pub mod read_history;
 pub mod send_message;
 pub mod signal_typing;
+pub mod transfer_conversation;
 
 pub use assign_conversation::{AssignConversation, AssignConversationError, AssignResult};
 pub use close_conversation::{CloseConversation, CloseConversationError};
@@ -19,6 +20,7 @@ pub use open_conversation::{OpenConversation, OpenConversationError};
 pub use read_history::{ReadHistory, ReadHistoryError};
 pub use send_message::{SendMessage, SendMessageError, SendMessageRequest, SendOutcome};
 pub use signal_typing::{SignalTyping, SignalTypingError};
+pub use transfer_conversation::{TransferConversation, TransferConversationError};
 
 use std::sync::Arc;
 
@@ -27,7 +29,7 @@ use crate::ports::{Broker, Envelope};
 /// Publishes, logging (not failing) when the broker is down: the state change
 /// is already stored, and clients recover missed events through history.
 pub(crate) async fn publish_best_effort(broker: &Arc<dyn Broker>, envelope: Envelope) -> bool {
-    if envelope.recipients.is_empty() {
+    if !envelope.is_addressed() {
         return true;
     }
     match broker.publish(Arc::new(envelope)).await {

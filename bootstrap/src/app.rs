@@ -9,18 +9,20 @@ use std::time::Duration;
 use anyhow::Context;
 use poem::Server;
 use poem::listener::{Acceptor, AcceptorExt, TcpAcceptor};
-use qc_application::ConversationAccess;
 use qc_application::ports::{
-    Broker, Clock, ConversationRepository, IdGenerator, MessageRepository, SystemClock, Transport,
-    UlidGenerator,
+    AgentRepository, Broker, Clock, ConversationRepository, IdGenerator, MessageRepository,
+    PresenceStore, SystemClock, Transport, UlidGenerator,
 };
 use qc_application::use_cases::*;
-use qc_http::api::{ConversationsApi, HealthApi};
+use qc_application::{ConversationAccess, LocalPresenceStore, Presence, PresencePorts};
+use qc_http::api::{AgentsApi, ConversationsApi, HealthApi};
 use qc_http::auth::TokenRules;
 use qc_http::{
     AllowedOrigins, Authenticator, HttpDeps, Hub, TokenVerifier, WsContext, build_routes,
 };
-use qc_persistence::{SeaOrmConversationRepository, SeaOrmMessageRepository};
+use qc_persistence::{
+    SeaOrmAgentRepository, SeaOrmConversationRepository, SeaOrmMessageRepository,
+};
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
@@ -47,6 +49,10 @@ fn metrics_handle() -> metrics_exporter_prometheus::PrometheusHandle {
 /// typing frame reads it again: bounds how long a change this node saw no
 /// event of (it held none of the participants) can go unnoticed.
 const ACCESS_MAX_AGE: Duration = Duration::from_secs(5);
+
+/// How long a user's last connection may be gone before they are shown
+/// offline: a page reload is not announced as offline-then-online.
+const PRESENCE_GRACE: Duration = Duration::from_secs(2);
 
 /// The listen backlog asked for; the kernel caps it at
 /// `net.core.somaxconn` (4096 here). poem's own listener asks for 1024,
@@ -111,15 +117,25 @@ impl Application {
 
         let conversations: Arc<dyn ConversationRepository> =
             Arc::new(SeaOrmConversationRepository::new(db.clone()));
+        let agents: Arc<dyn AgentRepository> = Arc::new(SeaOrmAgentRepository::new(db.clone()));
         let messages: Arc<dyn MessageRepository> = Arc::new(SeaOrmMessageRepository::new(db));
-        let transport: Option<Arc<dyn Transport>> = match &config.broker {
-            BrokerConfig::Memory => None,
-            BrokerConfig::Redis { url, prefix } => Some(Arc::new(
-                qc_broker_redis::RedisTransport::connect(url, prefix)
-                    .await
-                    .context("QC_BROKER_URL: cannot use the Redis broker")?,
-            )),
-        };
+        let (transport, presence_store): (Option<Arc<dyn Transport>>, Arc<dyn PresenceStore>) =
+            match &config.broker {
+                BrokerConfig::Memory => (None, Arc::new(LocalPresenceStore::default())),
+                BrokerConfig::Redis { url, prefix } => {
+                    let redis = qc_broker_redis::RedisTransport::connect(url, prefix)
+                        .await
+                        .context("QC_BROKER_URL: cannot use the Redis broker")?;
+                    let presence = redis.presence();
+                    // The lease first: other nodes must see this one alive
+                    // before it announces anyone.
+                    presence
+                        .renew()
+                        .await
+                        .context("QC_BROKER_URL: cannot record this node's presence lease")?;
+                    (Some(Arc::new(redis)), Arc::new(presence))
+                }
+            };
         let access = Arc::new(ConversationAccess::new(
             conversations.clone(),
             ACCESS_MAX_AGE,
@@ -128,6 +144,16 @@ impl Application {
         let broker: Arc<dyn Broker> = hub.clone();
         let clock: Arc<dyn Clock> = Arc::new(SystemClock);
         let ids: Arc<dyn IdGenerator> = Arc::new(UlidGenerator);
+        let presence = Presence::start(
+            PresencePorts {
+                store: presence_store,
+                agents,
+                conversations: conversations.clone(),
+                broker: broker.clone(),
+                clock: clock.clone(),
+            },
+            PRESENCE_GRACE,
+        );
 
         let auth = Arc::new(Authenticator {
             verifier: verifier(config)?,
@@ -152,6 +178,7 @@ impl Application {
             origins: AllowedOrigins::parse(config.allowed_origins.as_deref()),
             send_message,
             signal_typing,
+            presence: presence.clone(),
             hub,
             limits: config.limits.clone(),
             shutdown: shutdown.clone(),
@@ -161,6 +188,7 @@ impl Application {
             auth: auth.clone(),
             open: Arc::new(OpenConversation {
                 conversations: conversations.clone(),
+                broker: broker.clone(),
                 clock: clock.clone(),
                 ids,
                 max_open: config.max_open_conversations,
@@ -172,6 +200,11 @@ impl Application {
                 conversations: conversations.clone(),
             }),
             assign: Arc::new(AssignConversation {
+                conversations: conversations.clone(),
+                broker: broker.clone(),
+                clock: clock.clone(),
+            }),
+            transfer: Arc::new(TransferConversation {
                 conversations: conversations.clone(),
                 broker: broker.clone(),
                 clock: clock.clone(),
@@ -191,6 +224,11 @@ impl Application {
                 broker: broker.clone(),
                 clock,
             }),
+            presence: presence.clone(),
+        };
+        let agents_api = AgentsApi {
+            auth: auth.clone(),
+            presence,
         };
         let health = HealthApi {
             database: conversations,
@@ -210,6 +248,7 @@ impl Application {
         let routes = poem::EndpointExt::boxed(build_routes(HttpDeps {
             ws,
             conversations: api,
+            agents: agents_api,
             health,
             metrics: Arc::new(move || metrics.render()),
             dev_tokens,

@@ -4,6 +4,7 @@
 use chrono::{DateTime, Utc};
 
 use crate::ids::{ConversationId, UserId};
+use crate::message::Message;
 use crate::role::{Identity, Role, Side, User};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -51,6 +52,35 @@ pub enum AssignOutcome {
     Assigned,
     /// The agent already holds it: nothing changes.
     AlreadyMine,
+}
+
+/// What a transfer would do.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TransferOutcome {
+    /// The conversation changes hands (to another agent, or to the queue).
+    Moves,
+    /// Transferring to oneself: nothing changes.
+    Unchanged,
+}
+
+/// A conversation as one user sees it: the latest message they may see,
+/// and how many texts from the other side they have not marked read.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ConversationView {
+    pub conversation: Conversation,
+    pub last_message: Option<Message>,
+    pub unread_count: u64,
+}
+
+impl ConversationView {
+    /// A conversation with no message yet (just opened).
+    pub fn empty(conversation: Conversation) -> Self {
+        Self {
+            conversation,
+            last_message: None,
+            unread_count: 0,
+        }
+    }
 }
 
 /// Maximum subject length, in characters.
@@ -192,9 +222,42 @@ impl Conversation {
         }
     }
 
+    /// Whether `by` may hand this conversation to `to` (another agent's
+    /// `sub`, or `None` for the queue), and what that does.
+    ///
+    /// # Errors
+    /// `Forbidden` for a non-agent (whatever the conversation), `NotFound`
+    /// when `by` is not its assigned agent (checked before `Closed`, so a
+    /// stranger learns nothing), `Closed` when closed.
+    pub fn check_transfer(
+        &self,
+        by: &Identity,
+        to: Option<&UserId>,
+    ) -> Result<TransferOutcome, ConversationError> {
+        if by.role != Role::Support {
+            return Err(ConversationError::Forbidden("support agents"));
+        }
+        if !self.is_participant_as(Side::Agent, &by.user_id) {
+            return Err(ConversationError::NotFound);
+        }
+        if !self.is_open() {
+            return Err(ConversationError::Closed);
+        }
+        Ok(if to == Some(&by.user_id) {
+            TransferOutcome::Unchanged
+        } else {
+            TransferOutcome::Moves
+        })
+    }
+
     /// Applies a successful claim.
     pub fn assign_to(&mut self, agent: UserId) {
         self.support_id = Some(agent);
+    }
+
+    /// Applies a successful transfer (`None`: back to the queue).
+    pub fn hand_to(&mut self, agent: Option<UserId>) {
+        self.support_id = agent;
     }
 
     /// Whether `who` may close the conversation; `Ok(false)` when it is
@@ -354,6 +417,51 @@ mod tests {
             vec![customer("client-1"), agent("client-1")]
         );
         assert_eq!(own.others(&customer("client-1")), vec![agent("client-1")]);
+    }
+
+    #[test]
+    fn transfer_rules() {
+        let mut c = open_conv();
+        let a1 = who("agent-1", Role::Support);
+        let a2 = who("agent-2", Role::Support);
+        let to2 = a2.user_id.clone();
+        assert!(matches!(
+            c.check_transfer(&who("client-1", Role::Client), Some(&to2)),
+            Err(ConversationError::Forbidden(_))
+        ));
+        assert_eq!(
+            c.check_transfer(&a1, Some(&to2)),
+            Err(ConversationError::NotFound),
+            "only the assigned agent transfers; a queued one has none"
+        );
+        c.assign_to(a1.user_id.clone());
+        assert_eq!(
+            c.check_transfer(&a1, Some(&to2)),
+            Ok(TransferOutcome::Moves)
+        );
+        assert_eq!(c.check_transfer(&a1, None), Ok(TransferOutcome::Moves));
+        assert_eq!(
+            c.check_transfer(&a1, Some(&a1.user_id)),
+            Ok(TransferOutcome::Unchanged)
+        );
+        assert_eq!(
+            c.check_transfer(&a2, None),
+            Err(ConversationError::NotFound)
+        );
+        assert_eq!(
+            c.check_transfer(&who("agent-1", Role::Client), None),
+            Err(ConversationError::Forbidden("support agents"))
+        );
+        c.close(Utc::now());
+        assert_eq!(
+            c.check_transfer(&a1, Some(&to2)),
+            Err(ConversationError::Closed)
+        );
+        assert_eq!(
+            c.check_transfer(&a2, Some(&to2)),
+            Err(ConversationError::NotFound),
+            "a stranger learns nothing, not even that it is closed"
+        );
     }
 
     #[test]

@@ -11,8 +11,11 @@ pub mod ids;
 pub mod message;
 pub mod role;
 
-pub use conversation::{AssignOutcome, Conversation, ConversationError, ConversationStatus};
-pub use event::{ChatEvent, TypingKind};
+pub use conversation::{
+    AssignOutcome, Conversation, ConversationError, ConversationStatus, ConversationView,
+    TransferOutcome,
+};
+pub use event::{ChatEvent, PresenceStatus, TypingKind};
 pub use ids::{ConversationId, IdError, MessageId, UserId};
 pub use message::{
     ClientMsgId, ContentError, MAX_CONTENT_CHARS, Message, MessageContent, MessageKind, NewMessage,

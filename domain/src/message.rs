@@ -65,20 +65,40 @@ impl ClientMsgId {
     }
 }
 
+/// What a message is: a text every participant sees, or an internal note
+/// only agents see.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum MessageKind {
     Text,
+    /// Written by an agent, for agents: never shown to the customer (live,
+    /// in history, in `last_message`, in unread counts).
+    Note,
 }
 
 impl MessageKind {
     pub const fn as_str(self) -> &'static str {
         match self {
             Self::Text => "text",
+            Self::Note => "note",
         }
     }
 
     pub fn parse(raw: &str) -> Option<Self> {
-        (raw == "text").then_some(Self::Text)
+        match raw {
+            "text" => Some(Self::Text),
+            "note" => Some(Self::Note),
+            _ => None,
+        }
+    }
+
+    /// Whether a user on `side` may see a message of this kind.
+    pub const fn visible_to(self, side: Side) -> bool {
+        matches!((self, side), (Self::Text, _) | (Self::Note, Side::Agent))
+    }
+
+    /// Whether a user on `side` may write a message of this kind.
+    pub const fn writable_by(self, side: Side) -> bool {
+        self.visible_to(side)
     }
 }
 
@@ -91,6 +111,7 @@ pub struct NewMessage {
     pub sender_id: UserId,
     /// The sender's side: with `sender_id`, the user who sent it.
     pub sender_side: Side,
+    pub kind: MessageKind,
     pub content: MessageContent,
     pub client_msg_id: Option<ClientMsgId>,
     pub created_at: DateTime<Utc>,
@@ -122,7 +143,7 @@ impl Message {
             seq,
             sender_id: new.sender_id,
             sender_side: new.sender_side,
-            kind: MessageKind::Text,
+            kind: new.kind,
             content: new.content.into_inner(),
             client_msg_id: new.client_msg_id,
             created_at: new.created_at,
@@ -167,9 +188,16 @@ mod tests {
     }
 
     #[test]
-    fn message_kind_parses_text_only() {
+    fn message_kinds_parse_and_notes_are_for_agents_only() {
         assert_eq!(MessageKind::parse("text"), Some(MessageKind::Text));
+        assert_eq!(MessageKind::parse("note"), Some(MessageKind::Note));
         assert_eq!(MessageKind::parse("system"), None);
         assert_eq!(MessageKind::Text.as_str(), "text");
+        assert_eq!(MessageKind::Note.as_str(), "note");
+        assert!(MessageKind::Text.visible_to(Side::Customer));
+        assert!(MessageKind::Text.visible_to(Side::Agent));
+        assert!(!MessageKind::Note.visible_to(Side::Customer));
+        assert!(MessageKind::Note.visible_to(Side::Agent));
+        assert!(!MessageKind::Note.writable_by(Side::Customer));
     }
 }

@@ -6,6 +6,7 @@ pub use sea_orm_migration::prelude::*;
 mod m20251118_000001_create_conversations;
 mod m20251118_000002_create_messages;
 mod m20261201_000003_message_sender_side;
+mod m20261201_000004_desk;
 
 pub struct Migrator;
 
@@ -16,6 +17,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20251118_000001_create_conversations::Migration),
             Box::new(m20251118_000002_create_messages::Migration),
             Box::new(m20261201_000003_message_sender_side::Migration),
+            Box::new(m20261201_000004_desk::Migration),
         ]
     }
 }

@@ -97,6 +97,8 @@ async fn conversation_not_found_for_bad_ids_missing_and_foreign_conversations() 
         .as_str()
         .unwrap()
         .to_owned();
+    // Every agent hears of a new conversation in the queue.
+    assert_eq!(p.agent_ws.recv().await["sub_type"], "conversation_created");
     let mut other_ws = app.connect("/chats/clients", &other.token).await;
     for cid in ["not-a-ulid", "01KAAWW5V95WFFDERJZCTDE2QQ", foreign.as_str()] {
         p.client_ws.send(text(cid, "hello?")).await;

@@ -258,7 +258,7 @@ async fn assignment_is_announced_to_both_sides() {
         assert_eq!(e["sub_type"], "conversation_assigned");
         assert_eq!(
             e["payload"],
-            json!({ "conversation_id": cid, "support_id": agent.id })
+            json!({ "conversation_id": cid, "support_id": agent.id, "previous_support_id": null })
         );
     }
 }

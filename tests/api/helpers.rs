@@ -245,7 +245,10 @@ impl TestApp {
         req: tokio_tungstenite::tungstenite::handshake::client::Request,
     ) -> Result<Ws, tokio_tungstenite::tungstenite::Error> {
         let (inner, _resp) = tokio_tungstenite::connect_async(req).await?;
-        Ok(Ws { inner })
+        Ok(Ws {
+            inner,
+            presence: false,
+        })
     }
 
     /// The HTTP status of a refused upgrade (panics if it was accepted).
@@ -271,9 +274,26 @@ pub struct Pair {
 
 pub struct Ws {
     pub inner: WebSocketStream<MaybeTlsStream<TcpStream>>,
+    /// Whether `system/presence` frames are returned. Off by default: a
+    /// test about something else must not depend on when a participant's
+    /// presence changed; the presence tests switch it on.
+    presence: bool,
 }
 
 impl Ws {
+    pub fn from_stream(inner: WebSocketStream<MaybeTlsStream<TcpStream>>) -> Self {
+        Self {
+            inner,
+            presence: false,
+        }
+    }
+
+    /// From now on, `recv*` returns presence frames too.
+    pub fn with_presence(mut self) -> Self {
+        self.presence = true;
+        self
+    }
+
     pub async fn send(&mut self, v: Value) {
         self.send_text(&v.to_string()).await;
     }
@@ -292,7 +312,11 @@ impl Ws {
                 .ok()?;
             match next {
                 Some(Ok(Message::Text(t))) => {
-                    return Some(serde_json::from_str(&t).expect("server sends JSON"));
+                    let v: Value = serde_json::from_str(&t).expect("server sends JSON");
+                    if !self.presence && v["sub_type"] == "presence" {
+                        continue;
+                    }
+                    return Some(v);
                 }
                 Some(Ok(Message::Ping(_) | Message::Pong(_))) => continue,
                 other => panic!("expected a text frame, got {other:?}"),

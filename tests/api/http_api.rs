@@ -389,8 +389,16 @@ async fn the_browser_pages_and_library_are_served_and_dev_tokens_exist_only_in_d
     for (path, ctype, needle) in [
         ("/", "text/html", "Chat with support"),
         ("/agent", "text/html", "Agent console"),
-        ("/assets/widget.js", "text/javascript", "bindComposer"),
-        ("/assets/common.js", "text/javascript", "sendText"),
+        (
+            "/assets/quickconnect/pages/widget.js",
+            "text/javascript",
+            "sendText",
+        ),
+        (
+            "/assets/quickconnect/pages/agent.js",
+            "text/javascript",
+            "sendNote",
+        ),
         (
             "/assets/quickconnect/index.js",
             "text/javascript",

@@ -4,6 +4,7 @@ mod asyncapi;
 mod auth;
 mod bad_input;
 mod chat;
+mod desk;
 mod helpers;
 mod http_api;
 mod identity;

@@ -24,7 +24,7 @@ async fn connect_tiny_buffer(app: &TestApp, path: &str, token: &str) -> Ws {
     let (inner, _) = tokio_tungstenite::client_async(req, MaybeTlsStream::Plain(stream))
         .await
         .unwrap();
-    Ws { inner }
+    Ws::from_stream(inner)
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

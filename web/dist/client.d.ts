@@ -1,12 +1,23 @@
+import { Api, type Fetcher } from './api.js';
 import { type Clock } from './clock.js';
-import { type Message } from './protocol.js';
+import { type Assignment, type Conversation, type Message, type Presence } from './protocol.js';
+import { Timeline } from './timeline.js';
+export type { Fetcher } from './api.js';
 export type Status = 'connecting' | 'open' | 'reconnecting' | 'closed';
 export interface ChatEvents {
     /** A text message, once per id, in the order received. */
     message: (m: Message) => void;
+    /** An internal note (agents only), once per id, in the order received. */
+    note: (m: Message) => void;
     /** Who (other than you) is typing in a conversation now. */
     typing: (conversationId: string, senderIds: string[]) => void;
-    assigned: (conversationId: string, supportId: string) => void;
+    /** A conversation was opened: agents (the queue grew) and its owner. */
+    created: (conversation: Conversation) => void;
+    /** Claimed (`previousSupportId` null), transferred, or handed back to the
+     * queue (`supportId` null). */
+    assigned: (conversationId: string, supportId: string | null, previousSupportId: string | null, a: Assignment) => void;
+    /** Someone went online, away or offline. */
+    presence: (p: Presence) => void;
     /** The conversation closed: sending is disabled from now on. */
     closed: (conversationId: string, closedBy: string) => void;
     read: (conversationId: string, readerId: string, upTo: string) => void;
@@ -30,13 +41,6 @@ export interface SocketLike {
     close(code?: number, reason?: string): void;
 }
 export type SocketFactory = (url: string, protocols: string[]) => SocketLike;
-export type Fetcher = (url: string, init: {
-    headers: Record<string, string>;
-}) => Promise<{
-    ok: boolean;
-    status: number;
-    json(): Promise<unknown>;
-}>;
 export interface ChatClientOptions {
     /** e.g. `wss://chat.example.com/chats/clients`. */
     url: string;
@@ -59,8 +63,8 @@ export declare class ChatClient {
     private readonly options;
     private readonly clock;
     private readonly makeSocket;
-    private readonly fetcher;
-    private readonly apiBase;
+    /** The HTTP API with this connection's current token (for history). */
+    readonly api: Api;
     private readonly random;
     private readonly newId;
     private readonly backoff;
@@ -71,10 +75,9 @@ export declare class ChatClient {
     private reconnectTimer;
     private currentToken;
     private statusValue;
-    /** Per conversation: ids delivered, the newest delivered (by seq). */
-    private readonly seen;
-    private readonly newest;
-    /** Texts sent and not yet echoed back, by client_msg_id. */
+    /** Per conversation: the messages delivered, each once, by seq. */
+    private readonly timelines;
+    /** Texts and notes sent and not yet echoed back, by client_msg_id. */
     private readonly pending;
     private readonly closedConversations;
     private readonly typingSenders;
@@ -88,9 +91,16 @@ export declare class ChatClient {
     connect(): void;
     /** Closes for good (no reconnect). */
     close(): void;
-    /** Follow a conversation: after every reconnect, what came after
-     * `lastMessageId` (or after the newest message seen) is fetched. */
-    watch(conversationId: string, history?: Message[]): void;
+    /** Follow a conversation: after every reconnect, what came after the
+     * newest message seen is fetched. `history` is taken in without events
+     * (render it from `timeline()`). */
+    watch(conversationId: string, history?: readonly Message[]): void;
+    /** The messages delivered so far for a conversation, in seq order (the
+     * same objects the events carried). */
+    timeline(conversationId: string): Timeline;
+    /** Stop following a conversation (e.g. transferred away): no more
+     * catch-up, its unsent texts and notes are dropped, typing is reset. */
+    forget(conversationId: string): void;
     /** Marks a conversation closed (e.g. from `GET /conversations/{id}`). */
     markClosed(conversationId: string): void;
     canSend(conversationId: string): boolean;
@@ -98,12 +108,21 @@ export declare class ChatClient {
      * disconnected and re-sent, with the same id, after a reconnect until the
      * server echoes it. Returns null when the conversation is closed. */
     sendText(conversationId: string, content: string): string | null;
+    /** Agents: an internal note, never shown to the customer. Same delivery
+     * guarantees as `sendText`. Sends no typing signal: call `keyPressed`
+     * only while writing a reply (and `stopTyping` when switching to a note). */
+    sendNote(conversationId: string, content: string): string | null;
+    private queueSend;
     /** Call on each key press in a conversation's input (§5.1 throttling). */
     keyPressed(conversationId: string): void;
-    /** Messages delivered so far for a conversation, by seq. */
+    /** Ends our typing indicator now, if it is on (e.g. the agent switched the
+     * composer to writing a note). */
+    stopTyping(conversationId: string): void;
+    /** The newest message delivered so far for a conversation (by seq). */
     lastMessage(conversationId: string): Message | undefined;
     get pendingCount(): number;
-    private transmitText;
+    private transmit;
+    private dropPending;
     private sendFrame;
     private open;
     /** Catch up on every watched conversation, then re-send pending texts. */

@@ -1,18 +1,20 @@
 // A Quick Connect Chat connection that survives the network: it reconnects
 // with exponential backoff and jitter, catches up on missed messages through
-// history (`?after=`), delivers each message once (de-duplicated by id), and
-// retries unacknowledged texts with their `client_msg_id` so a retry is never
-// stored twice.
+// history (`?after=`), delivers each message once (de-duplicated by id, kept
+// in seq order in a Timeline per conversation), and retries unacknowledged
+// texts and notes with their `client_msg_id` so a retry is never stored twice.
+import { Api } from './api.js';
 import { systemClock } from './clock.js';
-import { CloseCode, SUBPROTOCOL } from './protocol.js';
+import { CloseCode, SUBPROTOCOL, } from './protocol.js';
+import { Timeline } from './timeline.js';
 import { TypingDisplay, TypingSender } from './typing.js';
 const OPEN = 1;
 export class ChatClient {
     options;
     clock;
     makeSocket;
-    fetcher;
-    apiBase;
+    /** The HTTP API with this connection's current token (for history). */
+    api;
     random;
     newId;
     backoff;
@@ -23,10 +25,9 @@ export class ChatClient {
     reconnectTimer = null;
     currentToken = '';
     statusValue = 'closed';
-    /** Per conversation: ids delivered, the newest delivered (by seq). */
-    seen = new Map();
-    newest = new Map();
-    /** Texts sent and not yet echoed back, by client_msg_id. */
+    /** Per conversation: the messages delivered, each once, by seq. */
+    timelines = new Map();
+    /** Texts and notes sent and not yet echoed back, by client_msg_id. */
     pending = new Map();
     closedConversations = new Set();
     typingSenders = new Map();
@@ -36,8 +37,11 @@ export class ChatClient {
         this.clock = options.clock ?? systemClock;
         this.makeSocket =
             options.socket ?? ((url, protocols) => new WebSocket(url, protocols));
-        this.fetcher = options.fetch ?? ((url, init) => fetch(url, init));
-        this.apiBase = options.apiBase ?? options.url.replace(/^ws/, 'http').replace(/\/chats\/.*$/, '');
+        this.api = new Api({
+            base: options.apiBase ?? options.url.replace(/^ws/, 'http').replace(/\/chats\/.*$/, ''),
+            token: () => this.currentToken,
+            fetch: options.fetch,
+        });
         this.random = options.random ?? Math.random;
         this.newId = options.newId ?? (() => globalThis.crypto.randomUUID());
         this.backoff = options.backoffMs ?? { initial: 500, max: 30_000 };
@@ -81,13 +85,33 @@ export class ChatClient {
             s.reset();
         this.setStatus('closed');
     }
-    /** Follow a conversation: after every reconnect, what came after
-     * `lastMessageId` (or after the newest message seen) is fetched. */
+    /** Follow a conversation: after every reconnect, what came after the
+     * newest message seen is fetched. `history` is taken in without events
+     * (render it from `timeline()`). */
     watch(conversationId, history = []) {
-        if (!this.seen.has(conversationId))
-            this.seen.set(conversationId, new Set());
+        this.timeline(conversationId);
         for (const m of history)
             this.accept(m, false);
+    }
+    /** The messages delivered so far for a conversation, in seq order (the
+     * same objects the events carried). */
+    timeline(conversationId) {
+        let t = this.timelines.get(conversationId);
+        if (!t) {
+            t = new Timeline();
+            this.timelines.set(conversationId, t);
+        }
+        return t;
+    }
+    /** Stop following a conversation (e.g. transferred away): no more
+     * catch-up, its unsent texts and notes are dropped, typing is reset. */
+    forget(conversationId) {
+        this.timelines.delete(conversationId);
+        this.dropPending(conversationId);
+        this.typingSenders.get(conversationId)?.reset();
+        this.typingSenders.delete(conversationId);
+        this.typingDisplays.get(conversationId)?.clear();
+        this.typingDisplays.delete(conversationId);
     }
     /** Marks a conversation closed (e.g. from `GET /conversations/{id}`). */
     markClosed(conversationId) {
@@ -101,13 +125,25 @@ export class ChatClient {
      * disconnected and re-sent, with the same id, after a reconnect until the
      * server echoes it. Returns null when the conversation is closed. */
     sendText(conversationId, content) {
+        const clientMsgId = this.queueSend('text', conversationId, content);
+        // The server ends our typing indicator when the text is stored.
+        if (clientMsgId !== null)
+            this.typingSenders.get(conversationId)?.messageSent();
+        return clientMsgId;
+    }
+    /** Agents: an internal note, never shown to the customer. Same delivery
+     * guarantees as `sendText`. Sends no typing signal: call `keyPressed`
+     * only while writing a reply (and `stopTyping` when switching to a note). */
+    sendNote(conversationId, content) {
+        return this.queueSend('note', conversationId, content);
+    }
+    queueSend(kind, conversationId, content) {
         if (!this.canSend(conversationId))
             return null;
-        const clientMsgId = this.newId();
-        this.pending.set(clientMsgId, { conversationId, content, clientMsgId });
-        this.transmitText(this.pending.get(clientMsgId));
-        this.typingSenders.get(conversationId)?.messageSent();
-        return clientMsgId;
+        const p = { kind, conversationId, content, clientMsgId: this.newId() };
+        this.pending.set(p.clientMsgId, p);
+        this.transmit(p);
+        return p.clientMsgId;
     }
     /** Call on each key press in a conversation's input (§5.1 throttling). */
     keyPressed(conversationId) {
@@ -120,15 +156,25 @@ export class ChatClient {
         }
         sender.keyPressed();
     }
-    /** Messages delivered so far for a conversation, by seq. */
+    /** Ends our typing indicator now, if it is on (e.g. the agent switched the
+     * composer to writing a note). */
+    stopTyping(conversationId) {
+        this.typingSenders.get(conversationId)?.stop();
+    }
+    /** The newest message delivered so far for a conversation (by seq). */
     lastMessage(conversationId) {
-        return this.newest.get(conversationId);
+        return this.timelines.get(conversationId)?.last;
     }
     get pendingCount() {
         return this.pending.size;
     }
-    transmitText(p) {
-        this.sendFrame({ type: 'text', conversation_id: p.conversationId, content: p.content, client_msg_id: p.clientMsgId });
+    transmit(p) {
+        this.sendFrame({ type: p.kind, conversation_id: p.conversationId, content: p.content, client_msg_id: p.clientMsgId });
+    }
+    dropPending(conversationId) {
+        for (const [id, p] of this.pending)
+            if (p.conversationId === conversationId)
+                this.pending.delete(id);
     }
     sendFrame(frame) {
         if (this.socket && this.socket.readyState === OPEN) {
@@ -182,28 +228,26 @@ export class ChatClient {
     }
     /** Catch up on every watched conversation, then re-send pending texts. */
     async afterConnect() {
-        for (const conversationId of this.seen.keys()) {
+        for (const conversationId of [...this.timelines.keys()]) {
             await this.catchUp(conversationId);
         }
         for (const p of this.pending.values())
-            this.transmitText(p);
+            this.transmit(p);
     }
     async catchUp(conversationId) {
-        let after = this.newest.get(conversationId)?.id;
+        // After the newest seen, whatever its seq: the server pages by id, so a
+        // gap (notes a customer never sees) is never waited for or asked about.
+        let after = this.timelines.get(conversationId)?.last?.id;
         for (;;) {
-            const query = after ? `?after=${after}&limit=200` : '?limit=200';
             let page;
             try {
-                const res = await this.fetcher(`${this.apiBase}/conversations/${conversationId}/messages${query}`, {
-                    headers: { Authorization: `Bearer ${this.currentToken}` },
-                });
-                if (!res.ok)
-                    return;
-                page = (await res.json());
+                page = await this.api.messages(conversationId, { after, limit: 200 });
             }
             catch {
-                return; // the live connection still works; the next reconnect retries
+                return; // refused (e.g. no longer ours) or offline: the next reconnect retries
             }
+            if (!this.timelines.has(conversationId))
+                return; // forgotten meanwhile
             for (const m of page.items)
                 this.accept(m, true);
             // Without a cursor the page holds the latest messages: done.
@@ -227,22 +271,20 @@ export class ChatClient {
     }
     /** Delivers a message once; returns whether it was new. */
     accept(m, emit) {
-        let ids = this.seen.get(m.conversation_id);
-        if (!ids) {
-            ids = new Set();
-            this.seen.set(m.conversation_id, ids);
-        }
         if (m.client_msg_id)
             this.pending.delete(m.client_msg_id);
-        if (ids.has(m.id))
+        if (this.timeline(m.conversation_id).add(m) < 0)
             return false;
-        ids.add(m.id);
-        const newest = this.newest.get(m.conversation_id);
-        if (!newest || m.seq > newest.seq)
-            this.newest.set(m.conversation_id, m);
-        this.typingDisplays.get(m.conversation_id)?.messageFrom(m.sender_id);
-        if (emit)
-            this.emit('message', m);
+        const note = m.message_type === 'note';
+        // A text ends its sender's typing indicator; a note is not the customer's business.
+        if (!note)
+            this.typingDisplays.get(m.conversation_id)?.messageFrom(m.sender_id);
+        if (emit) {
+            if (note)
+                this.emit('note', m);
+            else
+                this.emit('message', m);
+        }
         return true;
     }
     display(conversationId) {
@@ -261,7 +303,7 @@ export class ChatClient {
         catch {
             return;
         }
-        if (frame.type === 'text') {
+        if (frame.type === 'text' || frame.type === 'note') {
             this.accept(frame.payload, true);
             return;
         }
@@ -272,8 +314,16 @@ export class ChatClient {
             case 'typing_stopped':
                 this.display(frame.payload.conversation_id).stopped(frame.payload.sender_id);
                 break;
-            case 'conversation_assigned':
-                this.emit('assigned', frame.payload.conversation_id, frame.payload.support_id);
+            case 'conversation_created':
+                this.emit('created', frame.payload);
+                break;
+            case 'conversation_assigned': {
+                const a = frame.payload;
+                this.emit('assigned', a.conversation_id, a.support_id ?? null, a.previous_support_id ?? null, a);
+                break;
+            }
+            case 'presence':
+                this.emit('presence', frame.payload);
                 break;
             case 'conversation_closed':
                 this.markClosed(frame.payload.conversation_id);
@@ -288,9 +338,11 @@ export class ChatClient {
                 if (code === 'conversation_closed' && conversation_id) {
                     this.markClosed(conversation_id);
                     // Texts to a closed conversation will never be stored: stop retrying them.
-                    for (const [id, p] of this.pending)
-                        if (p.conversationId === conversation_id)
-                            this.pending.delete(id);
+                    this.dropPending(conversation_id);
+                }
+                else if (code === 'conversation_not_found' && conversation_id) {
+                    // Not (or no longer, after a transfer) ours: a retry cannot succeed.
+                    this.dropPending(conversation_id);
                 }
                 this.emit('error', code, message, conversation_id);
                 break;

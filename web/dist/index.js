@@ -1,5 +1,8 @@
 // Quick Connect Chat browser client. Dependency-free ES module.
+export { Api, ApiError } from './api.js';
 export { ChatClient } from './client.js';
 export { systemClock } from './clock.js';
+export { Desk } from './desk.js';
 export { CloseCode, SUBPROTOCOL } from './protocol.js';
+export { Timeline } from './timeline.js';
 export { TypingDisplay, TypingSender } from './typing.js';

@@ -1,4 +1,5 @@
-// Wire types of the Quick Connect Chat WebSocket protocol (docs/protocol.md).
+// Wire types of the Quick Connect Chat WebSocket protocol and HTTP API
+// (docs/protocol.md, docs/http-api.md).
 /** The subprotocol offered beside `bearer.<jwt>`. */
 export const SUBPROTOCOL = 'quickconnect.v1';
 /** Close codes (docs/protocol.md). */

@@ -14,6 +14,9 @@ export declare class TypingSender {
     /** The user sent the message: the server stops the indicator on our
      * behalf, so only local state is reset (no extra frame). */
     messageSent(): void;
+    /** Ends the indicator now: `typing_stopped` if `typing_started` was
+     * sent (e.g. the composer switched to an internal note), then a reset. */
+    stop(): void;
     /** Forget everything (conversation closed, page hidden, …). */
     reset(): void;
     get isTyping(): boolean;

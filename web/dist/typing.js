@@ -32,6 +32,14 @@ export class TypingSender {
     messageSent() {
         this.reset();
     }
+    /** Ends the indicator now: `typing_stopped` if `typing_started` was
+     * sent (e.g. the composer switched to an internal note), then a reset. */
+    stop() {
+        const wasTyping = this.isTyping;
+        this.reset();
+        if (wasTyping)
+            this.send('typing_stopped');
+    }
     /** Forget everything (conversation closed, page hidden, …). */
     reset() {
         if (this.idleTimer !== null)

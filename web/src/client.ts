@@ -1,21 +1,42 @@
 // A Quick Connect Chat connection that survives the network: it reconnects
 // with exponential backoff and jitter, catches up on missed messages through
-// history (`?after=`), delivers each message once (de-duplicated by id), and
-// retries unacknowledged texts with their `client_msg_id` so a retry is never
-// stored twice.
+// history (`?after=`), delivers each message once (de-duplicated by id, kept
+// in seq order in a Timeline per conversation), and retries unacknowledged
+// texts and notes with their `client_msg_id` so a retry is never stored twice.
 
+import { Api, type Fetcher } from './api.js';
 import { type Clock, type TimerId, systemClock } from './clock.js';
-import { CloseCode, type Message, type ServerFrame, SUBPROTOCOL } from './protocol.js';
+import {
+  type Assignment,
+  type ClientFrame,
+  CloseCode,
+  type Conversation,
+  type Message,
+  type Presence,
+  type ServerFrame,
+  SUBPROTOCOL,
+} from './protocol.js';
+import { Timeline } from './timeline.js';
 import { TypingDisplay, TypingSender } from './typing.js';
+
+export type { Fetcher } from './api.js';
 
 export type Status = 'connecting' | 'open' | 'reconnecting' | 'closed';
 
 export interface ChatEvents {
   /** A text message, once per id, in the order received. */
   message: (m: Message) => void;
+  /** An internal note (agents only), once per id, in the order received. */
+  note: (m: Message) => void;
   /** Who (other than you) is typing in a conversation now. */
   typing: (conversationId: string, senderIds: string[]) => void;
-  assigned: (conversationId: string, supportId: string) => void;
+  /** A conversation was opened: agents (the queue grew) and its owner. */
+  created: (conversation: Conversation) => void;
+  /** Claimed (`previousSupportId` null), transferred, or handed back to the
+   * queue (`supportId` null). */
+  assigned: (conversationId: string, supportId: string | null, previousSupportId: string | null, a: Assignment) => void;
+  /** Someone went online, away or offline. */
+  presence: (p: Presence) => void;
   /** The conversation closed: sending is disabled from now on. */
   closed: (conversationId: string, closedBy: string) => void;
   read: (conversationId: string, readerId: string, upTo: string) => void;
@@ -36,11 +57,6 @@ export interface SocketLike {
 }
 
 export type SocketFactory = (url: string, protocols: string[]) => SocketLike;
-export type Fetcher = (url: string, init: { headers: Record<string, string> }) => Promise<{
-  ok: boolean;
-  status: number;
-  json(): Promise<unknown>;
-}>;
 
 export interface ChatClientOptions {
   /** e.g. `wss://chat.example.com/chats/clients`. */
@@ -60,7 +76,9 @@ export interface ChatClientOptions {
 
 const OPEN = 1;
 
+/** A text or note sent and not yet echoed back. */
 interface PendingText {
+  kind: 'text' | 'note';
   conversationId: string;
   content: string;
   clientMsgId: string;
@@ -69,8 +87,8 @@ interface PendingText {
 export class ChatClient {
   private readonly clock: Clock;
   private readonly makeSocket: SocketFactory;
-  private readonly fetcher: Fetcher;
-  private readonly apiBase: string;
+  /** The HTTP API with this connection's current token (for history). */
+  readonly api: Api;
   private readonly random: () => number;
   private readonly newId: () => string;
   private readonly backoff: { initial: number; max: number };
@@ -83,10 +101,9 @@ export class ChatClient {
   private currentToken = '';
   private statusValue: Status = 'closed';
 
-  /** Per conversation: ids delivered, the newest delivered (by seq). */
-  private readonly seen = new Map<string, Set<string>>();
-  private readonly newest = new Map<string, Message>();
-  /** Texts sent and not yet echoed back, by client_msg_id. */
+  /** Per conversation: the messages delivered, each once, by seq. */
+  private readonly timelines = new Map<string, Timeline>();
+  /** Texts and notes sent and not yet echoed back, by client_msg_id. */
   private readonly pending = new Map<string, PendingText>();
   private readonly closedConversations = new Set<string>();
   private readonly typingSenders = new Map<string, TypingSender>();
@@ -96,8 +113,11 @@ export class ChatClient {
     this.clock = options.clock ?? systemClock;
     this.makeSocket =
       options.socket ?? ((url, protocols) => new WebSocket(url, protocols) as unknown as SocketLike);
-    this.fetcher = options.fetch ?? ((url, init) => fetch(url, init));
-    this.apiBase = options.apiBase ?? options.url.replace(/^ws/, 'http').replace(/\/chats\/.*$/, '');
+    this.api = new Api({
+      base: options.apiBase ?? options.url.replace(/^ws/, 'http').replace(/\/chats\/.*$/, ''),
+      token: () => this.currentToken,
+      fetch: options.fetch,
+    });
     this.random = options.random ?? Math.random;
     this.newId = options.newId ?? (() => globalThis.crypto.randomUUID());
     this.backoff = options.backoffMs ?? { initial: 500, max: 30_000 };
@@ -144,11 +164,34 @@ export class ChatClient {
     this.setStatus('closed');
   }
 
-  /** Follow a conversation: after every reconnect, what came after
-   * `lastMessageId` (or after the newest message seen) is fetched. */
-  watch(conversationId: string, history: Message[] = []): void {
-    if (!this.seen.has(conversationId)) this.seen.set(conversationId, new Set());
+  /** Follow a conversation: after every reconnect, what came after the
+   * newest message seen is fetched. `history` is taken in without events
+   * (render it from `timeline()`). */
+  watch(conversationId: string, history: readonly Message[] = []): void {
+    this.timeline(conversationId);
     for (const m of history) this.accept(m, false);
+  }
+
+  /** The messages delivered so far for a conversation, in seq order (the
+   * same objects the events carried). */
+  timeline(conversationId: string): Timeline {
+    let t = this.timelines.get(conversationId);
+    if (!t) {
+      t = new Timeline();
+      this.timelines.set(conversationId, t);
+    }
+    return t;
+  }
+
+  /** Stop following a conversation (e.g. transferred away): no more
+   * catch-up, its unsent texts and notes are dropped, typing is reset. */
+  forget(conversationId: string): void {
+    this.timelines.delete(conversationId);
+    this.dropPending(conversationId);
+    this.typingSenders.get(conversationId)?.reset();
+    this.typingSenders.delete(conversationId);
+    this.typingDisplays.get(conversationId)?.clear();
+    this.typingDisplays.delete(conversationId);
   }
 
   /** Marks a conversation closed (e.g. from `GET /conversations/{id}`). */
@@ -165,12 +208,25 @@ export class ChatClient {
    * disconnected and re-sent, with the same id, after a reconnect until the
    * server echoes it. Returns null when the conversation is closed. */
   sendText(conversationId: string, content: string): string | null {
-    if (!this.canSend(conversationId)) return null;
-    const clientMsgId = this.newId();
-    this.pending.set(clientMsgId, { conversationId, content, clientMsgId });
-    this.transmitText(this.pending.get(clientMsgId)!);
-    this.typingSenders.get(conversationId)?.messageSent();
+    const clientMsgId = this.queueSend('text', conversationId, content);
+    // The server ends our typing indicator when the text is stored.
+    if (clientMsgId !== null) this.typingSenders.get(conversationId)?.messageSent();
     return clientMsgId;
+  }
+
+  /** Agents: an internal note, never shown to the customer. Same delivery
+   * guarantees as `sendText`. Sends no typing signal: call `keyPressed`
+   * only while writing a reply (and `stopTyping` when switching to a note). */
+  sendNote(conversationId: string, content: string): string | null {
+    return this.queueSend('note', conversationId, content);
+  }
+
+  private queueSend(kind: PendingText['kind'], conversationId: string, content: string): string | null {
+    if (!this.canSend(conversationId)) return null;
+    const p: PendingText = { kind, conversationId, content, clientMsgId: this.newId() };
+    this.pending.set(p.clientMsgId, p);
+    this.transmit(p);
+    return p.clientMsgId;
   }
 
   /** Call on each key press in a conversation's input (§5.1 throttling). */
@@ -186,20 +242,30 @@ export class ChatClient {
     sender.keyPressed();
   }
 
-  /** Messages delivered so far for a conversation, by seq. */
+  /** Ends our typing indicator now, if it is on (e.g. the agent switched the
+   * composer to writing a note). */
+  stopTyping(conversationId: string): void {
+    this.typingSenders.get(conversationId)?.stop();
+  }
+
+  /** The newest message delivered so far for a conversation (by seq). */
   lastMessage(conversationId: string): Message | undefined {
-    return this.newest.get(conversationId);
+    return this.timelines.get(conversationId)?.last;
   }
 
   get pendingCount(): number {
     return this.pending.size;
   }
 
-  private transmitText(p: PendingText): void {
-    this.sendFrame({ type: 'text', conversation_id: p.conversationId, content: p.content, client_msg_id: p.clientMsgId });
+  private transmit(p: PendingText): void {
+    this.sendFrame({ type: p.kind, conversation_id: p.conversationId, content: p.content, client_msg_id: p.clientMsgId });
   }
 
-  private sendFrame(frame: object): boolean {
+  private dropPending(conversationId: string): void {
+    for (const [id, p] of this.pending) if (p.conversationId === conversationId) this.pending.delete(id);
+  }
+
+  private sendFrame(frame: ClientFrame): boolean {
     if (this.socket && this.socket.readyState === OPEN) {
       this.socket.send(JSON.stringify(frame));
       return true;
@@ -244,26 +310,24 @@ export class ChatClient {
 
   /** Catch up on every watched conversation, then re-send pending texts. */
   private async afterConnect(): Promise<void> {
-    for (const conversationId of this.seen.keys()) {
+    for (const conversationId of [...this.timelines.keys()]) {
       await this.catchUp(conversationId);
     }
-    for (const p of this.pending.values()) this.transmitText(p);
+    for (const p of this.pending.values()) this.transmit(p);
   }
 
   private async catchUp(conversationId: string): Promise<void> {
-    let after = this.newest.get(conversationId)?.id;
+    // After the newest seen, whatever its seq: the server pages by id, so a
+    // gap (notes a customer never sees) is never waited for or asked about.
+    let after = this.timelines.get(conversationId)?.last?.id;
     for (;;) {
-      const query = after ? `?after=${after}&limit=200` : '?limit=200';
       let page: { items: Message[]; next_cursor: string | null };
       try {
-        const res = await this.fetcher(`${this.apiBase}/conversations/${conversationId}/messages${query}`, {
-          headers: { Authorization: `Bearer ${this.currentToken}` },
-        });
-        if (!res.ok) return;
-        page = (await res.json()) as typeof page;
+        page = await this.api.messages(conversationId, { after, limit: 200 });
       } catch {
-        return; // the live connection still works; the next reconnect retries
+        return; // refused (e.g. no longer ours) or offline: the next reconnect retries
       }
+      if (!this.timelines.has(conversationId)) return; // forgotten meanwhile
       for (const m of page.items) this.accept(m, true);
       // Without a cursor the page holds the latest messages: done.
       if (!after || !page.next_cursor) return;
@@ -286,18 +350,15 @@ export class ChatClient {
 
   /** Delivers a message once; returns whether it was new. */
   private accept(m: Message, emit: boolean): boolean {
-    let ids = this.seen.get(m.conversation_id);
-    if (!ids) {
-      ids = new Set();
-      this.seen.set(m.conversation_id, ids);
-    }
     if (m.client_msg_id) this.pending.delete(m.client_msg_id);
-    if (ids.has(m.id)) return false;
-    ids.add(m.id);
-    const newest = this.newest.get(m.conversation_id);
-    if (!newest || m.seq > newest.seq) this.newest.set(m.conversation_id, m);
-    this.typingDisplays.get(m.conversation_id)?.messageFrom(m.sender_id);
-    if (emit) this.emit('message', m);
+    if (this.timeline(m.conversation_id).add(m) < 0) return false;
+    const note = m.message_type === 'note';
+    // A text ends its sender's typing indicator; a note is not the customer's business.
+    if (!note) this.typingDisplays.get(m.conversation_id)?.messageFrom(m.sender_id);
+    if (emit) {
+      if (note) this.emit('note', m);
+      else this.emit('message', m);
+    }
     return true;
   }
 
@@ -317,7 +378,7 @@ export class ChatClient {
     } catch {
       return;
     }
-    if (frame.type === 'text') {
+    if (frame.type === 'text' || frame.type === 'note') {
       this.accept(frame.payload, true);
       return;
     }
@@ -328,8 +389,16 @@ export class ChatClient {
       case 'typing_stopped':
         this.display(frame.payload.conversation_id).stopped(frame.payload.sender_id);
         break;
-      case 'conversation_assigned':
-        this.emit('assigned', frame.payload.conversation_id, frame.payload.support_id);
+      case 'conversation_created':
+        this.emit('created', frame.payload);
+        break;
+      case 'conversation_assigned': {
+        const a = frame.payload;
+        this.emit('assigned', a.conversation_id, a.support_id ?? null, a.previous_support_id ?? null, a);
+        break;
+      }
+      case 'presence':
+        this.emit('presence', frame.payload);
         break;
       case 'conversation_closed':
         this.markClosed(frame.payload.conversation_id);
@@ -344,7 +413,10 @@ export class ChatClient {
         if (code === 'conversation_closed' && conversation_id) {
           this.markClosed(conversation_id);
           // Texts to a closed conversation will never be stored: stop retrying them.
-          for (const [id, p] of this.pending) if (p.conversationId === conversation_id) this.pending.delete(id);
+          this.dropPending(conversation_id);
+        } else if (code === 'conversation_not_found' && conversation_id) {
+          // Not (or no longer, after a transfer) ours: a retry cannot succeed.
+          this.dropPending(conversation_id);
         }
         this.emit('error', code, message, conversation_id);
         break;

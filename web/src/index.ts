@@ -1,8 +1,26 @@
 // Quick Connect Chat browser client. Dependency-free ES module.
+export { Api, ApiError } from './api.js';
+export type { ApiOptions, FetchInit, HistoryQuery, ListQuery, TokenSource } from './api.js';
 export { ChatClient } from './client.js';
 export type { ChatClientOptions, ChatEvents, Fetcher, SocketFactory, SocketLike, Status } from './client.js';
 export { systemClock } from './clock.js';
 export type { Clock, TimerId } from './clock.js';
+export { Desk } from './desk.js';
+export type { DeskEffect, DeskEvent, DeskSnapshot } from './desk.js';
 export { CloseCode, SUBPROTOCOL } from './protocol.js';
-export type { Conversation, ErrorCode, Message, ServerFrame } from './protocol.js';
+export type {
+  Agent,
+  Assignment,
+  ClientFrame,
+  Conversation,
+  ErrorCode,
+  Message,
+  MessageType,
+  Page,
+  Presence,
+  PresenceStatus,
+  ServerFrame,
+  Side,
+} from './protocol.js';
+export { Timeline } from './timeline.js';
 export { TypingDisplay, TypingSender } from './typing.js';

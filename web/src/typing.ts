@@ -37,6 +37,14 @@ export class TypingSender {
     this.reset();
   }
 
+  /** Ends the indicator now: `typing_stopped` if `typing_started` was
+   * sent (e.g. the composer switched to an internal note), then a reset. */
+  stop(): void {
+    const wasTyping = this.isTyping;
+    this.reset();
+    if (wasTyping) this.send('typing_stopped');
+  }
+
   /** Forget everything (conversation closed, page hidden, …). */
   reset(): void {
     if (this.idleTimer !== null) this.clock.clearTimeout(this.idleTimer);

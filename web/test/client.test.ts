@@ -2,7 +2,7 @@ import { describe, it } from 'node:test';
 import { expect } from './expect.js';
 import { ChatClient } from '../src/client.js';
 import type { Message } from '../src/protocol.js';
-import { FakeClock, flush, historyFetch, message, sockets } from './fake.js';
+import { FakeClock, conversation, flush, historyFetch, message, sockets } from './fake.js';
 
 function setup(opts: { history?: () => Message[]; random?: number } = {}) {
   const clock = new FakeClock();
@@ -216,5 +216,178 @@ describe('typing through the client', () => {
     expect(typing.at(-1)).toEqual(['agent']);
     s.all[0].receive({ type: 'text', sub_type: '', timestamp: 't', payload: message(1, { sender_id: 'agent' }) });
     expect(typing.at(-1)).toEqual([]);
+  });
+});
+
+describe('internal notes', () => {
+  it('note frames are surfaced as notes (the note event), never as messages, and kept in seq order', async () => {
+    const { s, client, got } = setup();
+    const notes: Message[] = [];
+    client.on('note', (m) => notes.push(m));
+    client.connect();
+    await flush();
+    s.all[0].open();
+    s.all[0].receive({ type: 'text', sub_type: '', timestamp: 't', payload: message(1) });
+    s.all[0].receive({ type: 'note', sub_type: '', timestamp: 't', payload: message(2, { message_type: 'note', content: 'refund ok' }) });
+    s.all[0].receive({ type: 'note', sub_type: '', timestamp: 't', payload: message(2, { message_type: 'note', content: 'refund ok' }) });
+    expect(got.map((m) => m.seq)).toEqual([1]);
+    expect(notes.map((m) => m.content)).toEqual(['refund ok']);
+    expect(client.timeline('C1').messages.map((m) => m.seq)).toEqual([1, 2]);
+  });
+
+  it('notes in history (agents) come out as note events on catch-up', async () => {
+    const store = [message(1), message(2, { message_type: 'note' })];
+    const { clock, s, client, got } = setup({ history: () => store });
+    const notes: Message[] = [];
+    client.on('note', (m) => notes.push(m));
+    client.watch('C1', [store[0]]);
+    client.connect();
+    await flush();
+    s.all[0].drop();
+    clock.advance(1000);
+    await flush();
+    s.all[1].open();
+    for (let i = 0; i < 5; i++) await flush();
+    expect(got).toHaveLength(0);
+    expect(notes.map((m) => m.seq)).toEqual([2]);
+  });
+
+  it('sendNote sends a note frame with a client_msg_id and never any typing signal', async () => {
+    const { clock, s, client } = setup();
+    client.connect();
+    await flush();
+    s.all[0].open();
+    const id = client.sendNote('C1', 'Refund approved by finance');
+    clock.advance(10_000);
+    expect(s.all[0].sent).toEqual([{ type: 'note', conversation_id: 'C1', content: 'Refund approved by finance', client_msg_id: id }]);
+  });
+
+  it('an unacknowledged note is re-sent as a note, with the same id, after a reconnect', async () => {
+    const { clock, s, client } = setup();
+    client.connect();
+    await flush();
+    s.all[0].open();
+    const id = client.sendNote('C1', 'n');
+    s.all[0].drop();
+    clock.advance(1000);
+    await flush();
+    s.all[1].open();
+    for (let i = 0; i < 5; i++) await flush();
+    expect(s.all[1].sent).toEqual([{ type: 'note', conversation_id: 'C1', content: 'n', client_msg_id: id }]);
+    s.all[1].receive({ type: 'note', sub_type: '', timestamp: 't', payload: message(1, { message_type: 'note', client_msg_id: id }) });
+    expect(client.pendingCount).toBe(0);
+  });
+
+  it('switching to a note ends a reply in progress at once (typing_stopped), and nothing more follows', async () => {
+    const { clock, s, client } = setup();
+    client.connect();
+    await flush();
+    s.all[0].open();
+    client.keyPressed('C1');
+    client.stopTyping('C1');
+    expect(s.all[0].sent).toEqual([
+      { type: 'system', sub_type: 'typing_started', conversation_id: 'C1' },
+      { type: 'system', sub_type: 'typing_stopped', conversation_id: 'C1' },
+    ]);
+    client.sendNote('C1', 'n');
+    clock.advance(5000);
+    client.stopTyping('C1'); // not typing: no frame
+    expect(s.all[0].sent.filter((f) => (f as { type: string }).type === 'system')).toHaveLength(2);
+  });
+
+  it("a note does not hide the customer's typing indicator (only their text does)", async () => {
+    const { s, client } = setup();
+    const typing: string[][] = [];
+    client.on('typing', (_c, who) => typing.push(who));
+    client.connect();
+    await flush();
+    s.all[0].open();
+    s.all[0].receive({ type: 'system', sub_type: 'typing_started', timestamp: 't', payload: { conversation_id: 'C1', sender_id: 'cust' } });
+    s.all[0].receive({ type: 'note', sub_type: '', timestamp: 't', payload: message(1, { message_type: 'note', sender_id: 'agent' }) });
+    expect(typing).toEqual([['cust']]);
+  });
+});
+
+describe('seq gaps (a customer never sees notes)', () => {
+  it('a gap does not stall delivery and asks the server for nothing', async () => {
+    const { s, client, got, fetch } = setup();
+    client.watch('C1');
+    client.connect();
+    await flush();
+    s.all[0].open();
+    for (let i = 0; i < 5; i++) await flush();
+    const before = fetch.calls.length;
+    for (const seq of [1, 2, 5, 6, 9]) s.all[0].receive({ type: 'text', sub_type: '', timestamp: 't', payload: message(seq) });
+    for (let i = 0; i < 5; i++) await flush();
+    expect(got.map((m) => m.seq)).toEqual([1, 2, 5, 6, 9]);
+    expect(fetch.calls.length).toBe(before);
+    expect(client.lastMessage('C1')?.seq).toBe(9);
+  });
+
+  it('catch-up after a reconnect starts after the newest message seen, whatever the gaps', async () => {
+    const store = [message(1), message(4), message(7)];
+    const { clock, s, client, got, fetch } = setup({ history: () => store });
+    client.watch('C1', store.slice(0, 2));
+    client.connect();
+    await flush();
+    s.all[0].drop();
+    clock.advance(1000);
+    await flush();
+    s.all[1].open();
+    for (let i = 0; i < 5; i++) await flush();
+    expect(fetch.calls.at(-1)?.includes(`after=${message(4).id}`)).toBe(true);
+    expect(got.map((m) => m.seq)).toEqual([7]);
+  });
+});
+
+describe('desk events', () => {
+  it('conversation_created, conversation_assigned (with previous_support_id) and presence come out typed', async () => {
+    const { s, client } = setup();
+    const created: string[] = [];
+    const assigned: Array<[string, string | null, string | null]> = [];
+    const presence: string[] = [];
+    client.on('created', (c) => created.push(c.id));
+    client.on('assigned', (c, to, from) => assigned.push([c, to, from]));
+    client.on('presence', (p) => presence.push(`${p.side}:${p.user_id}:${p.status}`));
+    client.connect();
+    await flush();
+    s.all[0].open();
+    s.all[0].receive({ type: 'system', sub_type: 'conversation_created', timestamp: 't', payload: conversation('C9') });
+    s.all[0].receive({ type: 'system', sub_type: 'conversation_assigned', timestamp: 't', payload: { conversation_id: 'C9', support_id: 'bob', previous_support_id: 'alice' } });
+    s.all[0].receive({ type: 'system', sub_type: 'conversation_assigned', timestamp: 't', payload: { conversation_id: 'C9', support_id: null, previous_support_id: 'bob' } });
+    s.all[0].receive({ type: 'system', sub_type: 'presence', timestamp: 't', payload: { user_id: 'bob', side: 'agent', status: 'away' } });
+    expect(created).toEqual(['C9']);
+    expect(assigned).toEqual([
+      ['C9', 'bob', 'alice'],
+      ['C9', null, 'bob'],
+    ]);
+    expect(presence).toEqual(['agent:bob:away']);
+  });
+
+  it('forget() stops catch-up for a conversation that was transferred away and drops its unsent texts', async () => {
+    const { clock, s, client, fetch } = setup();
+    client.watch('C1');
+    client.connect();
+    await flush();
+    s.all[0].drop();
+    client.sendText('C1', 'lost cause');
+    client.forget('C1');
+    const before = fetch.calls.length;
+    clock.advance(1000);
+    await flush();
+    s.all[1].open();
+    for (let i = 0; i < 5; i++) await flush();
+    expect(fetch.calls.length).toBe(before);
+    expect(s.all[1].sent).toEqual([]);
+  });
+
+  it('a conversation_not_found error stops retrying its pending texts', async () => {
+    const { s, client } = setup();
+    client.connect();
+    await flush();
+    s.all[0].open();
+    client.sendText('C1', 'x');
+    s.all[0].receive({ type: 'system', sub_type: 'error', timestamp: 't', payload: { code: 'conversation_not_found', message: 'no', conversation_id: 'C1' } });
+    expect(client.pendingCount).toBe(0);
   });
 });

@@ -1,6 +1,7 @@
 // Test doubles: a manual clock and a scripted WebSocket/fetch.
 import type { Clock, TimerId } from '../src/clock.js';
 import type { Fetcher, SocketLike } from '../src/client.js';
+import type { Conversation, Message } from '../src/protocol.js';
 
 export class FakeClock implements Clock {
   private t = 0;
@@ -100,17 +101,32 @@ export function historyFetch(messages: () => Array<{ id: string; seq: number }>)
   return Object.assign(f, { calls });
 }
 
-export function message(seq: number, over: Partial<Record<string, unknown>> = {}) {
+export function message(seq: number, over: Partial<Message> = {}): Message {
   return {
     id: `01MSG${String(seq).padStart(21, '0')}`,
     conversation_id: 'C1',
     sender_id: 'agent',
-    message_type: 'text' as const,
+    message_type: 'text',
     content: `m${seq}`,
     created_at: '2025-11-18T10:30:00.000Z',
     read_at: null,
     seq,
     client_msg_id: null,
+    ...over,
+  };
+}
+
+export function conversation(id: string, over: Partial<Conversation> = {}): Conversation {
+  return {
+    id,
+    client_id: 'cust',
+    support_id: null,
+    status: 'open',
+    subject: `about ${id}`,
+    created_at: '2025-11-18T10:30:00.000Z',
+    closed_at: null,
+    last_message: null,
+    unread_count: 0,
     ...over,
   };
 }

@@ -7,6 +7,12 @@
 //!   only the events of its own users: adding nodes does not multiply every
 //!   node's work. An event is published once per recipient channel, encoded
 //!   once.
+//! - One channel for every agent, `<prefix>:agents`, that every node
+//!   subscribes to: the desk's events (a conversation entering or leaving
+//!   the queue, an agent's presence) reach every agent connection on every
+//!   node. Such an envelope goes out once, on that channel only (its other
+//!   recipients are delivered from it by the nodes that hold them), so no
+//!   one gets it twice.
 //! - Local first: the hub delivers to this node's connections before the
 //!   event reaches the transport, so a node keeps serving its own users (the
 //!   sender's ack included) while Redis is down. Other nodes then miss it
@@ -21,6 +27,7 @@
 //! - The subscription reconnects with backoff and resubscribes every
 //!   watched channel when Redis comes back.
 
+mod presence;
 mod subscriber;
 mod wire;
 
@@ -35,6 +42,7 @@ use redis::aio::{ConnectionManager, ConnectionManagerConfig};
 use tokio::sync::{mpsc, oneshot};
 use tokio_util::sync::{CancellationToken, DropGuard};
 
+pub use presence::{LEASE, RedisPresence};
 use subscriber::{Command, Subscriber};
 
 const REDIS_TIMEOUT: Duration = Duration::from_secs(2);
@@ -92,6 +100,7 @@ impl RedisTransport {
             client,
             node_tag: format!("{node}|"),
             user_channel_prefix: channel_prefix(prefix),
+            agents_channel: agents_channel(prefix),
             inbound: inbound.clone(),
             stop: stop.clone(),
         };
@@ -110,6 +119,11 @@ impl RedisTransport {
         })
     }
 
+    /// This node's presence book in the same Redis (its lease included).
+    pub fn presence(&self) -> RedisPresence {
+        RedisPresence::new(self.publisher.clone(), &self.prefix, &self.node)
+    }
+
     fn channel(&self, user: &User) -> String {
         format!("{}{}", channel_prefix(&self.prefix), wire::user_key(user))
     }
@@ -117,6 +131,10 @@ impl RedisTransport {
 
 fn channel_prefix(prefix: &str) -> String {
     format!("{prefix}:u:")
+}
+
+fn agents_channel(prefix: &str) -> String {
+    format!("{prefix}:agents")
 }
 
 /// Sends what is queued, every PUBLISH of a wake-up in one pipeline.
@@ -171,15 +189,19 @@ impl Transport for RedisTransport {
     }
 
     fn publish(&self, envelope: &Arc<Envelope>) -> Result<(), BrokerError> {
-        if envelope.recipients.is_empty() {
+        if !envelope.is_addressed() {
             return Ok(());
         }
         let payload: Arc<str> = format!("{}|{}", self.node, wire::encode(envelope)).into();
-        let channels = envelope
-            .recipients
-            .iter()
-            .map(|u| self.channel(u))
-            .collect();
+        let channels = if envelope.all_agents {
+            vec![agents_channel(&self.prefix)]
+        } else {
+            envelope
+                .recipients
+                .iter()
+                .map(|u| self.channel(u))
+                .collect()
+        };
         self.outgoing
             .try_send(Outgoing { channels, payload })
             .map_err(|e| BrokerError(anyhow::anyhow!("Redis publish queue: {e}")))

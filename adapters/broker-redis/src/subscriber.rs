@@ -30,6 +30,9 @@ pub(crate) struct Subscriber {
     pub node_tag: String,
     /// `"<prefix>:u:"`: a channel name is this followed by the user id.
     pub user_channel_prefix: String,
+    /// `"<prefix>:agents"`: subscribed always; its envelopes are for every
+    /// agent and for their listed recipients, not narrowed.
+    pub agents_channel: String,
     pub inbound: Arc<OnceLock<Arc<dyn RemoteEvents>>>,
     pub stop: CancellationToken,
 }
@@ -48,7 +51,8 @@ enum End {
 
 impl Subscriber {
     pub(crate) async fn run(self, first: PubSub, mut commands: mpsc::UnboundedReceiver<Command>) {
-        let mut watched: HashSet<String> = HashSet::new();
+        // The agents' channel is watched for as long as the node runs.
+        let mut watched: HashSet<String> = HashSet::from([self.agents_channel.clone()]);
         let mut next = Some(first);
         let mut backoff = Duration::from_millis(100);
         loop {
@@ -142,12 +146,13 @@ impl Subscriber {
             tracing::warn!("dropped a broker payload without a node tag");
             return;
         };
-        let Some(user) = channel
+        let to_agents = channel == self.agents_channel;
+        let user = channel
             .strip_prefix(&self.user_channel_prefix)
-            .and_then(wire::parse_user_key)
-        else {
+            .and_then(wire::parse_user_key);
+        if user.is_none() && !to_agents {
             return;
-        };
+        }
         metrics::counter!("qc_transport_decoded_total").increment(1);
         let mut envelope = match wire::decode(body) {
             Ok(e) => e,
@@ -156,9 +161,12 @@ impl Subscriber {
                 return;
             }
         };
-        // This channel's copy is for this user only: another recipient held
-        // here gets its own copy on its own channel.
-        envelope.recipients = vec![user];
+        // A user channel's copy is for that user only: another recipient
+        // held here gets its own copy on its own channel.
+        if let Some(user) = user {
+            envelope.recipients = vec![user];
+            envelope.all_agents = false;
+        }
         if let Some(to) = self.inbound.get() {
             to.deliver(Arc::new(envelope));
         }

@@ -193,3 +193,105 @@ async fn an_unreachable_redis_fails_fast_at_connect() {
         started.elapsed()
     );
 }
+
+/// Two nodes' presence books over one Redis, in a fresh prefix.
+async fn two_books(lease: Duration) -> Option<(super::RedisPresence, super::RedisPresence)> {
+    use qc_application::ports::PresenceStore;
+    let url = redis_url()?;
+    let prefix = format!("qc-test-{}", Ulid::generate());
+    let a = RedisTransport::connect(&url, &prefix).await.unwrap();
+    let b = RedisTransport::connect(&url, &prefix).await.unwrap();
+    let (a, b) = (
+        a.presence().with_lease(lease),
+        b.presence().with_lease(lease),
+    );
+    assert!(a.renew().await.unwrap(), "a new node has no lease yet");
+    assert!(b.renew().await.unwrap());
+    assert!(!a.renew().await.unwrap(), "renewed in time");
+    Some((a, b))
+}
+
+#[tokio::test]
+async fn presence_changes_once_across_nodes() {
+    use qc_application::ports::PresenceStore;
+    let Some((a, b)) = two_books(Duration::from_secs(30)).await else {
+        return;
+    };
+    let alice = user("alice");
+    let agent = User::agent(UserId::new("alice").unwrap());
+    assert!(a.arrive(&alice).await.unwrap(), "first node: online");
+    assert!(
+        !b.arrive(&alice).await.unwrap(),
+        "second node: already online"
+    );
+    assert_eq!(
+        a.connected(&[alice.clone(), agent.clone()]).await.unwrap(),
+        vec![true, false],
+        "the agent sharing the sub is someone else"
+    );
+    assert!(!a.depart(&alice).await.unwrap(), "still held by b");
+    assert!(b.connected(std::slice::from_ref(&alice)).await.unwrap()[0]);
+    assert!(b.depart(&alice).await.unwrap(), "last node: offline");
+    assert!(!a.connected(std::slice::from_ref(&alice)).await.unwrap()[0]);
+    assert!(!b.depart(&alice).await.unwrap(), "no second offline");
+    assert!(a.reap().await.unwrap().is_empty(), "nobody died");
+}
+
+#[tokio::test]
+async fn a_dead_nodes_users_go_offline_once_and_a_lapsed_node_knows_it() {
+    use qc_application::ports::PresenceStore;
+    let Some((a, b)) = two_books(Duration::from_millis(300)).await else {
+        return;
+    };
+    let (alice, bob) = (user("alice"), user("bob"));
+    assert!(a.arrive(&alice).await.unwrap());
+    assert!(a.arrive(&bob).await.unwrap());
+    assert!(!b.arrive(&bob).await.unwrap());
+    // a stops renewing (it "died"); b keeps its lease.
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(5);
+    let offline = loop {
+        b.renew().await.unwrap();
+        let offline = b.reap().await.unwrap();
+        if !offline.is_empty() || tokio::time::Instant::now() > deadline {
+            break offline;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    };
+    assert_eq!(offline, vec![alice.clone()], "bob is still held by b");
+    assert!(b.reap().await.unwrap().is_empty(), "reaped once");
+    assert_eq!(
+        b.connected(&[alice.clone(), bob.clone()]).await.unwrap(),
+        vec![false, true]
+    );
+    // a comes back: its lease had lapsed, so it must announce its users again.
+    assert!(a.renew().await.unwrap());
+    assert!(a.arrive(&alice).await.unwrap(), "alice is online again");
+}
+
+#[tokio::test]
+async fn an_envelope_for_every_agent_reaches_every_node_once_unnarrowed() {
+    let Some(url) = redis_url() else { return };
+    let p = prefix();
+    let (a, _on_a) = node(&url, &p).await;
+    let (b, on_b) = node(&url, &p).await;
+    let (c, on_c) = node(&url, &p).await;
+    // Watching a user is acked after the subscriptions before it, the
+    // agents' channel included: from here on both nodes receive it.
+    b.watch(&user("bob")).await;
+    c.watch(&user("carol")).await;
+    let mut everyone = (*typing("x", vec![user("bob")])).clone();
+    everyone.all_agents = true;
+    a.publish(&Arc::new(everyone)).unwrap();
+    for on in [&on_b, &on_c] {
+        let got = on.wait_for(1).await;
+        assert_eq!(got.len(), 1);
+        assert!(got[0].all_agents);
+        assert_eq!(got[0].recipients, vec![user("bob")], "not narrowed");
+    }
+    // Only once, not also on bob's own channel: a later event to bob is
+    // the next thing B receives.
+    a.publish(&typing("next", vec![user("bob")])).unwrap();
+    let got = on_b.wait_for(2).await;
+    assert_eq!(got.len(), 2);
+    assert_eq!(sender(&got[1]), "next");
+}

@@ -7,12 +7,17 @@
 use anyhow::{Context, anyhow};
 use chrono::{DateTime, Utc};
 use qc_application::ports::Envelope;
-use qc_domain::{ChatEvent, ClientMsgId, Message, MessageKind, Side, TypingKind, User, UserId};
+use qc_domain::{
+    ChatEvent, ClientMsgId, Conversation, ConversationStatus, Message, MessageKind, PresenceStatus,
+    Side, TypingKind, User, UserId,
+};
 use serde::{Deserialize, Serialize};
 
-/// 3: recipients are users, `c:<sub>` or `a:<sub>`, and a text carries its
-/// sender's side.
-const VERSION: u8 = 3;
+/// 4: the desk's events (created, presence, withheld seqs), notes, the
+/// previous agent of an assignment, and envelopes for every agent.
+/// (3: recipients are users, `c:<sub>` or `a:<sub>`, and a text carries its
+/// sender's side.)
+const VERSION: u8 = 4;
 
 /// A user as the transport names it: `c:<sub>` (customer) or `a:<sub>`
 /// (agent). Channel names and recipients use it, so a customer and an
@@ -40,6 +45,8 @@ pub fn parse_user_key(key: &str) -> Option<User> {
 struct Wire {
     v: u8,
     recipients: Vec<String>,
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    all_agents: bool,
     event: WireEvent,
 }
 
@@ -52,10 +59,30 @@ enum WireEvent {
         seq: i64,
         sender_id: String,
         sender_side: String,
+        message_type: String,
         content: String,
         client_msg_id: Option<String>,
         created_at: i64,
         read_at: Option<i64>,
+        at: i64,
+    },
+    Withheld {
+        conversation_id: String,
+        seq: i64,
+    },
+    Created {
+        id: String,
+        client_id: String,
+        support_id: Option<String>,
+        status: String,
+        subject: Option<String>,
+        created_at: i64,
+        closed_at: Option<i64>,
+        at: i64,
+    },
+    Presence {
+        user: String,
+        status: String,
         at: i64,
     },
     Typing {
@@ -66,7 +93,8 @@ enum WireEvent {
     },
     Assigned {
         conversation_id: String,
-        support_id: String,
+        support_id: Option<String>,
+        previous_support_id: Option<String>,
         at: i64,
     },
     Closed {
@@ -102,6 +130,7 @@ pub fn encode(envelope: &Envelope) -> String {
             seq: m.seq,
             sender_id: m.sender_id.to_string(),
             sender_side: m.sender_side.as_str().to_owned(),
+            message_type: m.kind.as_str().to_owned(),
             content: m.content.clone(),
             client_msg_id: m.client_msg_id.as_ref().map(|c| c.as_str().to_owned()),
             created_at: millis(m.created_at),
@@ -122,10 +151,37 @@ pub fn encode(envelope: &Envelope) -> String {
         ChatEvent::ConversationAssigned {
             conversation_id,
             support_id,
+            previous_support_id,
             at,
         } => WireEvent::Assigned {
             conversation_id: conversation_id.to_string(),
-            support_id: support_id.to_string(),
+            support_id: support_id.as_ref().map(ToString::to_string),
+            previous_support_id: previous_support_id.as_ref().map(ToString::to_string),
+            at: millis(*at),
+        },
+        ChatEvent::MessageWithheld {
+            conversation_id,
+            seq,
+        } => WireEvent::Withheld {
+            conversation_id: conversation_id.to_string(),
+            seq: *seq,
+        },
+        ChatEvent::ConversationCreated {
+            conversation: c,
+            at,
+        } => WireEvent::Created {
+            id: c.id.to_string(),
+            client_id: c.client_id.to_string(),
+            support_id: c.support_id.as_ref().map(ToString::to_string),
+            status: c.status.as_str().to_owned(),
+            subject: c.subject.clone(),
+            created_at: millis(c.created_at),
+            closed_at: c.closed_at.map(millis),
+            at: millis(*at),
+        },
+        ChatEvent::Presence { user, status, at } => WireEvent::Presence {
+            user: user_key(user),
+            status: status.as_str().to_owned(),
             at: millis(*at),
         },
         ChatEvent::ConversationClosed {
@@ -152,6 +208,7 @@ pub fn encode(envelope: &Envelope) -> String {
     let wire = Wire {
         v: VERSION,
         recipients: envelope.recipients.iter().map(user_key).collect(),
+        all_agents: envelope.all_agents,
         event,
     };
     serde_json::to_string(&wire).unwrap_or_default()
@@ -173,6 +230,7 @@ pub fn decode(payload: &[u8]) -> anyhow::Result<Envelope> {
             seq,
             sender_id,
             sender_side,
+            message_type,
             content,
             client_msg_id,
             created_at,
@@ -185,7 +243,7 @@ pub fn decode(payload: &[u8]) -> anyhow::Result<Envelope> {
                 seq,
                 sender_id: user(sender_id)?,
                 sender_side: Side::parse(&sender_side).context("bad sender side")?,
-                kind: MessageKind::Text,
+                kind: MessageKind::parse(&message_type).context("bad message type")?,
                 content,
                 client_msg_id: client_msg_id
                     .map(|c| ClientMsgId::new(c).ok_or_else(|| anyhow!("bad client_msg_id")))
@@ -213,10 +271,45 @@ pub fn decode(payload: &[u8]) -> anyhow::Result<Envelope> {
         WireEvent::Assigned {
             conversation_id,
             support_id,
+            previous_support_id,
             at,
         } => ChatEvent::ConversationAssigned {
             conversation_id: conversation_id.parse().context("bad conversation id")?,
-            support_id: user(support_id)?,
+            support_id: support_id.map(user).transpose()?,
+            previous_support_id: previous_support_id.map(user).transpose()?,
+            at: time(at)?,
+        },
+        WireEvent::Withheld {
+            conversation_id,
+            seq,
+        } => ChatEvent::MessageWithheld {
+            conversation_id: conversation_id.parse().context("bad conversation id")?,
+            seq,
+        },
+        WireEvent::Created {
+            id,
+            client_id,
+            support_id,
+            status,
+            subject,
+            created_at,
+            closed_at,
+            at,
+        } => ChatEvent::ConversationCreated {
+            conversation: Conversation {
+                id: id.parse().context("bad conversation id")?,
+                client_id: user(client_id)?,
+                support_id: support_id.map(user).transpose()?,
+                status: ConversationStatus::parse(&status).context("bad status")?,
+                subject,
+                created_at: time(created_at)?,
+                closed_at: closed_at.map(time).transpose()?,
+            },
+            at: time(at)?,
+        },
+        WireEvent::Presence { user, status, at } => ChatEvent::Presence {
+            user: parse_user_key(&user).ok_or_else(|| anyhow!("bad user {user:?}"))?,
+            status: PresenceStatus::parse(&status).context("bad presence status")?,
             at: time(at)?,
         },
         WireEvent::Closed {
@@ -240,7 +333,9 @@ pub fn decode(payload: &[u8]) -> anyhow::Result<Envelope> {
             at: time(at)?,
         },
     };
-    Ok(Envelope::new(recipients, event))
+    let mut envelope = Envelope::new(recipients, event);
+    envelope.all_agents = wire.all_agents;
+    Ok(envelope)
 }
 
 #[cfg(test)]
@@ -265,7 +360,7 @@ mod tests {
                     seq: 7,
                     sender_id: u("client"),
                     sender_side: Side::Agent,
-                    kind: MessageKind::Text,
+                    kind: MessageKind::Note,
                     content: "héllo \"quoted\"".into(),
                     client_msg_id: ClientMsgId::new("k-1"),
                     created_at: at(),
@@ -281,7 +376,35 @@ mod tests {
             },
             ChatEvent::ConversationAssigned {
                 conversation_id: cid,
-                support_id: u("agent"),
+                support_id: Some(u("agent")),
+                previous_support_id: None,
+                at: at(),
+            },
+            ChatEvent::ConversationAssigned {
+                conversation_id: cid,
+                support_id: None,
+                previous_support_id: Some(u("agent")),
+                at: at(),
+            },
+            ChatEvent::MessageWithheld {
+                conversation_id: cid,
+                seq: 9,
+            },
+            ChatEvent::ConversationCreated {
+                conversation: Conversation {
+                    id: cid,
+                    client_id: u("c"),
+                    support_id: None,
+                    status: ConversationStatus::Open,
+                    subject: Some("Order 42".into()),
+                    created_at: at(),
+                    closed_at: None,
+                },
+                at: at(),
+            },
+            ChatEvent::Presence {
+                user: User::agent(u("agent")),
+                status: PresenceStatus::Away,
                 at: at(),
             },
             ChatEvent::ConversationClosed {
@@ -300,6 +423,8 @@ mod tests {
             let env = Envelope::new(vec![User::customer(u("x")), User::agent(u("x"))], event);
             let back = decode(encode(&env).as_bytes()).unwrap();
             assert_eq!(back, env);
+            let everyone = Envelope::with_all_agents(env.recipients.clone(), env.event.clone());
+            assert_eq!(decode(encode(&everyone).as_bytes()).unwrap(), everyone);
         }
     }
 
@@ -307,10 +432,10 @@ mod tests {
     fn garbage_is_refused() {
         assert!(decode(b"not json").is_err());
         assert!(decode(br#"{"v":9,"recipients":[],"event":{"kind":"closed","conversation_id":"x","closed_by":"a","at":0}}"#).is_err());
-        assert!(decode(br#"{"v":3,"recipients":["c:"],"event":{"kind":"closed","conversation_id":"01KAAWW5V95WFFDERJZCTDE2QQ","closed_by":"a","at":0}}"#).is_err());
-        assert!(decode(br#"{"v":3,"recipients":["u"],"event":{"kind":"closed","conversation_id":"01KAAWW5V95WFFDERJZCTDE2QQ","closed_by":"a","at":0}}"#).is_err(), "a bare sub is no user");
-        assert!(decode(br#"{"v":3,"recipients":["c:u"],"event":{"kind":"closed","conversation_id":"nope","closed_by":"a","at":0}}"#).is_err());
-        assert!(decode(br#"{"v":3,"recipients":["a:u"],"event":{"kind":"closed","conversation_id":"01KAAWW5V95WFFDERJZCTDE2QQ","closed_by":"a","at":0}}"#).is_ok());
+        assert!(decode(br#"{"v":4,"recipients":["c:"],"event":{"kind":"closed","conversation_id":"01KAAWW5V95WFFDERJZCTDE2QQ","closed_by":"a","at":0}}"#).is_err());
+        assert!(decode(br#"{"v":4,"recipients":["u"],"event":{"kind":"closed","conversation_id":"01KAAWW5V95WFFDERJZCTDE2QQ","closed_by":"a","at":0}}"#).is_err(), "a bare sub is no user");
+        assert!(decode(br#"{"v":4,"recipients":["c:u"],"event":{"kind":"closed","conversation_id":"nope","closed_by":"a","at":0}}"#).is_err());
+        assert!(decode(br#"{"v":4,"recipients":["a:u"],"event":{"kind":"closed","conversation_id":"01KAAWW5V95WFFDERJZCTDE2QQ","closed_by":"a","at":0}}"#).is_ok());
     }
 
     #[test]

@@ -1,6 +1,7 @@
 //! The JSON HTTP API (CONTRACT §4), described by poem-openapi so that
 //! `/openapi.json` and Swagger UI at `/docs` always match the code.
 
+mod agents;
 mod conversations;
 mod dto;
 pub(crate) mod error;
@@ -8,6 +9,7 @@ mod health;
 mod strict_string;
 mod ulid_param;
 
+pub use agents::AgentsApi;
 pub use conversations::ConversationsApi;
 pub use dto::{ConversationDto, ErrorBody, MessageDto};
 pub use error::{ApiError, json_error};
@@ -21,6 +23,8 @@ use poem_openapi::Tags;
 enum ApiTags {
     /// Conversations, their history and read receipts.
     Conversations,
+    /// The support team: presence and status.
+    Agents,
     /// Liveness and readiness probes.
     Health,
 }

@@ -2,7 +2,10 @@
 //! error codes) and frames out (`{type, sub_type, timestamp, payload}`).
 
 use chrono::{DateTime, SecondsFormat, Utc};
-use qc_domain::{ChatEvent, ClientMsgId, ContentError, Message, MessageContent, TypingKind};
+use qc_domain::{
+    ChatEvent, ClientMsgId, ContentError, Conversation, ConversationView, Message, MessageContent,
+    MessageKind, Side, TypingKind,
+};
 use std::borrow::Cow;
 
 use serde::de::{Deserializer, IgnoredAny, MapAccess, SeqAccess, Visitor};
@@ -70,7 +73,9 @@ impl FrameError {
 /// table's row order).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Inbound {
+    /// A text, or (`kind` note) an agent's internal note.
     Text {
+        kind: MessageKind,
         conversation_id: String,
         content: MessageContent,
         client_msg_id: Option<ClientMsgId>,
@@ -148,11 +153,20 @@ struct RawFrame<'a> {
     client_msg_id: Option<Field<'a>>,
 }
 
-/// Parses one text frame.
+/// Parses one text frame as an agent may send it (notes included).
 ///
 /// # Errors
 /// The first matching row of the bad-input table.
 pub fn parse_inbound(text: &str) -> Result<Inbound, FrameError> {
+    parse_inbound_from(text, Side::Agent)
+}
+
+/// Parses one text frame from a user on `side`: for a customer, `note` is
+/// an unknown type (`invalid_message`, before any content check).
+///
+/// # Errors
+/// The first matching row of the bad-input table.
+pub fn parse_inbound_from(text: &str, side: Side) -> Result<Inbound, FrameError> {
     // Only an object: serde would also fill the struct from an array.
     if !text.trim_start().starts_with('{') {
         let message = if serde_json::from_str::<IgnoredAny>(text).is_ok() {
@@ -189,13 +203,26 @@ pub fn parse_inbound(text: &str) -> Result<Inbound, FrameError> {
         return Err(invalid("conversation_id is required", &None));
     };
     match &*kind {
-        "text" => {
+        "note" if !MessageKind::Note.writable_by(side) => {
+            Err(invalid("type must be text or system", &conversation_id))
+        }
+        "text" | "note" => {
+            let message_kind = if &*kind == "note" {
+                MessageKind::Note
+            } else {
+                MessageKind::Text
+            };
             let content = match raw.content {
                 Some(Field::Str(s)) => s,
                 Some(Field::Other) => {
                     return Err(invalid("content must be a string", &conversation_id));
                 }
-                None => return Err(invalid("content is required for text", &conversation_id)),
+                None => {
+                    return Err(invalid(
+                        "content is required for text and note",
+                        &conversation_id,
+                    ));
+                }
             };
             let client_msg_id = match raw.client_msg_id {
                 None => None,
@@ -214,6 +241,7 @@ pub fn parse_inbound(text: &str) -> Result<Inbound, FrameError> {
                 FrameError::new(ErrorCode::InvalidContent, msg, conversation_id.clone())
             })?;
             Ok(Inbound::Text {
+                kind: message_kind,
                 conversation_id: cid,
                 content,
                 client_msg_id,
@@ -239,7 +267,10 @@ pub fn parse_inbound(text: &str) -> Result<Inbound, FrameError> {
                 kind,
             })
         }
-        _ => Err(invalid("type must be text or system", &conversation_id)),
+        _ => Err(invalid(
+            "type must be text, note or system",
+            &conversation_id,
+        )),
     }
 }
 
@@ -294,9 +325,45 @@ fn to_frame<P: Serialize>(kind: &str, sub_type: &str, at: DateTime<Utc>, payload
     Frame::from(serde_json::to_string(&out).unwrap_or_default())
 }
 
-/// The text frame for a stored message.
+/// The frame for a stored message: type `text`, or `note` for a note.
 pub fn render_message(message: &Message, at: DateTime<Utc>) -> Frame {
-    to_frame("text", "", at, MessagePayload::from(message))
+    to_frame(message.kind.as_str(), "", at, MessagePayload::from(message))
+}
+
+/// The Conversation object of the HTTP API, as one user sees it.
+#[derive(Serialize)]
+pub struct ConversationPayload<'a> {
+    pub id: String,
+    pub client_id: &'a str,
+    pub support_id: Option<&'a str>,
+    pub status: &'a str,
+    pub subject: Option<&'a str>,
+    pub created_at: String,
+    pub closed_at: Option<String>,
+    pub last_message: Option<MessagePayload<'a>>,
+    pub unread_count: u64,
+}
+
+impl<'a> ConversationPayload<'a> {
+    pub fn new(c: &'a Conversation, last_message: Option<&'a Message>, unread_count: u64) -> Self {
+        Self {
+            id: c.id.to_string(),
+            client_id: c.client_id.as_str(),
+            support_id: c.support_id.as_ref().map(|s| s.as_str()),
+            status: c.status.as_str(),
+            subject: c.subject.as_deref(),
+            created_at: timestamp(c.created_at),
+            closed_at: c.closed_at.map(timestamp),
+            last_message: last_message.map(MessagePayload::from),
+            unread_count,
+        }
+    }
+}
+
+impl<'a> From<&'a ConversationView> for ConversationPayload<'a> {
+    fn from(v: &'a ConversationView) -> Self {
+        Self::new(&v.conversation, v.last_message.as_ref(), v.unread_count)
+    }
 }
 
 /// The frame for any event.
@@ -318,13 +385,36 @@ pub fn render_event(event: &ChatEvent) -> Frame {
         ChatEvent::ConversationAssigned {
             conversation_id,
             support_id,
+            previous_support_id,
             at,
         } => to_frame(
             "system",
             "conversation_assigned",
             *at,
-            json!({ "conversation_id": conversation_id.to_string(), "support_id": support_id.as_str() }),
+            json!({
+                "conversation_id": conversation_id.to_string(),
+                "support_id": support_id.as_ref().map(|s| s.as_str()),
+                "previous_support_id": previous_support_id.as_ref().map(|s| s.as_str()),
+            }),
         ),
+        ChatEvent::ConversationCreated { conversation, at } => to_frame(
+            "system",
+            "conversation_created",
+            *at,
+            ConversationPayload::new(conversation, None, 0),
+        ),
+        ChatEvent::Presence { user, status, at } => to_frame(
+            "system",
+            "presence",
+            *at,
+            json!({
+                "user_id": user.id.as_str(),
+                "side": user.side.as_str(),
+                "status": status.as_str(),
+            }),
+        ),
+        // Never rendered: the hub consumes it (see ChatEvent).
+        ChatEvent::MessageWithheld { .. } => Frame::from(""),
         ChatEvent::ConversationClosed {
             conversation_id,
             closed_by,
@@ -377,10 +467,82 @@ mod tests {
     }
 
     #[test]
+    fn a_note_parses_like_a_text_and_renders_as_a_note() {
+        let n = parse_inbound(
+            r#"{"type":"note","conversation_id":"01KAAWW5V95WFFDERJZCTDE2QQ","content":"Refund approved by finance"}"#,
+        )
+        .unwrap();
+        assert!(
+            matches!(n, Inbound::Text { kind: MessageKind::Note, ref content, .. } if content.as_str() == "Refund approved by finance")
+        );
+        assert_eq!(
+            code(r#"{"type":"note","conversation_id":"01KAAWW5V95WFFDERJZCTDE2QQ"}"#),
+            ErrorCode::InvalidMessage
+        );
+        assert_eq!(
+            code(r#"{"type":"note","conversation_id":"x","content":"  "}"#),
+            ErrorCode::InvalidContent
+        );
+        // From a customer a note is an unknown type, whatever its content.
+        for frame in [
+            r#"{"type":"note","conversation_id":"01KAAWW5V95WFFDERJZCTDE2QQ","content":"hi"}"#,
+            r#"{"type":"note","conversation_id":"x","content":"  "}"#,
+        ] {
+            assert_eq!(
+                parse_inbound_from(frame, Side::Customer).unwrap_err().code,
+                ErrorCode::InvalidMessage
+            );
+        }
+    }
+
+    #[test]
+    fn desk_events_render_as_the_contract_says() {
+        use qc_domain::{PresenceStatus, User};
+        let at = Utc.with_ymd_and_hms(2025, 11, 18, 10, 30, 0).unwrap();
+        let cid: ConversationId = "01KAAWW5V95WFFDERJZCTDE2QQ".parse().unwrap();
+        let v: Value = serde_json::from_str(&render_event(&ChatEvent::ConversationAssigned {
+            conversation_id: cid,
+            support_id: None,
+            previous_support_id: Some(UserId::new("agent-1").unwrap()),
+            at,
+        }))
+        .unwrap();
+        assert_eq!(v["sub_type"], "conversation_assigned");
+        assert_eq!(v["payload"]["support_id"], Value::Null);
+        assert_eq!(v["payload"]["previous_support_id"], "agent-1");
+        let v: Value = serde_json::from_str(&render_event(&ChatEvent::Presence {
+            user: User::agent(UserId::new("agent-1").unwrap()),
+            status: PresenceStatus::Away,
+            at,
+        }))
+        .unwrap();
+        assert_eq!(
+            v["payload"],
+            serde_json::json!({"user_id": "agent-1", "side": "agent", "status": "away"})
+        );
+        let owner = qc_domain::Identity {
+            user_id: UserId::new("c-1").unwrap(),
+            role: qc_domain::Role::Guest,
+        };
+        let conversation = Conversation::open(cid, &owner, Some("Order".into()), at).unwrap();
+        let v: Value = serde_json::from_str(&render_event(&ChatEvent::ConversationCreated {
+            conversation,
+            at,
+        }))
+        .unwrap();
+        assert_eq!(v["sub_type"], "conversation_created");
+        assert_eq!(v["payload"]["id"], cid.to_string());
+        assert_eq!(v["payload"]["support_id"], Value::Null);
+        assert_eq!(v["payload"]["last_message"], Value::Null);
+        assert_eq!(v["payload"]["unread_count"], 0);
+        assert_eq!(v["payload"]["status"], "open");
+    }
+
+    #[test]
     fn seed_examples_parse() {
         let t = parse_inbound(r#"{"type":"text","conversation_id":"01KAAWW5V95WFFDERJZCTDE2QQ","content":"Hello, I need help with my order."}"#).unwrap();
         assert!(
-            matches!(t, Inbound::Text { ref conversation_id, ref content, client_msg_id: None }
+            matches!(t, Inbound::Text { kind: MessageKind::Text, ref conversation_id, ref content, client_msg_id: None }
             if conversation_id == "01KAAWW5V95WFFDERJZCTDE2QQ" && content.as_str() == "Hello, I need help with my order.")
         );
         let s = parse_inbound(r#"{"type":"system","sub_type":"typing_started","conversation_id":"01KAAWW5V95WFFDERJZCTDE2QQ"}"#).unwrap();

@@ -28,7 +28,7 @@ use async_trait::async_trait;
 use dashmap::DashMap;
 use qc_application::ConversationAccess;
 use qc_application::ports::{Broker, BrokerError, Envelope, RemoteEvents, Transport};
-use qc_domain::{ChatEvent, User};
+use qc_domain::{ChatEvent, Side, User};
 
 use crate::frames::{Frame, render_event};
 use crate::ws::Outbox;
@@ -57,7 +57,9 @@ pub struct Hub {
     /// connection slots and frame bucket.
     by_user: Arc<Registry>,
     /// Only with a transport: one node publishes in seq order already.
-    sequencer: Option<Arc<Sequencer<Frame>>>,
+    /// `None` items are seqs the recipient may not see (a note, for a
+    /// customer): they only move the order on.
+    sequencer: Option<Arc<Sequencer<Option<Frame>>>>,
     next_id: AtomicU64,
     /// Kept exact by the assignments and closes passing through here.
     access: Arc<ConversationAccess>,
@@ -75,8 +77,10 @@ impl Hub {
             let registry = by_user.clone();
             let sequencer = Sequencer::new(
                 REORDER_HOLD,
-                Box::new(move |(_, user): &sequencer::Key, frame: Frame| {
-                    push_to(&registry, user, &frame);
+                Box::new(move |(_, user): &sequencer::Key, frame: Option<Frame>| {
+                    if let Some(frame) = frame {
+                        push_to(&registry, user, &frame);
+                    }
                 }),
             );
             sequencer.sweep_periodically(Duration::from_secs(10), Duration::from_secs(60));
@@ -126,6 +130,34 @@ impl Hub {
     /// the frame once (and only if someone here receives it).
     pub fn deliver_local(&self, envelope: &Envelope) {
         self.access.observe(&envelope.event);
+        match (&self.sequencer, &envelope.event) {
+            (
+                sequencer,
+                ChatEvent::MessageWithheld {
+                    conversation_id,
+                    seq,
+                },
+            ) => {
+                // Nothing to show; with a sequencer, the seq moves on.
+                if let Some(sequencer) = sequencer {
+                    for user in &envelope.recipients {
+                        if self.holds(user) {
+                            sequencer.offer((*conversation_id, user.clone()), *seq, None);
+                        }
+                    }
+                }
+                return;
+            }
+            (
+                Some(sequencer),
+                ChatEvent::ConversationAssigned {
+                    conversation_id,
+                    support_id: Some(agent),
+                    ..
+                },
+            ) => sequencer.forget(&(*conversation_id, User::agent(agent.clone()))),
+            _ => {}
+        }
         let mut frame: Option<Frame> = None;
         if let (Some(sequencer), ChatEvent::MessageStored { message, .. }) =
             (&self.sequencer, &envelope.event)
@@ -136,7 +168,7 @@ impl Hub {
                     sequencer.offer(
                         (message.conversation_id, user.clone()),
                         message.seq,
-                        frame.clone(),
+                        Some(frame.clone()),
                     );
                 }
             }
@@ -146,6 +178,23 @@ impl Hub {
             if self.holds(user) {
                 let frame = frame.get_or_insert_with(|| render_event(&envelope.event));
                 push_to(&self.by_user, user, frame);
+            }
+        }
+        if envelope.all_agents {
+            // Every agent held here, the listed ones not twice. Pushed from
+            // the entry itself: no second lookup under the iteration's lock.
+            for entry in self.by_user.iter() {
+                let (user, held) = entry.pair();
+                if user.side != Side::Agent
+                    || held.connections.is_empty()
+                    || envelope.recipients.contains(user)
+                {
+                    continue;
+                }
+                let frame = frame.get_or_insert_with(|| render_event(&envelope.event));
+                for (_, outbox) in &held.connections {
+                    outbox.push(frame.clone());
+                }
             }
         }
     }

@@ -7,12 +7,13 @@ use poem::middleware::CatchPanic;
 use poem::{Endpoint, EndpointExt, IntoResponse, Route, get};
 use poem_openapi::OpenApiService;
 
-use crate::api::{ConversationsApi, HealthApi, json_error};
+use crate::api::{AgentsApi, ConversationsApi, HealthApi, json_error};
 use crate::ws::{WsContext, chat_clients, chat_supports};
 
 pub struct HttpDeps {
     pub ws: Arc<WsContext>,
     pub conversations: ConversationsApi,
+    pub agents: AgentsApi,
     pub health: HealthApi,
     /// Renders the Prometheus text format for `GET /metrics`.
     pub metrics: Arc<dyn Fn() -> String + Send + Sync>,
@@ -28,10 +29,11 @@ pub struct HttpDeps {
 /// The OpenAPI service, also used to write `docs/openapi.json`.
 pub fn openapi_service(
     conversations: ConversationsApi,
+    agents: AgentsApi,
     health: HealthApi,
-) -> OpenApiService<(ConversationsApi, HealthApi), ()> {
+) -> OpenApiService<(ConversationsApi, AgentsApi, HealthApi), ()> {
     OpenApiService::new(
-        (conversations, health),
+        (conversations, agents, health),
         "Quick Connect Chat",
         env!("CARGO_PKG_VERSION"),
     )
@@ -44,7 +46,7 @@ pub fn openapi_service(
 
 /// Builds every route: the WebSocket endpoints, the API, its spec and docs.
 pub fn build_routes(deps: HttpDeps) -> impl Endpoint<Output = poem::Response> {
-    let api = openapi_service(deps.conversations, deps.health);
+    let api = openapi_service(deps.conversations, deps.agents, deps.health);
     let allow = Arc::new(AllowTable::from_spec(&api.spec()));
     let spec = api.spec_endpoint();
     let ui = api.swagger_ui();

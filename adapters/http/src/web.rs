@@ -1,7 +1,7 @@
 //! The browser side, embedded in the binary so `cargo run --release` serves
 //! it with no build step: the customer widget at `/`, the agent console at
-//! `/agent`, and the client library under `/assets/quickconnect/` (the
-//! committed `web/dist` output of `web/src`).
+//! `/agent`, and under `/assets/quickconnect/` the client library and the
+//! pages' scripts (the committed `web/dist` output of `web/src`).
 
 use std::sync::Arc;
 
@@ -25,19 +25,19 @@ const HTML: &str = "text/html; charset=utf-8";
 const JS: &str = "text/javascript; charset=utf-8";
 const CSS: &str = "text/css; charset=utf-8";
 
-/// Path, body, content type.
+/// Path, body, content type. `/assets/quickconnect/` mirrors `web/dist`
+/// (the library, and the pages compiled from `web/src/pages` under
+/// `pages/`), so the modules' relative imports resolve.
 const FILES: &[(&str, &str, &str)] = &[
     ("/", web_file!("pages/index.html"), HTML),
     ("/agent", web_file!("pages/agent.html"), HTML),
     ("/assets/app.css", web_file!("pages/app.css"), CSS),
-    ("/assets/common.js", web_file!("pages/common.js"), JS),
-    ("/assets/widget.js", web_file!("pages/widget.js"), JS),
-    ("/assets/agent.js", web_file!("pages/agent.js"), JS),
     (
         "/assets/quickconnect/index.js",
         web_file!("dist/index.js"),
         JS,
     ),
+    ("/assets/quickconnect/api.js", web_file!("dist/api.js"), JS),
     (
         "/assets/quickconnect/client.js",
         web_file!("dist/client.js"),
@@ -49,13 +49,48 @@ const FILES: &[(&str, &str, &str)] = &[
         JS,
     ),
     (
+        "/assets/quickconnect/desk.js",
+        web_file!("dist/desk.js"),
+        JS,
+    ),
+    (
         "/assets/quickconnect/protocol.js",
         web_file!("dist/protocol.js"),
         JS,
     ),
     (
+        "/assets/quickconnect/timeline.js",
+        web_file!("dist/timeline.js"),
+        JS,
+    ),
+    (
         "/assets/quickconnect/typing.js",
         web_file!("dist/typing.js"),
+        JS,
+    ),
+    (
+        "/assets/quickconnect/pages/widget.js",
+        web_file!("dist/pages/widget.js"),
+        JS,
+    ),
+    (
+        "/assets/quickconnect/pages/agent.js",
+        web_file!("dist/pages/agent.js"),
+        JS,
+    ),
+    (
+        "/assets/quickconnect/pages/dom.js",
+        web_file!("dist/pages/dom.js"),
+        JS,
+    ),
+    (
+        "/assets/quickconnect/pages/messages.js",
+        web_file!("dist/pages/messages.js"),
+        JS,
+    ),
+    (
+        "/assets/quickconnect/pages/session.js",
+        web_file!("dist/pages/session.js"),
         JS,
     ),
 ];
@@ -139,13 +174,51 @@ mod tests {
         for (path, body, _) in FILES {
             assert!(!body.is_empty(), "{path} is empty");
         }
-        let index = FILES.iter().find(|f| f.0 == "/").unwrap().1;
-        assert!(index.contains("/assets/widget.js"));
-        let lib = FILES
-            .iter()
-            .find(|f| f.0 == "/assets/quickconnect/index.js")
-            .unwrap()
-            .1;
-        assert!(lib.contains("ChatClient"));
+        let page = |path: &str| FILES.iter().find(|f| f.0 == path).unwrap().1;
+        assert!(page("/").contains("/assets/quickconnect/pages/widget.js"));
+        assert!(page("/agent").contains("/assets/quickconnect/pages/agent.js"));
+        assert!(page("/assets/quickconnect/index.js").contains("ChatClient"));
+    }
+
+    /// A module imported by a served module but missing from `FILES` would
+    /// only fail in the browser: check every relative import resolves.
+    #[test]
+    fn every_module_import_is_served() {
+        let served: Vec<&str> = FILES.iter().map(|f| f.0).collect();
+        for &(path, body, content_type) in FILES {
+            if content_type != JS {
+                continue;
+            }
+            let dir = &path[..path.rfind('/').expect("an absolute path")];
+            for line in body.lines().map(str::trim) {
+                if !(line.starts_with("import ") || line.starts_with("export ")) {
+                    continue;
+                }
+                let Some((_, rest)) = line.split_once(" from '") else {
+                    continue;
+                };
+                let spec = rest.split('\'').next().unwrap_or_default();
+                let target = resolve(dir, spec);
+                assert!(
+                    served.contains(&target.as_str()),
+                    "{path} imports {spec} ({target}), which is not served"
+                );
+            }
+        }
+    }
+
+    /// `spec` (with `./` and `../` segments) relative to the directory `dir`.
+    fn resolve(dir: &str, spec: &str) -> String {
+        let mut parts: Vec<&str> = dir.split('/').collect();
+        for segment in spec.split('/') {
+            match segment {
+                "." => {}
+                ".." => {
+                    parts.pop();
+                }
+                s => parts.push(s),
+            }
+        }
+        parts.join("/")
     }
 }

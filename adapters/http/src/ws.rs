@@ -98,6 +98,7 @@ pub struct WsContext {
     pub origins: AllowedOrigins,
     pub send_message: Arc<SendMessage>,
     pub signal_typing: Arc<SignalTyping>,
+    pub presence: Arc<qc_application::Presence>,
     pub hub: Arc<Hub>,
     pub limits: WsLimits,
     pub shutdown: CancellationToken,

@@ -5,11 +5,11 @@ use chrono::{DateTime, Utc};
 use qc_application::ports::{
     ConversationFilter, ConversationPage, ConversationRepository, PageRequest, RepositoryError,
 };
-use qc_domain::{Conversation, ConversationId, ConversationStatus, UserId};
+use qc_domain::{Conversation, ConversationId, ConversationStatus, ConversationView, Side, UserId};
 use sea_orm::sea_query::Expr;
 use sea_orm::{
-    ColumnTrait, Condition, ConnectionTrait, DbBackend, EntityTrait, QueryFilter, QueryOrder,
-    QuerySelect, Statement, TransactionTrait, Value,
+    ColumnTrait, ConnectionTrait, DbBackend, EntityTrait, QueryFilter, QuerySelect, Statement,
+    TransactionTrait, Value,
 };
 
 use crate::Database;
@@ -148,79 +148,78 @@ impl ConversationRepository for SeaOrmConversationRepository {
         filter: &ConversationFilter,
         page: &PageRequest,
     ) -> Result<ConversationPage, RepositoryError> {
-        let (mut query, newest_first) = match filter {
-            ConversationFilter::OwnedBy(u) => {
-                (Entity::find().filter(Column::ClientId.eq(u.as_str())), true)
-            }
-            ConversationFilter::AssignedTo(u) => (
-                Entity::find().filter(Column::SupportId.eq(u.as_str())),
-                true,
-            ),
-            ConversationFilter::Queue => (
-                Entity::find()
-                    .filter(Column::Status.eq(ConversationStatus::Open.as_str()))
-                    .filter(Column::SupportId.is_null()),
-                false,
-            ),
-        };
-        if let Some(after) = page.after {
-            // Keyset on (created_at, id): stable under inserts.
-            let Some(cursor) = Entity::find_by_id(after.to_string())
-                .one(self.db.read())
-                .await
-                .map_err(storage)?
-            else {
-                return Ok(ConversationPage {
-                    items: vec![],
-                    next: None,
-                });
-            };
-            let cond = if newest_first {
-                Condition::any()
-                    .add(Column::CreatedAt.lt(cursor.created_at))
-                    .add(
-                        Condition::all()
-                            .add(Column::CreatedAt.eq(cursor.created_at))
-                            .add(Column::Id.lt(cursor.id.clone())),
-                    )
-            } else {
-                Condition::any()
-                    .add(Column::CreatedAt.gt(cursor.created_at))
-                    .add(
-                        Condition::all()
-                            .add(Column::CreatedAt.eq(cursor.created_at))
-                            .add(Column::Id.gt(cursor.id.clone())),
-                    )
-            };
-            query = query.filter(cond);
-        }
-        query = if newest_first {
-            query
-                .order_by_desc(Column::CreatedAt)
-                .order_by_desc(Column::Id)
-        } else {
-            query
-                .order_by_asc(Column::CreatedAt)
-                .order_by_asc(Column::Id)
-        };
-        let rows = query
-            .limit(u64::from(page.limit) + 1)
-            .all(self.db.read())
-            .await
-            .map_err(storage)?;
-        let more = rows.len() > page.limit as usize;
-        let items = rows
-            .into_iter()
-            .take(page.limit as usize)
-            .map(Conversation::try_from)
-            .collect::<Result<Vec<_>, _>>()
-            .map_err(storage)?;
+        let limit = page.limit as usize;
+        let mut items =
+            crate::views::list(self.db.read(), filter, page.after, limit as u64 + 1).await?;
+        let more = items.len() > limit;
+        items.truncate(limit);
         let next = if more {
-            items.last().map(|c| c.id)
+            items.last().map(|v| v.conversation.id)
         } else {
             None
         };
         Ok(ConversationPage { items, next })
+    }
+
+    async fn find_view(
+        &self,
+        id: ConversationId,
+        viewer: Side,
+    ) -> Result<Option<ConversationView>, RepositoryError> {
+        crate::views::find(self.db.read(), id, viewer).await
+    }
+
+    async fn try_transfer(
+        &self,
+        id: ConversationId,
+        from: &UserId,
+        to: Option<UserId>,
+    ) -> Result<bool, RepositoryError> {
+        // One conditional UPDATE: a close or another transfer racing this
+        // one either happened before (no row matches) or waits for it.
+        let result = Entity::update_many()
+            .col_expr(Column::SupportId, Expr::value(to.map(|u| u.to_string())))
+            .filter(Column::Id.eq(id.to_string()))
+            .filter(Column::Status.eq(ConversationStatus::Open.as_str()))
+            .filter(Column::SupportId.eq(from.as_str()))
+            .exec(self.db.write())
+            .await
+            .map_err(storage)?;
+        Ok(result.rows_affected == 1)
+    }
+
+    async fn customers_served_by(&self, agent: &UserId) -> Result<Vec<UserId>, RepositoryError> {
+        let ids: Vec<String> = Entity::find()
+            .select_only()
+            .column(Column::ClientId)
+            .distinct()
+            .filter(Column::SupportId.eq(agent.as_str()))
+            .filter(Column::Status.eq(ConversationStatus::Open.as_str()))
+            .into_tuple()
+            .all(self.db.read())
+            .await
+            .map_err(storage)?;
+        ids.into_iter()
+            .map(|id| UserId::new(id).map_err(storage))
+            .collect()
+    }
+
+    async fn agents_serving(&self, customer: &UserId) -> Result<Vec<UserId>, RepositoryError> {
+        let ids: Vec<Option<String>> = Entity::find()
+            .select_only()
+            .column(Column::SupportId)
+            .distinct()
+            .filter(Column::ClientId.eq(customer.as_str()))
+            .filter(Column::Status.eq(ConversationStatus::Open.as_str()))
+            .filter(Column::SupportId.is_not_null())
+            .into_tuple()
+            .all(self.db.read())
+            .await
+            .map_err(storage)?;
+        ids.into_iter()
+            .flatten()
+            .map(|id| UserId::new(id).map_err(storage))
+            .collect()
     }
 
     async fn health(&self) -> Result<(), RepositoryError> {

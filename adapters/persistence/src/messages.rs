@@ -7,9 +7,9 @@ use qc_application::ports::{
     AppendError, Appended, HistoryCursor, HistoryError, HistoryPage, HistoryQuery, MarkReadError,
     MessageRepository, RepositoryError,
 };
-use qc_domain::{ConversationId, Message, MessageId, NewMessage, User};
+use qc_domain::{ConversationId, Message, MessageId, MessageKind, NewMessage, Side, User};
 use sea_orm::sea_query::Expr;
-use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect};
+use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect, Select};
 
 use crate::Database;
 use crate::conversations::storage;
@@ -31,20 +31,33 @@ impl SeaOrmMessageRepository {
         Self { db, writer }
     }
 
-    /// The `seq` of message `id` in `conversation`, if it is one of its messages.
+    /// The `seq` of message `id` in `conversation`, if it is one of its
+    /// messages that a user on `viewer`'s side may see.
     async fn seq_of(
         &self,
         conversation: ConversationId,
         id: MessageId,
+        viewer: Side,
     ) -> Result<Option<i64>, RepositoryError> {
-        message::Entity::find_by_id(id.to_string())
-            .filter(message::Column::ConversationId.eq(conversation.to_string()))
-            .select_only()
-            .column(message::Column::Seq)
-            .into_tuple::<i64>()
-            .one(self.db.read())
-            .await
-            .map_err(storage)
+        visible(
+            message::Entity::find_by_id(id.to_string())
+                .filter(message::Column::ConversationId.eq(conversation.to_string())),
+            viewer,
+        )
+        .select_only()
+        .column(message::Column::Seq)
+        .into_tuple::<i64>()
+        .one(self.db.read())
+        .await
+        .map_err(storage)
+    }
+}
+
+/// Only what `viewer` may see: customers never get notes.
+fn visible(query: Select<message::Entity>, viewer: Side) -> Select<message::Entity> {
+    match viewer {
+        Side::Customer => query.filter(message::Column::MessageType.eq(MessageKind::Text.as_str())),
+        Side::Agent => query,
     }
 }
 
@@ -67,10 +80,13 @@ impl MessageRepository for SeaOrmMessageRepository {
         query: HistoryQuery,
     ) -> Result<HistoryPage, HistoryError> {
         let limit = query.limit as usize;
-        let base = message::Entity::find()
-            .filter(message::Column::ConversationId.eq(conversation.to_string()));
+        let base = visible(
+            message::Entity::find()
+                .filter(message::Column::ConversationId.eq(conversation.to_string())),
+            query.viewer,
+        );
         let cursor_seq = |id| async move {
-            self.seq_of(conversation, id)
+            self.seq_of(conversation, id, query.viewer)
                 .await?
                 .ok_or(HistoryError::UnknownCursor)
         };
@@ -129,7 +145,7 @@ impl MessageRepository for SeaOrmMessageRepository {
         at: DateTime<Utc>,
     ) -> Result<u64, MarkReadError> {
         let seq = self
-            .seq_of(conversation, up_to)
+            .seq_of(conversation, up_to, reader.side)
             .await?
             .ok_or(MarkReadError::UnknownMessage)?;
         let result = message::Entity::update_many()
@@ -140,6 +156,7 @@ impl MessageRepository for SeaOrmMessageRepository {
             // agent the customer's (whatever their subs).
             .filter(message::Column::SenderSide.ne(reader.side.as_str()))
             .filter(message::Column::ReadAt.is_null())
+            .filter(message::Column::MessageType.eq(MessageKind::Text.as_str()))
             .exec(self.db.write())
             .await
             .map_err(storage)?;

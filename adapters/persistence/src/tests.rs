@@ -9,7 +9,9 @@ use qc_application::ports::*;
 use qc_domain::*;
 use ulid::Ulid;
 
-use crate::{SeaOrmConversationRepository, SeaOrmMessageRepository, connect, migrate};
+use crate::{
+    SeaOrmAgentRepository, SeaOrmConversationRepository, SeaOrmMessageRepository, connect, migrate,
+};
 
 struct Db {
     url: String,
@@ -35,6 +37,7 @@ async fn databases() -> Vec<Db> {
 struct Repos {
     conversations: SeaOrmConversationRepository,
     messages: SeaOrmMessageRepository,
+    agents: SeaOrmAgentRepository,
 }
 
 async fn repos(db: &Db) -> Repos {
@@ -42,6 +45,7 @@ async fn repos(db: &Db) -> Repos {
     migrate(&conn).await.unwrap();
     Repos {
         conversations: SeaOrmConversationRepository::new(conn.clone()),
+        agents: SeaOrmAgentRepository::new(conn.clone()),
         messages: SeaOrmMessageRepository::new(conn),
     }
 }
@@ -92,6 +96,7 @@ fn new_message_from(
         conversation_id: c.id,
         sender_id: UserId::new(sender).unwrap(),
         sender_side: side,
+        kind: MessageKind::Text,
         content: MessageContent::new(text).unwrap(),
         client_msg_id: cmid.and_then(ClientMsgId::new),
         created_at: t0() + Duration::milliseconds(123),
@@ -227,6 +232,7 @@ async fn append_numbers_messages_and_refuses_closed_or_missing() {
                 c.id,
                 HistoryQuery {
                     cursor: HistoryCursor::Latest,
+                    viewer: Side::Agent,
                     limit: 50,
                 },
             )
@@ -277,6 +283,7 @@ async fn client_msg_id_is_enforced_by_the_database() {
                 c.id,
                 HistoryQuery {
                     cursor: HistoryCursor::Latest,
+                    viewer: Side::Agent,
                     limit: 50,
                 },
             )
@@ -317,6 +324,7 @@ async fn two_racing_senders_get_seq_1_to_200_without_gap_or_duplicate() {
                 c.id,
                 HistoryQuery {
                     cursor: HistoryCursor::Latest,
+                    viewer: Side::Agent,
                     limit: 200,
                 },
             )
@@ -336,7 +344,11 @@ async fn history_pages_latest_before_and_after() {
         for i in 1..=7 {
             all.push(stored(&r, new_message(&c, "client-1", &format!("m{i}"), None)).await);
         }
-        let q = |cursor, limit| HistoryQuery { cursor, limit };
+        let q = |cursor, limit| HistoryQuery {
+            cursor,
+            limit,
+            viewer: Side::Agent,
+        };
         let latest = r
             .messages
             .history(c.id, q(HistoryCursor::Latest, 3))
@@ -448,6 +460,7 @@ async fn mark_read_sets_read_at_on_the_other_sides_messages_up_to_the_id() {
                 c.id,
                 HistoryQuery {
                     cursor: HistoryCursor::Latest,
+                    viewer: Side::Agent,
                     limit: 10,
                 },
             )
@@ -500,7 +513,7 @@ async fn listings_filter_order_and_paginate() {
             )
             .await
             .unwrap();
-        let ids: Vec<_> = p1.items.iter().map(|c| c.id).collect();
+        let ids: Vec<_> = p1.items.iter().map(|c| c.conversation.id).collect();
         assert_eq!(
             ids,
             vec![mine[4].id, mine[3].id, mine[2].id],
@@ -517,7 +530,7 @@ async fn listings_filter_order_and_paginate() {
             )
             .await
             .unwrap();
-        let ids: Vec<_> = p2.items.iter().map(|c| c.id).collect();
+        let ids: Vec<_> = p2.items.iter().map(|c| c.conversation.id).collect();
         assert_eq!(ids, vec![mine[1].id, mine[0].id]);
         assert_eq!(p2.next, None);
 
@@ -537,7 +550,7 @@ async fn listings_filter_order_and_paginate() {
             queue
                 .items
                 .windows(2)
-                .all(|w| w[0].created_at <= w[1].created_at),
+                .all(|w| w[0].conversation.created_at <= w[1].conversation.created_at),
             "oldest first"
         );
 
@@ -553,7 +566,11 @@ async fn listings_filter_order_and_paginate() {
             .await
             .unwrap();
         assert_eq!(
-            assigned.items.iter().map(|c| c.id).collect::<Vec<_>>(),
+            assigned
+                .items
+                .iter()
+                .map(|c| c.conversation.id)
+                .collect::<Vec<_>>(),
             vec![mine[1].id]
         );
     }
@@ -589,6 +606,7 @@ async fn history_survives_reopening_the_database() {
                 cid,
                 HistoryQuery {
                     cursor: HistoryCursor::Latest,
+                    viewer: Side::Agent,
                     limit: 10,
                 },
             )
@@ -647,6 +665,7 @@ async fn concurrent_appends_across_conversations_are_gapless_and_strangers_store
                     c.id,
                     HistoryQuery {
                         cursor: HistoryCursor::Latest,
+                        viewer: Side::Agent,
                         limit: 200,
                     },
                 )
@@ -773,6 +792,7 @@ async fn a_customer_and_an_agent_sharing_a_sub_are_two_users() {
                 own.id,
                 HistoryQuery {
                     cursor: HistoryCursor::Latest,
+                    viewer: Side::Agent,
                     limit: 10,
                 },
             )
@@ -838,5 +858,265 @@ async fn open_conversations_are_capped_per_owner_even_when_opened_at_once() {
         assert!(r.conversations.try_close(stored[0].id, t0()).await.unwrap());
         assert!(r.conversations.insert(&open("flooder"), 5).await.unwrap());
         assert!(!r.conversations.insert(&open("flooder"), 5).await.unwrap());
+    }
+}
+
+fn note_from(c: &Conversation, agent: &str, text: &str) -> NewMessage {
+    NewMessage {
+        kind: MessageKind::Note,
+        ..new_message_from(c, Side::Agent, agent, text, None)
+    }
+}
+
+fn history_of(viewer: Side) -> HistoryQuery {
+    HistoryQuery {
+        cursor: HistoryCursor::Latest,
+        limit: 50,
+        viewer,
+    }
+}
+
+#[tokio::test]
+async fn notes_are_stored_with_a_seq_and_only_agents_see_them() {
+    for db in databases().await {
+        let r = repos(&db).await;
+        let c = claimed_conversation(&r, "client-1", t0()).await;
+        let t1 = stored(&r, new_message(&c, "client-1", "hello", None)).await;
+        let n = stored(&r, note_from(&c, "agent-1", "VIP customer")).await;
+        let t2 = stored(&r, new_message(&c, "agent-1", "how can I help?", None)).await;
+        assert_eq!((t1.seq, n.seq, t2.seq), (1, 2, 3), "notes take a seq");
+        assert_eq!(n.kind, MessageKind::Note);
+
+        let agent = r
+            .messages
+            .history(c.id, history_of(Side::Agent))
+            .await
+            .unwrap();
+        assert_eq!(
+            agent.items.iter().map(|m| m.seq).collect::<Vec<_>>(),
+            vec![1, 2, 3]
+        );
+        let customer = r
+            .messages
+            .history(c.id, history_of(Side::Customer))
+            .await
+            .unwrap();
+        assert_eq!(
+            customer.items.iter().map(|m| m.seq).collect::<Vec<_>>(),
+            vec![1, 3],
+            "no note in a customer's history"
+        );
+        // A note is no cursor for a customer (it does not exist for them).
+        let by_note = r
+            .messages
+            .history(
+                c.id,
+                HistoryQuery {
+                    cursor: HistoryCursor::After(n.id),
+                    limit: 50,
+                    viewer: Side::Customer,
+                },
+            )
+            .await;
+        assert!(matches!(by_note, Err(HistoryError::UnknownCursor)));
+        // Nor a read receipt; and reading never marks notes.
+        let customer_user = User::customer(c.client_id.clone());
+        assert!(matches!(
+            r.messages.mark_read(c.id, &customer_user, n.id, t0()).await,
+            Err(MarkReadError::UnknownMessage)
+        ));
+        assert_eq!(
+            r.messages
+                .mark_read(c.id, &customer_user, t2.id, t0())
+                .await
+                .unwrap(),
+            1,
+            "the agent's text, not the note"
+        );
+    }
+}
+
+#[tokio::test]
+async fn last_message_and_unread_count_are_each_sides_view() {
+    for db in databases().await {
+        let r = repos(&db).await;
+        let c = claimed_conversation(&r, "client-1", t0()).await;
+        let view = |side| {
+            let repo = r.conversations.clone();
+            let id = c.id;
+            async move { repo.find_view(id, side).await.unwrap().unwrap() }
+        };
+        let empty = view(Side::Customer).await;
+        assert_eq!((empty.last_message, empty.unread_count), (None, 0));
+
+        let m1 = stored(&r, new_message(&c, "client-1", "one", None)).await;
+        let m2 = stored(&r, new_message(&c, "client-1", "two", None)).await;
+        let reply = stored(&r, new_message(&c, "agent-1", "reply", None)).await;
+        let note = stored(&r, note_from(&c, "agent-1", "internal")).await;
+
+        let agent = view(Side::Agent).await;
+        assert_eq!(agent.last_message.as_ref().map(|m| m.id), Some(note.id));
+        assert_eq!(agent.unread_count, 2, "the customer's two texts");
+        let customer = view(Side::Customer).await;
+        assert_eq!(
+            customer.last_message.as_ref().map(|m| m.id),
+            Some(reply.id),
+            "the latest text: never the note"
+        );
+        assert_eq!(customer.unread_count, 1, "the reply; the note never counts");
+
+        let agent_user = User::agent(UserId::new("agent-1").unwrap());
+        r.messages
+            .mark_read(c.id, &agent_user, m1.id, t0())
+            .await
+            .unwrap();
+        assert_eq!(view(Side::Agent).await.unread_count, 1);
+        r.messages
+            .mark_read(c.id, &agent_user, m2.id, t0())
+            .await
+            .unwrap();
+        assert_eq!(view(Side::Agent).await.unread_count, 0);
+        assert_eq!(view(Side::Customer).await.unread_count, 1);
+
+        // The listings carry the same views, each for its viewer.
+        let page = PageRequest {
+            after: None,
+            limit: 10,
+        };
+        let mine = r
+            .conversations
+            .list(&ConversationFilter::OwnedBy(c.client_id.clone()), &page)
+            .await
+            .unwrap();
+        assert_eq!(
+            mine.items[0].last_message.as_ref().map(|m| m.id),
+            Some(reply.id)
+        );
+        assert_eq!(mine.items[0].unread_count, 1);
+        let assigned = r
+            .conversations
+            .list(
+                &ConversationFilter::AssignedTo(UserId::new("agent-1").unwrap()),
+                &page,
+            )
+            .await
+            .unwrap();
+        assert_eq!(
+            assigned.items[0].last_message.as_ref().map(|m| m.id),
+            Some(note.id)
+        );
+        assert_eq!(assigned.items[0].unread_count, 0);
+    }
+}
+
+#[tokio::test]
+async fn a_transfer_moves_a_conversation_only_from_its_agent_and_only_while_open() {
+    for db in databases().await {
+        let r = repos(&db).await;
+        let c = claimed_conversation(&r, "client-1", t0()).await;
+        let a1 = UserId::new("agent-1").unwrap();
+        let a2 = UserId::new("agent-2").unwrap();
+        assert!(
+            !r.conversations
+                .try_transfer(c.id, &a2, Some(a1.clone()))
+                .await
+                .unwrap(),
+            "not agent-2's to give"
+        );
+        assert!(
+            r.conversations
+                .try_transfer(c.id, &a1, Some(a2.clone()))
+                .await
+                .unwrap()
+        );
+        let now = r.conversations.find(c.id).await.unwrap().unwrap();
+        assert_eq!(now.support_id, Some(a2.clone()));
+        assert_eq!(
+            r.conversations.customers_served_by(&a2).await.unwrap(),
+            vec![c.client_id.clone()]
+        );
+        assert!(
+            r.conversations
+                .customers_served_by(&a1)
+                .await
+                .unwrap()
+                .is_empty()
+        );
+        assert_eq!(
+            r.conversations.agents_serving(&c.client_id).await.unwrap(),
+            vec![a2.clone()]
+        );
+        // A text after the transfer is refused from the previous agent.
+        let late = r
+            .messages
+            .append(new_message(&c, "agent-1", "still here?", None))
+            .await;
+        assert!(matches!(late, Err(AppendError::NotParticipant)));
+        // Back to the queue, then closed: nothing moves a closed one.
+        assert!(r.conversations.try_transfer(c.id, &a2, None).await.unwrap());
+        let queued = r.conversations.find(c.id).await.unwrap().unwrap();
+        assert_eq!(queued.support_id, None);
+        assert!(
+            r.conversations
+                .agents_serving(&c.client_id)
+                .await
+                .unwrap()
+                .is_empty()
+        );
+        assert!(r.conversations.try_assign(c.id, &a1).await.unwrap());
+        assert!(r.conversations.try_close(c.id, t0()).await.unwrap());
+        assert!(
+            !r.conversations
+                .try_transfer(c.id, &a1, Some(a2.clone()))
+                .await
+                .unwrap()
+        );
+        assert!(
+            r.conversations
+                .customers_served_by(&a1)
+                .await
+                .unwrap()
+                .is_empty()
+        );
+    }
+}
+
+#[tokio::test]
+async fn agents_are_recorded_once_keep_their_away_flag_and_count_open_conversations() {
+    for db in databases().await {
+        let r = repos(&db).await;
+        let a1 = UserId::new("agent-1").unwrap();
+        let a2 = UserId::new("agent-2").unwrap();
+        assert_eq!(r.agents.find(&a2).await.unwrap(), None);
+        r.agents.seen(&a2).await.unwrap();
+        r.agents.seen(&a2).await.unwrap();
+        claimed_conversation(&r, "client-1", t0()).await;
+        claimed_conversation(&r, "client-2", t0()).await;
+        let closed = claimed_conversation(&r, "client-3", t0()).await;
+        r.conversations.try_close(closed.id, t0()).await.unwrap();
+        r.agents.seen(&a1).await.unwrap();
+        assert!(!r.agents.set_away(&a1, true).await.unwrap(), "was not away");
+        assert!(r.agents.set_away(&a1, true).await.unwrap(), "already away");
+        assert_eq!(
+            r.agents.list().await.unwrap(),
+            vec![
+                AgentRecord {
+                    id: a1.clone(),
+                    away: true,
+                    open_conversations: 2,
+                },
+                AgentRecord {
+                    id: a2.clone(),
+                    away: false,
+                    open_conversations: 0,
+                },
+            ]
+        );
+        assert!(r.agents.set_away(&a1, false).await.unwrap());
+        assert!(!r.agents.find(&a1).await.unwrap().unwrap().away);
+        // Setting a status records a new agent too.
+        let a3 = UserId::new("agent-3").unwrap();
+        assert!(!r.agents.set_away(&a3, true).await.unwrap());
+        assert!(r.agents.find(&a3).await.unwrap().unwrap().away);
     }
 }

@@ -35,9 +35,7 @@ use std::collections::HashMap;
 use std::time::Instant;
 
 use qc_application::ports::{AppendError, Appended, PublishTurn, RepositoryError};
-use qc_domain::{
-    Conversation, ConversationError, ConversationId, Message, MessageKind, NewMessage,
-};
+use qc_domain::{Conversation, ConversationError, ConversationId, Message, NewMessage};
 use sea_orm::{DatabaseConnection, DbBackend};
 use tokio::sync::{mpsc, oneshot};
 
@@ -344,6 +342,3 @@ pub(crate) fn duplicate_key(row: &message::Model) -> DuplicateKey {
         row.client_msg_id.clone().unwrap_or_default(),
     )
 }
-
-/// The text type's stored name.
-pub(crate) const TEXT: &str = MessageKind::Text.as_str();

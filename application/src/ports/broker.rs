@@ -17,12 +17,33 @@ use qc_domain::{ChatEvent, User};
 #[derive(Debug, Clone, PartialEq)]
 pub struct Envelope {
     pub recipients: Vec<User>,
+    /// Also every agent connection on every node (the queue changed, or an
+    /// agent's presence did), the listed recipients not twice.
+    pub all_agents: bool,
     pub event: ChatEvent,
 }
 
 impl Envelope {
     pub fn new(recipients: Vec<User>, event: ChatEvent) -> Self {
-        Self { recipients, event }
+        Self {
+            recipients,
+            all_agents: false,
+            event,
+        }
+    }
+
+    /// To `recipients` and to every agent.
+    pub fn with_all_agents(recipients: Vec<User>, event: ChatEvent) -> Self {
+        Self {
+            recipients,
+            all_agents: true,
+            event,
+        }
+    }
+
+    /// Whether anyone at all receives it.
+    pub fn is_addressed(&self) -> bool {
+        self.all_agents || !self.recipients.is_empty()
     }
 }
 

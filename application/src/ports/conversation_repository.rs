@@ -2,7 +2,7 @@
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
-use qc_domain::{Conversation, ConversationId, UserId};
+use qc_domain::{Conversation, ConversationId, ConversationView, Side, UserId};
 
 /// Storage failed (unreachable, timeout, constraint it should not have hit).
 #[derive(Debug, thiserror::Error)]
@@ -20,6 +20,17 @@ pub enum ConversationFilter {
     Queue,
 }
 
+impl ConversationFilter {
+    /// Whose view the listing shows: a customer's own listing is theirs,
+    /// the other two are agents'.
+    pub const fn viewer(&self) -> Side {
+        match self {
+            Self::OwnedBy(_) => Side::Customer,
+            Self::AssignedTo(_) | Self::Queue => Side::Agent,
+        }
+    }
+}
+
 /// Keyset pagination: `after` is the last id of the previous page.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct PageRequest {
@@ -29,7 +40,8 @@ pub struct PageRequest {
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ConversationPage {
-    pub items: Vec<Conversation>,
+    /// Each as the listing's viewer sees it (last message, unread count).
+    pub items: Vec<ConversationView>,
     /// Pass as `after` for the next page; `None` on the last page.
     pub next: Option<ConversationId>,
 }
@@ -54,6 +66,47 @@ pub trait ConversationRepository: Send + Sync {
     /// MUST return [`RepositoryError`] on storage failure; a missing
     /// conversation is `Ok(None)`.
     async fn find(&self, id: ConversationId) -> Result<Option<Conversation>, RepositoryError>;
+
+    /// The conversation as a user on `viewer`'s side sees it: the latest
+    /// message that side may see and the texts from the other side still
+    /// unread, computed by the database in the same query.
+    ///
+    /// # Errors
+    /// MUST return [`RepositoryError`] on storage failure; a missing
+    /// conversation is `Ok(None)`.
+    async fn find_view(
+        &self,
+        id: ConversationId,
+        viewer: Side,
+    ) -> Result<Option<ConversationView>, RepositoryError>;
+
+    /// Atomically hands the conversation from agent `from` to `to` (`None`:
+    /// back to the queue) if it is open and `from` holds it. Returns
+    /// whether this call moved it: one conditional update, so of a transfer
+    /// and a close (or two transfers) racing, the database decides.
+    ///
+    /// # Errors
+    /// MUST return [`RepositoryError`] on storage failure.
+    async fn try_transfer(
+        &self,
+        id: ConversationId,
+        from: &UserId,
+        to: Option<UserId>,
+    ) -> Result<bool, RepositoryError>;
+
+    /// The owners of the open conversations assigned to `agent` (who hears
+    /// of the agent's presence), without duplicates.
+    ///
+    /// # Errors
+    /// MUST return [`RepositoryError`] on storage failure.
+    async fn customers_served_by(&self, agent: &UserId) -> Result<Vec<UserId>, RepositoryError>;
+
+    /// The agents assigned to `customer`'s open conversations, without
+    /// duplicates.
+    ///
+    /// # Errors
+    /// MUST return [`RepositoryError`] on storage failure.
+    async fn agents_serving(&self, customer: &UserId) -> Result<Vec<UserId>, RepositoryError>;
 
     /// Atomically assigns `agent` if the conversation is open and unassigned.
     /// Returns whether this call assigned it: of two concurrent callers,

@@ -2,7 +2,7 @@
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
-use qc_domain::{ConversationId, Message, MessageId, NewMessage, User};
+use qc_domain::{ConversationId, Message, MessageId, NewMessage, Side, User};
 
 use tokio::sync::oneshot;
 
@@ -95,6 +95,9 @@ pub enum HistoryCursor {
 pub struct HistoryQuery {
     pub cursor: HistoryCursor,
     pub limit: u32,
+    /// Whose history: a customer's has no notes (and a note is no cursor
+    /// for them), an agent's has everything.
+    pub viewer: Side,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -151,12 +154,13 @@ pub trait MessageRepository: Send + Sync {
         query: HistoryQuery,
     ) -> Result<HistoryPage, HistoryError>;
 
-    /// Sets `read_at = at` on the messages of `conversation` sent by the
-    /// other side than `reader`'s, up to and including `up_to`, that are still unread. Returns
-    /// how many changed.
+    /// Sets `read_at = at` on the texts of `conversation` sent by the other
+    /// side than `reader`'s, up to and including `up_to`, that are still
+    /// unread (notes are never read receipts). Returns how many changed.
     ///
     /// # Errors
-    /// MUST return `UnknownMessage` when `up_to` is not in this conversation.
+    /// MUST return `UnknownMessage` when `up_to` is not in this conversation
+    /// or is a message `reader` may not see.
     async fn mark_read(
         &self,
         conversation: ConversationId,

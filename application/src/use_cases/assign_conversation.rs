@@ -89,12 +89,14 @@ impl AssignConversation {
             conversation.assign_to(agent.user_id.clone());
             let event = ChatEvent::ConversationAssigned {
                 conversation_id: id,
-                support_id: agent.user_id.clone(),
+                support_id: Some(agent.user_id.clone()),
+                previous_support_id: None,
                 at: self.clock.now(),
             };
+            // Every agent too: the conversation left the queue.
             super::publish_best_effort(
                 &self.broker,
-                Envelope::new(conversation.participants(), event),
+                Envelope::with_all_agents(conversation.participants(), event),
             )
             .await;
             return Ok(AssignResult::Assigned(conversation));
@@ -132,7 +134,8 @@ mod tests {
             .expect_publish()
             .withf(|env| {
                 env.recipients == vec![client().user(), agent().user()]
-                    && matches!(&env.event, ChatEvent::ConversationAssigned { support_id, .. } if *support_id == agent().user_id)
+                    && env.all_agents
+                    && matches!(&env.event, ChatEvent::ConversationAssigned { support_id, previous_support_id: None, .. } if *support_id == Some(agent().user_id))
             })
             .times(1)
             .returning(|_| Ok(()));

@@ -66,11 +66,13 @@ impl CloseConversation {
             closed_by: who.user_id.clone(),
             at,
         };
-        super::publish_best_effort(
-            &self.broker,
-            Envelope::new(conversation.participants(), event),
-        )
-        .await;
+        // Closed while still queued: every agent's queue loses it.
+        let envelope = if conversation.support_id.is_none() {
+            Envelope::with_all_agents(conversation.participants(), event)
+        } else {
+            Envelope::new(conversation.participants(), event)
+        };
+        super::publish_best_effort(&self.broker, envelope).await;
         Ok(conversation)
     }
 }
@@ -94,6 +96,7 @@ mod tests {
             .expect_publish()
             .withf(|env| {
                 env.recipients.len() == 2
+                    && !env.all_agents
                     && matches!(&env.event, ChatEvent::ConversationClosed { closed_by, .. } if *closed_by == agent().user_id)
             })
             .times(1)
@@ -105,6 +108,26 @@ mod tests {
             .unwrap();
         assert_eq!(c.status, ConversationStatus::Closed);
         assert_eq!(c.closed_at, Some(fixed_now()));
+    }
+
+    #[tokio::test]
+    async fn closing_a_queued_conversation_tells_every_agent() {
+        let conv = open_conversation();
+        let mut f = Fixture::new();
+        f.find_returns(conv.clone());
+        f.conversations
+            .expect_try_close()
+            .times(1)
+            .returning(|_, _| Ok(true));
+        f.broker
+            .expect_publish()
+            .withf(|env| env.all_agents && env.recipients == vec![client().user()])
+            .times(1)
+            .returning(|_| Ok(()));
+        f.close_conversation()
+            .execute(&client(), conv.id)
+            .await
+            .unwrap();
     }
 
     #[tokio::test]

@@ -2,7 +2,7 @@
 
 use std::sync::Arc;
 
-use qc_domain::{Conversation, ConversationId, Identity};
+use qc_domain::{Conversation, ConversationId, ConversationView, Identity};
 
 use crate::ports::ConversationRepository;
 
@@ -25,17 +25,43 @@ impl GetConversation {
         &self,
         who: &Identity,
         id: ConversationId,
-    ) -> Result<Conversation, GetConversationError> {
-        let conversation = self
+    ) -> Result<ConversationView, GetConversationError> {
+        let view = self
             .conversations
-            .find(id)
+            .find_view(id, who.side())
             .await
             .map_err(|e| GetConversationError::Unavailable(e.into()))?
             .ok_or(GetConversationError::NotFound)?;
-        if !conversation.can_view(who) {
+        if !view.conversation.can_view(who) {
             return Err(GetConversationError::NotFound);
         }
-        Ok(conversation)
+        Ok(view)
+    }
+
+    /// `conversation` (just returned by another use case) as `who` sees it:
+    /// with the last message and unread count read again. Falls back to no
+    /// message when it is gone meanwhile.
+    ///
+    /// # Errors
+    /// When the read fails.
+    pub async fn view_of(
+        &self,
+        who: &Identity,
+        conversation: Conversation,
+    ) -> Result<ConversationView, GetConversationError> {
+        let found = self
+            .conversations
+            .find_view(conversation.id, who.side())
+            .await
+            .map_err(|e| GetConversationError::Unavailable(e.into()))?;
+        Ok(match found {
+            // The state the use case decided on, the summary as stored.
+            Some(view) => ConversationView {
+                conversation,
+                ..view
+            },
+            None => ConversationView::empty(conversation),
+        })
     }
 }
 
@@ -48,10 +74,19 @@ mod tests {
     async fn visible_to_participants_hidden_from_others() {
         let conv = assigned_conversation();
         let mut f = Fixture::new();
-        f.find_returns(conv.clone());
+        let c = conv.clone();
+        f.conversations
+            .expect_find_view()
+            .returning(move |_, _| Ok(Some(ConversationView::empty(c.clone()))));
         let uc = f.get_conversation();
-        assert_eq!(uc.execute(&client(), conv.id).await.unwrap(), conv);
-        assert_eq!(uc.execute(&agent(), conv.id).await.unwrap(), conv);
+        assert_eq!(
+            uc.execute(&client(), conv.id).await.unwrap().conversation,
+            conv
+        );
+        assert_eq!(
+            uc.execute(&agent(), conv.id).await.unwrap().conversation,
+            conv
+        );
         assert!(matches!(
             uc.execute(&other_agent(), conv.id).await,
             Err(GetConversationError::NotFound)

@@ -2,9 +2,9 @@
 
 use std::sync::Arc;
 
-use qc_domain::{Conversation, ConversationError, Identity};
+use qc_domain::{ChatEvent, Conversation, ConversationError, Identity};
 
-use crate::ports::{Clock, ConversationRepository, IdGenerator};
+use crate::ports::{Broker, Clock, ConversationRepository, Envelope, IdGenerator};
 
 #[derive(Debug, thiserror::Error)]
 pub enum OpenConversationError {
@@ -18,6 +18,7 @@ pub enum OpenConversationError {
 
 pub struct OpenConversation {
     pub conversations: Arc<dyn ConversationRepository>,
+    pub broker: Arc<dyn Broker>,
     pub clock: Arc<dyn Clock>,
     pub ids: Arc<dyn IdGenerator>,
     /// Most open conversations one customer may own (`QC_MAX_OPEN_CONVERSATIONS`).
@@ -48,6 +49,17 @@ impl OpenConversation {
         if !stored {
             return Err(OpenConversationError::TooManyOpen);
         }
+        // The queue grew: every agent's console shows it at once, and the
+        // owner's other tabs learn of it too.
+        let event = ChatEvent::ConversationCreated {
+            conversation: conversation.clone(),
+            at: conversation.created_at,
+        };
+        super::publish_best_effort(
+            &self.broker,
+            Envelope::with_all_agents(vec![conversation.customer()], event),
+        )
+        .await;
         Ok(conversation)
     }
 }
@@ -70,6 +82,15 @@ mod tests {
             })
             .times(1)
             .returning(|_, _| Ok(true));
+        f.broker
+            .expect_publish()
+            .withf(|env| {
+                env.all_agents
+                    && env.recipients == vec![client().user()]
+                    && matches!(&env.event, ChatEvent::ConversationCreated { conversation, .. } if conversation.client_id == client().user_id)
+            })
+            .times(1)
+            .returning(|_| Ok(()));
         let c = f
             .open_conversation()
             .execute(&client(), Some("Order".into()))
@@ -86,6 +107,7 @@ mod tests {
             .expect_insert()
             .times(1)
             .returning(|_, _| Ok(false));
+        f.broker.expect_publish().times(0);
         let err = f
             .open_conversation()
             .execute(&client(), None)

@@ -50,6 +50,7 @@ impl ReadHistory {
         let query = HistoryQuery {
             cursor,
             limit: limit.unwrap_or(DEFAULT_LIMIT).clamp(1, MAX_LIMIT),
+            viewer: who.side(),
         };
         self.messages.history(id, query).await.map_err(|e| match e {
             HistoryError::UnknownCursor => ReadHistoryError::UnknownCursor,

@@ -4,7 +4,8 @@
 use std::sync::Arc;
 
 use qc_domain::{
-    ChatEvent, ClientMsgId, ConversationId, Identity, Message, MessageContent, NewMessage, User,
+    ChatEvent, ClientMsgId, ConversationId, Identity, Message, MessageContent, MessageKind,
+    NewMessage, User,
 };
 
 use crate::ports::{
@@ -14,6 +15,8 @@ use crate::ports::{
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SendMessageRequest {
     pub conversation_id: ConversationId,
+    /// A text, or (agents only) an internal note.
+    pub kind: MessageKind,
     pub content: MessageContent,
     pub client_msg_id: Option<ClientMsgId>,
 }
@@ -41,6 +44,9 @@ pub enum SendMessageError {
     NotFound,
     #[error("conversation is closed")]
     Closed,
+    /// A customer tried to write a note.
+    #[error("only agents write notes")]
+    NotAllowed,
     #[error("storage unavailable")]
     Unavailable(#[source] anyhow::Error),
 }
@@ -63,11 +69,15 @@ impl SendMessage {
         sender: &Identity,
         request: SendMessageRequest,
     ) -> Result<SendOutcome, SendMessageError> {
+        if !request.kind.writable_by(sender.side()) {
+            return Err(SendMessageError::NotAllowed);
+        }
         let new = NewMessage {
             id: self.ids.message_id(),
             conversation_id: request.conversation_id,
             sender_id: sender.user_id.clone(),
             sender_side: sender.side(),
+            kind: request.kind,
             content: request.content,
             client_msg_id: request.client_msg_id,
             created_at: self.clock.now(),
@@ -92,10 +102,22 @@ impl SendMessage {
             at: message.created_at,
             message: message.clone(),
         };
+        // A note goes to the agent side only; the customer gets only its
+        // seq, so their in-order delivery does not wait for it.
+        let (recipients, withheld): (Vec<User>, Vec<User>) = participants
+            .iter()
+            .cloned()
+            .partition(|u| message.kind.visible_to(u.side));
         turn.wait().await;
         let published =
-            super::publish_best_effort(&self.broker, Envelope::new(participants.clone(), event))
-                .await;
+            super::publish_best_effort(&self.broker, Envelope::new(recipients, event)).await;
+        if !withheld.is_empty() {
+            let passed = ChatEvent::MessageWithheld {
+                conversation_id: message.conversation_id,
+                seq: message.seq,
+            };
+            super::publish_best_effort(&self.broker, Envelope::new(withheld, passed)).await;
+        }
         drop(turn);
         Ok(SendOutcome::Stored {
             message,
@@ -114,6 +136,7 @@ mod tests {
     fn request(conv: &qc_domain::Conversation, cmid: Option<&str>) -> SendMessageRequest {
         SendMessageRequest {
             conversation_id: conv.id,
+            kind: MessageKind::Text,
             content: MessageContent::new("Hello, I need help with my order.").unwrap(),
             client_msg_id: cmid.map(|c| ClientMsgId::new(c).unwrap()),
         }
@@ -168,6 +191,52 @@ mod tests {
             }
             other => panic!("unexpected {other:?}"),
         }
+    }
+
+    #[tokio::test]
+    async fn a_note_reaches_the_agent_only_and_the_customer_gets_just_its_seq() {
+        let conv = assigned_conversation();
+        let mut f = Fixture::new();
+        f.messages
+            .expect_append()
+            .withf(|new| new.kind == MessageKind::Note)
+            .times(1)
+            .returning(stored(&conv));
+        let mut seq = mockall::Sequence::new();
+        f.broker
+            .expect_publish()
+            .withf(|env| {
+                env.recipients == vec![agent().user()]
+                    && !env.all_agents
+                    && matches!(&env.event, ChatEvent::MessageStored { message, .. } if message.kind == MessageKind::Note)
+            })
+            .times(1)
+            .in_sequence(&mut seq)
+            .returning(|_| Ok(()));
+        f.broker
+            .expect_publish()
+            .withf(|env| {
+                env.recipients == vec![client().user()]
+                    && matches!(&env.event, ChatEvent::MessageWithheld { seq: 1, .. })
+            })
+            .times(1)
+            .in_sequence(&mut seq)
+            .returning(|_| Ok(()));
+        let mut req = request(&conv, None);
+        req.kind = MessageKind::Note;
+        f.send_message().execute(&agent(), req).await.unwrap();
+    }
+
+    #[tokio::test]
+    async fn a_customer_cannot_write_a_note() {
+        let conv = assigned_conversation();
+        let mut f = Fixture::new();
+        f.messages.expect_append().times(0);
+        f.broker.expect_publish().times(0);
+        let mut req = request(&conv, None);
+        req.kind = MessageKind::Note;
+        let err = f.send_message().execute(&client(), req).await.unwrap_err();
+        assert!(matches!(err, SendMessageError::NotAllowed));
     }
 
     #[tokio::test]

@@ -1,4 +1,6 @@
-//! `/conversations…`: open, list, read, claim, close, history, read receipts.
+//! `/conversations…`: open, list, read, claim, transfer, close, history,
+//! read receipts. Every Conversation answered is the caller's view (last
+//! message, unread count).
 
 use std::sync::Arc;
 
@@ -6,9 +8,10 @@ use poem::Request;
 use poem_openapi::param::{Path, Query};
 use poem_openapi::payload::Json;
 use poem_openapi::{ApiResponse, OpenApi};
+use qc_application::Presence;
 use qc_application::ports::HistoryCursor;
 use qc_application::use_cases::*;
-use qc_domain::{ConversationId, Identity, MessageId};
+use qc_domain::{Conversation, ConversationId, ConversationView, Identity, MessageId, UserId};
 
 use super::ApiTags;
 use super::dto::*;
@@ -23,9 +26,11 @@ pub struct ConversationsApi {
     pub list: Arc<ListConversations>,
     pub get: Arc<GetConversation>,
     pub assign: Arc<AssignConversation>,
+    pub transfer: Arc<TransferConversation>,
     pub close: Arc<CloseConversation>,
     pub history: Arc<ReadHistory>,
     pub mark_read: Arc<MarkRead>,
+    pub presence: Arc<Presence>,
 }
 
 #[derive(ApiResponse)]
@@ -53,20 +58,44 @@ fn cid(p: UlidParam) -> ConversationId {
     ConversationId::from_ulid(p.0)
 }
 
-impl ConversationsApi {
-    /// The caller: as the gate verified it (before the body was read), or
-    /// verified here when the API runs without the gate.
-    fn identify(&self, req: &Request) -> ApiResult<Identity> {
-        if let Some(identity) = crate::gate::ApiGate::identity(req) {
-            return Ok(identity.clone());
-        }
-        self.auth
+/// The caller: as the gate verified it (before the body was read), or
+/// verified here when the API runs without the gate. An agent calling the
+/// API becomes known to the desk (a transfer target, `GET /agents`).
+pub(super) async fn identify(
+    auth: &Authenticator,
+    presence: &Presence,
+    req: &Request,
+) -> ApiResult<Identity> {
+    let identity = match crate::gate::ApiGate::identity(req) {
+        Some(identity) => identity.clone(),
+        None => auth
             .authenticate(req, false)
             .map(|v| v.identity)
             .map_err(|e| match e {
                 AuthError::Missing => ApiError::unauthorized("a token is required"),
                 AuthError::Invalid => ApiError::unauthorized("the token is invalid or expired"),
-            })
+            })?,
+    };
+    if identity.role.side() == qc_domain::Side::Agent
+        && let Err(e) = presence.agent_seen(&identity.user_id).await
+    {
+        tracing::warn!(error = %e, "agent not recorded as seen");
+    }
+    Ok(identity)
+}
+
+impl ConversationsApi {
+    async fn identify(&self, req: &Request) -> ApiResult<Identity> {
+        identify(&self.auth, &self.presence, req).await
+    }
+
+    /// `conversation` as `who` sees it (last message, unread count).
+    async fn view(&self, who: &Identity, conversation: Conversation) -> ApiResult<ConversationDto> {
+        match self.get.view_of(who, conversation).await {
+            Ok(v) => Ok(v.into()),
+            Err(GetConversationError::NotFound) => Err(ApiError::not_found()),
+            Err(GetConversationError::Unavailable(e)) => Err(ApiError::unavailable(&e)),
+        }
     }
 }
 
@@ -83,9 +112,9 @@ impl ConversationsApi {
         req: &Request,
         body: Json<OpenConversationRequest>,
     ) -> ApiResult<Created> {
-        let who = self.identify(req)?;
+        let who = self.identify(req).await?;
         match self.open.execute(&who, body.0.subject.map(|s| s.0)).await {
-            Ok(c) => Ok(Created::Created(Json(c.into()))),
+            Ok(c) => Ok(Created::Created(Json(ConversationView::empty(c).into()))),
             Err(OpenConversationError::Forbidden) => Err(ApiError::forbidden(
                 "only guests and clients open conversations",
             )),
@@ -117,7 +146,7 @@ impl ConversationsApi {
         /// `next_cursor` of the previous page.
         cursor: Query<Option<UlidParam>>,
     ) -> ApiResult<Json<ConversationList>> {
-        let who = self.identify(req)?;
+        let who = self.identify(req).await?;
         let after = cursor.0.map(cid);
         match self
             .list
@@ -150,7 +179,7 @@ impl ConversationsApi {
         req: &Request,
         id: Path<UlidParam>,
     ) -> ApiResult<Json<ConversationDto>> {
-        let who = self.identify(req)?;
+        let who = self.identify(req).await?;
         match self.get.execute(&who, cid(id.0)).await {
             Ok(c) => Ok(Json(c.into())),
             Err(GetConversationError::NotFound) => Err(ApiError::not_found()),
@@ -170,9 +199,15 @@ impl ConversationsApi {
         req: &Request,
         id: Path<UlidParam>,
     ) -> ApiResult<Json<ConversationDto>> {
-        let who = self.identify(req)?;
+        let who = self.identify(req).await?;
         match self.assign.execute(&who, cid(id.0)).await {
-            Ok(r) => Ok(Json(r.conversation().clone().into())),
+            Ok(r) => {
+                if let AssignResult::Assigned(c) = &r {
+                    // The customer learns whether the agent who joined is online.
+                    self.presence.tell(c.customer(), &who.user_id).await;
+                }
+                Ok(Json(self.view(&who, r.conversation().clone()).await?))
+            }
             Err(AssignConversationError::Forbidden) => Err(ApiError::forbidden(
                 "only support agents claim conversations",
             )),
@@ -189,6 +224,63 @@ impl ConversationsApi {
         }
     }
 
+    /// Hand a conversation to another agent (`to`: their `sub`) or back to
+    /// the queue (`to`: null); the assigned agent only. The previous agent
+    /// stops being a participant at once.
+    #[oai(
+        path = "/conversations/:id/transfer",
+        method = "post",
+        operation_id = "transferConversation"
+    )]
+    async fn transfer_conversation(
+        &self,
+        req: &Request,
+        id: Path<UlidParam>,
+        body: Json<TransferRequest>,
+    ) -> ApiResult<Json<ConversationDto>> {
+        let who = self.identify(req).await?;
+        if who.role.is_customer() {
+            return Err(ApiError::forbidden(
+                "only support agents transfer conversations",
+            ));
+        }
+        let to = match body.0.to {
+            None => None,
+            Some(raw) => {
+                let unknown =
+                    || ApiError::bad_request("unknown_agent", "`to` names no agent the desk knows");
+                let agent = UserId::new(raw.0).map_err(|_| unknown())?;
+                if agent != who.user_id
+                    && !self
+                        .presence
+                        .agent_exists(&agent)
+                        .await
+                        .map_err(|e| ApiError::unavailable(&e.into()))?
+                {
+                    return Err(unknown());
+                }
+                Some(agent)
+            }
+        };
+        match self.transfer.execute(&who, cid(id.0), to.clone()).await {
+            Ok(c) => {
+                if let Some(agent) = to.filter(|a| *a != who.user_id) {
+                    self.presence.tell(c.customer(), &agent).await;
+                }
+                Ok(Json(self.view(&who, c).await?))
+            }
+            Err(TransferConversationError::Forbidden) => Err(ApiError::forbidden(
+                "only support agents transfer conversations",
+            )),
+            Err(TransferConversationError::NotFound) => Err(ApiError::not_found()),
+            Err(TransferConversationError::Closed) => Err(ApiError::conflict(
+                "conversation_closed",
+                "the conversation is closed",
+            )),
+            Err(TransferConversationError::Unavailable(e)) => Err(ApiError::unavailable(&e)),
+        }
+    }
+
     /// Close a conversation (participants). Idempotent.
     #[oai(
         path = "/conversations/:id/close",
@@ -200,15 +292,16 @@ impl ConversationsApi {
         req: &Request,
         id: Path<UlidParam>,
     ) -> ApiResult<Json<ConversationDto>> {
-        let who = self.identify(req)?;
+        let who = self.identify(req).await?;
         match self.close.execute(&who, cid(id.0)).await {
-            Ok(c) => Ok(Json(c.into())),
+            Ok(c) => Ok(Json(self.view(&who, c).await?)),
             Err(CloseConversationError::NotFound) => Err(ApiError::not_found()),
             Err(CloseConversationError::Unavailable(e)) => Err(ApiError::unavailable(&e)),
         }
     }
 
-    /// History, oldest first within each page. No cursor: the latest
+    /// History, oldest first within each page (agents see notes in it;
+    /// customers never do). No cursor: the latest
     /// `limit`; `after`: the first `limit` after that message (catch-up after
     /// a reconnect); `before`: the `limit` just before it; both: the first
     /// `limit` strictly between them.
@@ -228,7 +321,7 @@ impl ConversationsApi {
         /// Page size, default 50; outside 1..200 it is clamped.
         limit: Query<Option<i64>>,
     ) -> ApiResult<Json<MessageList>> {
-        let who = self.identify(req)?;
+        let who = self.identify(req).await?;
         let cursor = match (after.0, before.0) {
             (Some(a), Some(b)) => {
                 HistoryCursor::Between(MessageId::from_ulid(a.0), MessageId::from_ulid(b.0))
@@ -266,7 +359,7 @@ impl ConversationsApi {
         id: Path<UlidParam>,
         body: Json<MarkReadRequest>,
     ) -> ApiResult<NoContent> {
-        let who = self.identify(req)?;
+        let who = self.identify(req).await?;
         match self
             .mark_read
             .execute(&who, cid(id.0), MessageId::from_ulid(body.0.up_to.0))

@@ -2,7 +2,8 @@
 //! milliseconds and a `Z`, exactly as on the WebSocket.
 
 use poem_openapi::Object;
-use qc_domain::{ClientMsgId, Conversation, Message};
+use qc_application::AgentEntry;
+use qc_domain::{ClientMsgId, ConversationView, Message};
 
 use super::strict_string::StrictString;
 use super::ulid_param::UlidParam;
@@ -31,10 +32,17 @@ pub struct ConversationDto {
     pub created_at: String,
     #[oai(nullable)]
     pub closed_at: Option<String>,
+    /// The latest message the caller may see: for a customer the latest
+    /// text, for an agent the latest text or note.
+    #[oai(nullable)]
+    pub last_message: Option<MessageDto>,
+    /// Texts from the other side the caller has not marked read.
+    pub unread_count: u64,
 }
 
-impl From<Conversation> for ConversationDto {
-    fn from(c: Conversation) -> Self {
+impl From<ConversationView> for ConversationDto {
+    fn from(v: ConversationView) -> Self {
+        let c = v.conversation;
         Self {
             id: c.id.to_string(),
             client_id: c.client_id.to_string(),
@@ -43,6 +51,8 @@ impl From<Conversation> for ConversationDto {
             subject: c.subject,
             created_at: timestamp(c.created_at),
             closed_at: c.closed_at.map(timestamp),
+            last_message: v.last_message.map(MessageDto::from),
+            unread_count: v.unread_count,
         }
     }
 }
@@ -54,7 +64,7 @@ pub struct MessageDto {
     pub id: String,
     pub conversation_id: String,
     pub sender_id: String,
-    /// Always `text`.
+    /// `text`, or `note` (an internal note: agents only).
     pub message_type: String,
     pub content: String,
     pub created_at: String,
@@ -124,4 +134,45 @@ pub struct HealthStatus {
     pub database: Option<String>,
     #[oai(nullable)]
     pub broker: Option<String>,
+}
+
+#[derive(Debug, Clone, Object)]
+pub struct TransferRequest {
+    /// The `sub` of the agent to hand the conversation to; null hands it
+    /// back to the queue.
+    #[oai(nullable)]
+    pub to: Option<StrictString>,
+}
+
+/// An agent on the desk.
+#[derive(Debug, Clone, Object)]
+#[oai(rename = "Agent")]
+pub struct AgentDto {
+    /// The agent's `sub`.
+    pub id: String,
+    /// `online`, `away` or `offline`.
+    pub status: String,
+    /// Open conversations assigned to the agent now.
+    pub open_conversations: u64,
+}
+
+impl From<AgentEntry> for AgentDto {
+    fn from(a: AgentEntry) -> Self {
+        Self {
+            id: a.id.to_string(),
+            status: a.status.as_str().to_owned(),
+            open_conversations: a.open_conversations,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Object)]
+pub struct AgentList {
+    pub items: Vec<AgentDto>,
+}
+
+#[derive(Debug, Clone, Object)]
+pub struct SetStatusRequest {
+    /// `online` or `away`.
+    pub status: StrictString,
 }

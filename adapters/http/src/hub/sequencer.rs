@@ -146,6 +146,12 @@ impl<T: Send + Sync + 'static> Sequencer<T> {
         }
     }
 
+    /// Forgets `key`: its next offer starts a new run (a recipient who
+    /// joins a conversation again, after a transfer, starts where it is).
+    pub fn forget(&self, key: &Key) {
+        self.keys.remove_if(key, |_, st| !st.flush_scheduled);
+    }
+
     /// Forgets keys idle for longer than `idle`.
     pub fn sweep(&self, idle: Duration) {
         let now = Instant::now();

@@ -29,7 +29,8 @@ use super::outbox::Outbox;
 use super::rate::{FloodDetector, TokenBucket};
 use crate::auth::Verified;
 use crate::frames::{
-    ErrorCode, Frame, FrameError, Inbound, parse_inbound, render_error, render_message,
+    ErrorCode, Frame, FrameError, Inbound, parse_inbound_from, render_error, render_event,
+    render_message,
 };
 
 type WebSocketStream = tokio_tungstenite::WebSocketStream<poem::Upgraded>;
@@ -96,7 +97,26 @@ pub(super) async fn run(
     let (outbox, rx) = Outbox::new(ctx.limits.queue_frames, ctx.limits.queue_bytes);
     let (sink, stream) = socket.split();
 
-    let _registration = ctx.hub.register(&who.user(), outbox.clone()).await;
+    let user = who.user();
+    if !who.role.is_customer()
+        && let Err(e) = ctx.presence.agent_seen(&who.user_id).await
+    {
+        warn!(error = %e, "agent not recorded as seen");
+    }
+    let _registration = ctx.hub.register(&user, outbox.clone()).await;
+    let _presence = Present::new(ctx.presence.clone(), user);
+    if who.role.is_customer() {
+        // What the customer missed before connecting: whether the agents
+        // serving them are online. Later changes arrive as events.
+        match ctx.presence.snapshot_for(&who.user_id).await {
+            Ok(events) => {
+                for event in &events {
+                    outbox.push(render_event(event));
+                }
+            }
+            Err(e) => debug!(error = %e, "no presence snapshot for a new connection"),
+        }
+    }
     info!(user = ?who.user_id.as_str(), role = %who.role, "chat connection open");
     crate::telemetry::connection_delta(who.role.as_str(), 1.0);
 
@@ -146,6 +166,26 @@ pub(super) async fn run(
         crate::telemetry::server_close(code);
     }
     info!(user = ?who.user_id.as_str(), ?action, "chat connection closed");
+}
+
+/// The connection counted in its user's presence until dropped (a panic
+/// included).
+struct Present {
+    presence: Arc<qc_application::Presence>,
+    user: qc_domain::User,
+}
+
+impl Present {
+    fn new(presence: Arc<qc_application::Presence>, user: qc_domain::User) -> Self {
+        presence.connected(&user);
+        Self { presence, user }
+    }
+}
+
+impl Drop for Present {
+    fn drop(&mut self) {
+        self.presence.disconnected(&self.user);
+    }
 }
 
 struct Reader<'a> {
@@ -287,7 +327,7 @@ impl Reader<'_> {
             }
             return None;
         }
-        match parse_inbound(text) {
+        match parse_inbound_from(text, self.who.side()) {
             Err(e) => self.reply_error(&e),
             Ok(frame) => self.on_frame(frame, in_flight).await,
         }
@@ -297,6 +337,7 @@ impl Reader<'_> {
     async fn on_frame(&mut self, frame: Inbound, in_flight: &mut InFlight) {
         match frame {
             Inbound::Text {
+                kind,
                 conversation_id,
                 content,
                 client_msg_id,
@@ -306,6 +347,7 @@ impl Reader<'_> {
                 };
                 let request = SendMessageRequest {
                     conversation_id: cid,
+                    kind,
                     content,
                     client_msg_id,
                 };
@@ -402,6 +444,11 @@ fn send_error(e: SendMessageError, cid: String) -> FrameError {
         SendMessageError::Closed => FrameError::new(
             ErrorCode::ConversationClosed,
             "the conversation is closed",
+            Some(cid),
+        ),
+        SendMessageError::NotAllowed => FrameError::new(
+            ErrorCode::InvalidMessage,
+            "type must be text or system",
             Some(cid),
         ),
         SendMessageError::Unavailable(err) => {

@@ -14,9 +14,7 @@ use qc_domain::Message;
 use sea_orm::sqlx::{self, PgPool, Postgres, Transaction};
 
 use super::sqlite::{ConversationRow, MessageRow, locked_rows, message_rows};
-use super::{
-    CommitError, DuplicateKey, Pending, Reply, TEXT, client_msg_ids, conversation_ids, decide,
-};
+use super::{CommitError, DuplicateKey, Pending, Reply, client_msg_ids, conversation_ids, decide};
 
 const LOCK: &str = "SELECT id, client_id, support_id, status, subject, created_at, closed_at, last_seq \
      FROM conversations WHERE id = ANY($1) ORDER BY id FOR UPDATE";
@@ -69,7 +67,7 @@ pub(super) async fn try_commit(
             .bind(m.iter().map(|m| m.seq).collect::<Vec<_>>())
             .bind(m.iter().map(|m| m.sender_id.as_str()).collect::<Vec<_>>())
             .bind(m.iter().map(|m| m.sender_side.as_str()).collect::<Vec<_>>())
-            .bind(vec![TEXT; m.len()])
+            .bind(m.iter().map(|m| m.kind.as_str()).collect::<Vec<_>>())
             .bind(m.iter().map(|m| m.content.as_str()).collect::<Vec<_>>())
             .bind(
                 m.iter()

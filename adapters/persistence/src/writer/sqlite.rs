@@ -79,7 +79,8 @@ const WRITE_AND_COMMIT: &str = "UPDATE conversations SET last_seq = v.seq \
      (id, conversation_id, seq, sender_id, sender_side, message_type, content, client_msg_id, \
      created_at) \
      SELECT json_extract(value, '$[0]'), json_extract(value, '$[1]'), json_extract(value, '$[2]'), \
-     json_extract(value, '$[3]'), json_extract(value, '$[7]'), 'text', json_extract(value, '$[4]'), \
+     json_extract(value, '$[3]'), json_extract(value, '$[7]'), json_extract(value, '$[8]'), \
+     json_extract(value, '$[4]'), \
      json_extract(value, '$[5]'), json_extract(value, '$[6]') FROM json_each(?2); \
      COMMIT";
 
@@ -127,6 +128,7 @@ async fn steps(conn: &mut SqliteConnection, batch: &[Pending]) -> Result<Vec<Rep
                 // The text sqlx itself writes for a DateTime<Utc>.
                 m.created_at.to_rfc3339_opts(SecondsFormat::AutoSi, false),
                 m.sender_side.as_str(),
+                m.kind.as_str(),
             ])
         })
         .collect();

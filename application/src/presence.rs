@@ -1,0 +1,478 @@
+//! Presence: `online` / `away` / `offline` per user, from their connections
+//! on every node, announced once per change (not once per connection).
+//!
+//! This node counts its own connections per user; only the first one here
+//! and the last one gone reach the [`PresenceStore`], which says whether
+//! that changed the user's presence anywhere. The last connection's
+//! departure waits a short grace first, so a page reload is not announced
+//! as offline-then-online. One task per node applies arrivals and
+//! departures in the order they happened and renews the node's lease; what
+//! a node that died held is reaped by another one and announced offline.
+//!
+//! An agent's `away` is kept by the [`AgentRepository`] (it survives
+//! reconnects) and shows only while the agent is connected.
+
+use std::collections::HashSet;
+use std::sync::Arc;
+use std::time::Duration;
+
+use dashmap::{DashMap, DashSet};
+use qc_domain::{ChatEvent, PresenceStatus, Side, User, UserId};
+use tokio::sync::mpsc;
+
+use crate::ports::{
+    AgentRecord, AgentRepository, Broker, BrokerError, Clock, ConversationRepository, Envelope,
+    PresenceStore, RepositoryError,
+};
+
+/// How often the task reaps dead nodes' users; the lease is renewed every
+/// [`RENEW_EVERY`] ticks.
+pub const TICK: Duration = Duration::from_secs(1);
+const RENEW_EVERY: u32 = 3;
+
+#[derive(Debug, thiserror::Error)]
+pub enum PresenceError {
+    #[error("storage unavailable")]
+    Unavailable(#[source] anyhow::Error),
+}
+
+impl From<RepositoryError> for PresenceError {
+    fn from(e: RepositoryError) -> Self {
+        Self::Unavailable(e.into())
+    }
+}
+
+impl From<BrokerError> for PresenceError {
+    fn from(e: BrokerError) -> Self {
+        Self::Unavailable(e.into())
+    }
+}
+
+/// An agent as `GET /agents` lists them.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AgentEntry {
+    pub id: UserId,
+    pub status: PresenceStatus,
+    pub open_conversations: u64,
+}
+
+/// What presence needs from the world.
+#[derive(Clone)]
+pub struct PresencePorts {
+    pub store: Arc<dyn PresenceStore>,
+    pub agents: Arc<dyn AgentRepository>,
+    pub conversations: Arc<dyn ConversationRepository>,
+    pub broker: Arc<dyn Broker>,
+    pub clock: Arc<dyn Clock>,
+}
+
+struct Local {
+    connections: usize,
+    /// Bumped by every first connection and every last departure: a
+    /// departure scheduled before a reconnect finds it changed and does
+    /// nothing.
+    generation: u64,
+}
+
+enum Command {
+    Arrive(User),
+    Depart(User, u64),
+}
+
+pub struct Presence {
+    ports: PresencePorts,
+    /// This node's connections per user.
+    local: Arc<DashMap<User, Local>>,
+    /// Agents this node recorded as seen (one write per agent per node).
+    seen: DashSet<UserId>,
+    commands: mpsc::UnboundedSender<Command>,
+    grace: Duration,
+}
+
+impl Presence {
+    /// Starts the node's presence task. `grace` is how long a user's last
+    /// connection may be gone before they are offline.
+    pub fn start(ports: PresencePorts, grace: Duration) -> Arc<Self> {
+        let (commands, rx) = mpsc::unbounded_channel();
+        let local = Arc::new(DashMap::new());
+        let presence = Arc::new(Self {
+            ports: ports.clone(),
+            local: local.clone(),
+            seen: DashSet::new(),
+            commands,
+            grace,
+        });
+        tokio::spawn(run(Announcer { ports }, local, rx));
+        presence
+    }
+
+    /// A connection of `user` opened on this node.
+    pub fn connected(&self, user: &User) {
+        let mut local = self.local.entry(user.clone()).or_insert(Local {
+            connections: 0,
+            generation: 0,
+        });
+        local.connections += 1;
+        if local.connections == 1 {
+            local.generation += 1;
+            let _ = self.commands.send(Command::Arrive(user.clone()));
+        }
+    }
+
+    /// A connection of `user` closed on this node.
+    pub fn disconnected(&self, user: &User) {
+        let Some(mut local) = self.local.get_mut(user) else {
+            return;
+        };
+        local.connections = local.connections.saturating_sub(1);
+        if local.connections > 0 {
+            return;
+        }
+        local.generation += 1;
+        let generation = local.generation;
+        drop(local);
+        let commands = self.commands.clone();
+        let user = user.clone();
+        let grace = self.grace;
+        tokio::spawn(async move {
+            tokio::time::sleep(grace).await;
+            let _ = commands.send(Command::Depart(user, generation));
+        });
+    }
+
+    /// Records `agent` as known to the desk (once per node).
+    ///
+    /// # Errors
+    /// When storing failed (the next call tries again).
+    pub async fn agent_seen(&self, agent: &UserId) -> Result<(), PresenceError> {
+        if self.seen.contains(agent) {
+            return Ok(());
+        }
+        self.ports.agents.seen(agent).await?;
+        self.seen.insert(agent.clone());
+        Ok(())
+    }
+
+    /// Whether `agent` was ever seen (the target of a transfer must be).
+    ///
+    /// # Errors
+    /// When the lookup failed.
+    pub async fn agent_exists(&self, agent: &UserId) -> Result<bool, PresenceError> {
+        if self.seen.contains(agent) {
+            return Ok(true);
+        }
+        Ok(self.ports.agents.find(agent).await?.is_some())
+    }
+
+    /// `user`'s presence now.
+    ///
+    /// # Errors
+    /// When the store or the agents' table cannot be read.
+    pub async fn status_of(&self, user: &User) -> Result<PresenceStatus, PresenceError> {
+        Announcer {
+            ports: self.ports.clone(),
+        }
+        .status_of(user, None)
+        .await
+    }
+
+    /// Every agent ever seen, with live presence and open conversations.
+    ///
+    /// # Errors
+    /// When the database or the presence store cannot be read.
+    pub async fn agents(&self) -> Result<Vec<AgentEntry>, PresenceError> {
+        let records = self.ports.agents.list().await?;
+        let users: Vec<User> = records.iter().map(|r| User::agent(r.id.clone())).collect();
+        let connected = self.ports.store.connected(&users).await?;
+        Ok(records
+            .into_iter()
+            .zip(connected)
+            .map(|(r, c)| entry(r, c))
+            .collect())
+    }
+
+    /// Sets `agent`'s away flag (`PUT /agents/me/status`), announcing the
+    /// change when the agent is connected and the flag changed.
+    ///
+    /// # Errors
+    /// When the database or the presence store is unreachable.
+    pub async fn set_away(&self, agent: &UserId, away: bool) -> Result<AgentEntry, PresenceError> {
+        let before = self.ports.agents.set_away(agent, away).await?;
+        self.seen.insert(agent.clone());
+        let user = User::agent(agent.clone());
+        let connected = self
+            .ports
+            .store
+            .connected(std::slice::from_ref(&user))
+            .await?
+            .first()
+            .copied()
+            .unwrap_or(false);
+        if before != away && connected {
+            Announcer {
+                ports: self.ports.clone(),
+            }
+            .announce(&user, PresenceStatus::of(true, away))
+            .await;
+        }
+        let record = self.ports.agents.find(agent).await?.unwrap_or(AgentRecord {
+            id: agent.clone(),
+            away,
+            open_conversations: 0,
+        });
+        Ok(entry(record, connected))
+    }
+
+    /// The presence of the agents serving `customer`'s open conversations,
+    /// as events for a connection of the customer that just opened (it
+    /// missed the changes before it).
+    ///
+    /// # Errors
+    /// When the database or the presence store cannot be read.
+    pub async fn snapshot_for(&self, customer: &UserId) -> Result<Vec<ChatEvent>, PresenceError> {
+        let agents = self.ports.conversations.agents_serving(customer).await?;
+        let mut events = Vec::with_capacity(agents.len());
+        let announcer = Announcer {
+            ports: self.ports.clone(),
+        };
+        for agent in agents {
+            let user = User::agent(agent);
+            let status = announcer.status_of(&user, None).await?;
+            events.push(ChatEvent::Presence {
+                user,
+                status,
+                at: self.ports.clock.now(),
+            });
+        }
+        Ok(events)
+    }
+
+    /// Tells `to` the presence of `agent` (a customer whose conversation
+    /// `agent` just took). Best effort: logged when it fails.
+    pub async fn tell(&self, to: User, agent: &UserId) {
+        let user = User::agent(agent.clone());
+        let announcer = Announcer {
+            ports: self.ports.clone(),
+        };
+        match announcer.status_of(&user, None).await {
+            Ok(status) => {
+                let event = ChatEvent::Presence {
+                    user,
+                    status,
+                    at: self.ports.clock.now(),
+                };
+                crate::use_cases::publish_best_effort(
+                    &self.ports.broker,
+                    Envelope::new(vec![to], event),
+                )
+                .await;
+            }
+            Err(e) => tracing::warn!(error = %e, "agent presence not told to the customer"),
+        }
+    }
+
+    /// Users this node holds a connection of now (for tests and metrics).
+    pub fn local_users(&self) -> usize {
+        self.local.iter().filter(|l| l.connections > 0).count()
+    }
+}
+
+fn entry(record: AgentRecord, connected: bool) -> AgentEntry {
+    AgentEntry {
+        status: PresenceStatus::of(connected, record.away),
+        id: record.id,
+        open_conversations: record.open_conversations,
+    }
+}
+
+/// Works out a user's status and who hears of it, and publishes.
+struct Announcer {
+    ports: PresencePorts,
+}
+
+impl Announcer {
+    /// `connected`: when already known; else asked of the store.
+    async fn status_of(
+        &self,
+        user: &User,
+        connected: Option<bool>,
+    ) -> Result<PresenceStatus, PresenceError> {
+        let connected = match connected {
+            Some(c) => c,
+            None => self
+                .ports
+                .store
+                .connected(std::slice::from_ref(user))
+                .await?
+                .first()
+                .copied()
+                .unwrap_or(false),
+        };
+        if !connected {
+            return Ok(PresenceStatus::Offline);
+        }
+        let away = match user.side {
+            Side::Agent => self
+                .ports
+                .agents
+                .find(&user.id)
+                .await?
+                .is_some_and(|a| a.away),
+            Side::Customer => false,
+        };
+        Ok(PresenceStatus::of(true, away))
+    }
+
+    /// An agent's change: every agent, and the customers the agent serves.
+    /// A customer's: the agents serving them.
+    async fn announce(&self, user: &User, status: PresenceStatus) {
+        let recipients = match user.side {
+            Side::Agent => self
+                .ports
+                .conversations
+                .customers_served_by(&user.id)
+                .await
+                .map(|c| c.into_iter().map(User::customer).collect::<Vec<_>>()),
+            Side::Customer => self
+                .ports
+                .conversations
+                .agents_serving(&user.id)
+                .await
+                .map(|a| a.into_iter().map(User::agent).collect::<Vec<_>>()),
+        };
+        let recipients = match recipients {
+            Ok(r) => r,
+            Err(e) => {
+                tracing::warn!(error = %e, "presence change not announced: its recipients could not be read");
+                return;
+            }
+        };
+        let event = ChatEvent::Presence {
+            user: user.clone(),
+            status,
+            at: self.ports.clock.now(),
+        };
+        let envelope = match user.side {
+            Side::Agent => Envelope::with_all_agents(recipients, event),
+            Side::Customer => Envelope::new(recipients, event),
+        };
+        crate::use_cases::publish_best_effort(&self.ports.broker, envelope).await;
+    }
+
+    async fn came_online(&self, user: &User) {
+        if user.side == Side::Agent
+            && let Err(e) = self.ports.agents.seen(&user.id).await
+        {
+            tracing::warn!(error = %e, "agent not recorded as seen");
+        }
+        match self.status_of(user, Some(true)).await {
+            Ok(status) => self.announce(user, status).await,
+            Err(e) => tracing::warn!(error = %e, "presence change not announced"),
+        }
+    }
+}
+
+/// The node's presence task: arrivals and departures in order, the lease,
+/// the reaping of dead nodes.
+async fn run(
+    announcer: Announcer,
+    local: Arc<DashMap<User, Local>>,
+    mut commands: mpsc::UnboundedReceiver<Command>,
+) {
+    let store = announcer.ports.store.clone();
+    // Users this node has told the store it holds.
+    let mut present: HashSet<User> = HashSet::new();
+    let mut tick = tokio::time::interval(TICK);
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    let mut ticks = 0u32;
+    loop {
+        tokio::select! {
+            command = commands.recv() => match command {
+                None => return,
+                Some(Command::Arrive(user)) => {
+                    if present.contains(&user) {
+                        continue;
+                    }
+                    match store.arrive(&user).await {
+                        Ok(online) => {
+                            present.insert(user.clone());
+                            if online {
+                                announcer.came_online(&user).await;
+                            }
+                        }
+                        Err(e) => tracing::warn!(error = %e, "presence arrival not recorded"),
+                    }
+                }
+                Some(Command::Depart(user, generation)) => {
+                    let gone = local
+                        .remove_if(&user, |_, l| l.connections == 0 && l.generation == generation)
+                        .is_some();
+                    if !gone || !present.remove(&user) {
+                        continue;
+                    }
+                    match store.depart(&user).await {
+                        Ok(true) => announcer.announce(&user, PresenceStatus::Offline).await,
+                        Ok(false) => {}
+                        Err(e) => tracing::warn!(error = %e, "presence departure not recorded"),
+                    }
+                }
+            },
+            _ = tick.tick() => {
+                ticks = ticks.wrapping_add(1);
+                if ticks % RENEW_EVERY == 1 {
+                    match store.renew().await {
+                        Ok(true) => {
+                            tracing::warn!(users = present.len(), "this node's presence lease had run out; announcing its users again");
+                            for user in &present {
+                                if matches!(store.arrive(user).await, Ok(true)) {
+                                    announcer.came_online(user).await;
+                                }
+                            }
+                        }
+                        Ok(false) => {}
+                        Err(e) => tracing::warn!(error = %e, "presence lease not renewed"),
+                    }
+                }
+                match store.reap().await {
+                    Ok(offline) => {
+                        for user in offline {
+                            announcer.announce(&user, PresenceStatus::Offline).await;
+                        }
+                    }
+                    Err(e) => tracing::debug!(error = %e, "dead nodes not reaped this time"),
+                }
+            }
+        }
+    }
+}
+
+/// One node's presence with no other node: its own connections are the
+/// whole truth.
+#[derive(Default)]
+pub struct LocalPresenceStore {
+    held: std::sync::Mutex<HashSet<User>>,
+}
+
+#[async_trait::async_trait]
+impl PresenceStore for LocalPresenceStore {
+    async fn arrive(&self, user: &User) -> Result<bool, BrokerError> {
+        Ok(self.held.lock().expect("poisoned").insert(user.clone()))
+    }
+
+    async fn depart(&self, user: &User) -> Result<bool, BrokerError> {
+        Ok(self.held.lock().expect("poisoned").remove(user))
+    }
+
+    async fn connected(&self, users: &[User]) -> Result<Vec<bool>, BrokerError> {
+        let held = self.held.lock().expect("poisoned");
+        Ok(users.iter().map(|u| held.contains(u)).collect())
+    }
+
+    async fn renew(&self) -> Result<bool, BrokerError> {
+        Ok(false)
+    }
+
+    async fn reap(&self) -> Result<Vec<User>, BrokerError> {
+        Ok(Vec::new())
+    }
+}

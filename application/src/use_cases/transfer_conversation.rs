@@ -1,0 +1,235 @@
+//! The assigned agent hands a conversation to another agent, or back to
+//! the queue. One conditional update in the database: the previous agent
+//! stops being a participant at that moment (texts stored after it go to
+//! the new agent only), and a transfer racing a close or another transfer
+//! either happens whole or not at all.
+
+use std::sync::Arc;
+
+use qc_domain::{
+    ChatEvent, Conversation, ConversationError, ConversationId, Identity, TransferOutcome, UserId,
+};
+
+use crate::ports::{Broker, Clock, ConversationRepository, Envelope};
+
+#[derive(Debug, thiserror::Error)]
+pub enum TransferConversationError {
+    #[error("only support agents transfer conversations")]
+    Forbidden,
+    #[error("conversation not found")]
+    NotFound,
+    #[error("conversation is closed")]
+    Closed,
+    #[error("storage unavailable")]
+    Unavailable(#[source] anyhow::Error),
+}
+
+impl From<ConversationError> for TransferConversationError {
+    fn from(e: ConversationError) -> Self {
+        match e {
+            ConversationError::Forbidden(_) => Self::Forbidden,
+            ConversationError::Closed => Self::Closed,
+            ConversationError::NotFound | ConversationError::AlreadyAssigned => Self::NotFound,
+        }
+    }
+}
+
+pub struct TransferConversation {
+    pub conversations: Arc<dyn ConversationRepository>,
+    pub broker: Arc<dyn Broker>,
+    pub clock: Arc<dyn Clock>,
+}
+
+impl TransferConversation {
+    /// Hands conversation `id` from `by` (its assigned agent) to `to`
+    /// (`None`: the queue). Whether `to` is a known agent is the caller's
+    /// check. Returns the conversation as it is after the call.
+    ///
+    /// # Errors
+    /// See [`TransferConversationError`]; on any error nothing changed.
+    pub async fn execute(
+        &self,
+        by: &Identity,
+        id: ConversationId,
+        to: Option<UserId>,
+    ) -> Result<Conversation, TransferConversationError> {
+        if by.role.is_customer() {
+            return Err(TransferConversationError::Forbidden);
+        }
+        let unavailable =
+            |e: crate::ports::RepositoryError| TransferConversationError::Unavailable(e.into());
+        let mut conversation = self
+            .conversations
+            .find(id)
+            .await
+            .map_err(unavailable)?
+            .ok_or(TransferConversationError::NotFound)?;
+        if conversation.check_transfer(by, to.as_ref())? == TransferOutcome::Unchanged {
+            return Ok(conversation);
+        }
+        if !self
+            .conversations
+            .try_transfer(id, &by.user_id, to.clone())
+            .await
+            .map_err(unavailable)?
+        {
+            // Closed, or moved by someone else, since we read it: answer as
+            // the conversation is now.
+            let now = self
+                .conversations
+                .find(id)
+                .await
+                .map_err(unavailable)?
+                .ok_or(TransferConversationError::NotFound)?;
+            now.check_transfer(by, to.as_ref())?;
+            return Err(TransferConversationError::NotFound);
+        }
+        let previous = conversation.participants();
+        conversation.hand_to(to.clone());
+        let mut recipients = previous;
+        recipients.extend(conversation.agent());
+        let event = ChatEvent::ConversationAssigned {
+            conversation_id: id,
+            support_id: to,
+            previous_support_id: Some(by.user_id.clone()),
+            at: self.clock.now(),
+        };
+        // The customer, both agents, and every agent's queue (it may have
+        // come back to it).
+        super::publish_best_effort(&self.broker, Envelope::with_all_agents(recipients, event))
+            .await;
+        Ok(conversation)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::test_support::*;
+
+    #[tokio::test]
+    async fn a_transfer_moves_the_conversation_and_tells_everyone_concerned() {
+        let conv = assigned_conversation();
+        let mut f = Fixture::new();
+        f.find_returns(conv.clone());
+        f.conversations
+            .expect_try_transfer()
+            .withf(|_, from, to| *from == agent().user_id && *to == Some(other_agent().user_id))
+            .times(1)
+            .returning(|_, _, _| Ok(true));
+        f.broker
+            .expect_publish()
+            .withf(|env| {
+                env.all_agents
+                    && env.recipients == vec![client().user(), agent().user(), other_agent().user()]
+                    && matches!(&env.event, ChatEvent::ConversationAssigned { support_id, previous_support_id, .. }
+                        if *support_id == Some(other_agent().user_id) && *previous_support_id == Some(agent().user_id))
+            })
+            .times(1)
+            .returning(|_| Ok(()));
+        let c = f
+            .transfer_conversation()
+            .execute(&agent(), conv.id, Some(other_agent().user_id))
+            .await
+            .unwrap();
+        assert_eq!(c.support_id, Some(other_agent().user_id));
+    }
+
+    #[tokio::test]
+    async fn back_to_the_queue() {
+        let conv = assigned_conversation();
+        let mut f = Fixture::new();
+        f.find_returns(conv.clone());
+        f.conversations
+            .expect_try_transfer()
+            .withf(|_, _, to| to.is_none())
+            .times(1)
+            .returning(|_, _, _| Ok(true));
+        f.broker
+            .expect_publish()
+            .withf(|env| {
+                env.all_agents
+                    && env.recipients == vec![client().user(), agent().user()]
+                    && matches!(
+                        &env.event,
+                        ChatEvent::ConversationAssigned {
+                            support_id: None,
+                            ..
+                        }
+                    )
+            })
+            .times(1)
+            .returning(|_| Ok(()));
+        let c = f
+            .transfer_conversation()
+            .execute(&agent(), conv.id, None)
+            .await
+            .unwrap();
+        assert_eq!(c.support_id, None);
+    }
+
+    #[tokio::test]
+    async fn to_oneself_changes_and_publishes_nothing() {
+        let conv = assigned_conversation();
+        let mut f = Fixture::new();
+        f.find_returns(conv.clone());
+        f.conversations.expect_try_transfer().times(0);
+        f.broker.expect_publish().times(0);
+        let c = f
+            .transfer_conversation()
+            .execute(&agent(), conv.id, Some(agent().user_id))
+            .await
+            .unwrap();
+        assert_eq!(c, conv);
+    }
+
+    #[tokio::test]
+    async fn only_the_assigned_agent_transfers_and_customers_are_forbidden() {
+        let conv = assigned_conversation();
+        let mut f = Fixture::new();
+        f.find_returns(conv.clone());
+        f.conversations.expect_try_transfer().times(0);
+        f.broker.expect_publish().times(0);
+        let uc = f.transfer_conversation();
+        assert!(matches!(
+            uc.execute(&other_agent(), conv.id, None).await,
+            Err(TransferConversationError::NotFound)
+        ));
+        assert!(matches!(
+            uc.execute(&client(), conv.id, None).await,
+            Err(TransferConversationError::Forbidden)
+        ));
+    }
+
+    #[tokio::test]
+    async fn losing_a_race_to_a_close_is_closed_and_publishes_nothing() {
+        let conv = assigned_conversation();
+        let mut closed = conv.clone();
+        closed.close(fixed_now());
+        let mut f = Fixture::new();
+        let mut calls = 0;
+        f.conversations.expect_find().times(2).returning(move |_| {
+            calls += 1;
+            Ok(Some(if calls == 1 {
+                conv.clone()
+            } else {
+                closed.clone()
+            }))
+        });
+        f.conversations
+            .expect_try_transfer()
+            .times(1)
+            .returning(|_, _, _| Ok(false));
+        f.broker.expect_publish().times(0);
+        let err = f
+            .transfer_conversation()
+            .execute(
+                &agent(),
+                "01KAAWW5V95WFFDERJZCTDE2QQ".parse().unwrap(),
+                None,
+            )
+            .await
+            .unwrap_err();
+        assert!(matches!(err, TransferConversationError::Closed));
+    }
+}

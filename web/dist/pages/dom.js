@@ -1,0 +1,34 @@
+// Tiny DOM helpers for the pages. User content only ever goes in as text
+// (`textContent` / text nodes), never as HTML.
+/** `<tag attrs…>children</tag>`; attribute values and string children are text. */
+export function el(tag, attrs = {}, ...children) {
+    const node = document.createElement(tag);
+    for (const [k, v] of Object.entries(attrs)) {
+        if (v === undefined)
+            continue;
+        if (k === 'class')
+            node.className = v;
+        else
+            node.setAttribute(k, v);
+    }
+    for (const c of children)
+        if (c !== null && c !== false)
+            node.append(c);
+    return node;
+}
+/** The element with this id, checked to be of the expected kind. */
+export function byId(id, kind) {
+    const node = document.getElementById(id);
+    if (!(node instanceof kind))
+        throw new Error(`the page has no #${id}`);
+    return node;
+}
+/** The nearest `[data-action]` element around a click target, within `root`. */
+export function actionOf(ev, root) {
+    const target = ev.target;
+    if (!(target instanceof Element))
+        return null;
+    const node = target.closest('[data-action]');
+    return node && root.contains(node) ? node : null;
+}
+export const isVisible = () => document.visibilityState === 'visible';

@@ -1,0 +1,315 @@
+// The agent desk's state: the queue, "my conversations" (with unread counts
+// and last-message previews) and the team, kept exact by live events after
+// one initial load, with no polling. DOM-free, so every rule is unit-tested;
+// the agent console renders it.
+
+import type { Agent, Assignment, Conversation, Message, Presence, PresenceStatus } from './protocol.js';
+
+/** What the desk reacts to (the ChatClient's events, one shape). */
+export type DeskEvent =
+  | { kind: 'created'; conversation: Conversation }
+  | { kind: 'assigned'; assignment: Assignment }
+  | { kind: 'closed'; conversationId: string }
+  | { kind: 'message'; message: Message }
+  | { kind: 'read'; conversationId: string; readerId: string }
+  | { kind: 'presence'; presence: Presence };
+
+/** What the page must do after an event (the desk does no I/O). */
+export type DeskEffect =
+  /** Assigned to me (a transfer, or a claim from another tab): `GET
+   * /conversations/{id}`, then `fetched()`. */
+  | { kind: 'fetch-mine'; conversationId: string }
+  /** Back in the queue and not known here: `GET` it, then `queued()`. */
+  | { kind: 'fetch-queued'; conversationId: string }
+  /** No longer mine (transferred away): close it if it is on screen. */
+  | { kind: 'left'; conversationId: string };
+
+export interface DeskSnapshot {
+  /** `GET /conversations?queue=true`. */
+  queue: readonly Conversation[];
+  /** `GET /conversations`. */
+  mine: readonly Conversation[];
+  /** `GET /agents`. */
+  agents: readonly Agent[];
+}
+
+const STATUS_RANK: Record<PresenceStatus, number> = { online: 0, away: 1, offline: 2 };
+
+export class Desk {
+  private readonly queueById = new Map<string, Conversation>();
+  private readonly mineById = new Map<string, Conversation>();
+  private readonly agentsById = new Map<string, Agent>();
+  private readonly customers = new Map<string, PresenceStatus>();
+  /** Assigned to me, being fetched: messages that came meanwhile. */
+  private readonly awaitingMine = new Map<string, Message[]>();
+  /** Back in the queue, being fetched. */
+  private readonly awaitingQueue = new Set<string>();
+  /** While a snapshot is loading, events wait here and are replayed on it. */
+  private buffer: DeskEvent[] | null = null;
+  /** Bumped by each presence event, so a team refresh cannot undo a newer one. */
+  private presenceClock = 0;
+  private readonly presenceAt = new Map<string, number>();
+
+  /** The conversation the agent is looking at (page visible), or null: its
+   * texts are read as they come, so they do not count as unread. */
+  viewing: string | null = null;
+
+  constructor(readonly me: string) {}
+
+  // ---- loading ------------------------------------------------------------
+
+  /** Call before requesting a snapshot (on every (re)connect): events that
+   * arrive until `endSync` are held and replayed on top of the snapshot.
+   * The events are idempotent against a snapshot that already holds them. */
+  beginSync(): void {
+    this.buffer ??= [];
+  }
+
+  get syncing(): boolean {
+    return this.buffer !== null;
+  }
+
+  endSync(s: DeskSnapshot): DeskEffect[] {
+    const events = this.buffer ?? [];
+    this.buffer = null;
+    const effects: DeskEffect[] = [];
+    const before = [...this.mineById.keys()];
+    this.queueById.clear();
+    for (const c of s.queue) if (c.status === 'open' && c.support_id === null) this.queueById.set(c.id, normalize(c));
+    this.mineById.clear();
+    for (const c of s.mine) if (c.support_id === this.me) this.mineById.set(c.id, normalize(c));
+    this.awaitingMine.clear();
+    this.awaitingQueue.clear();
+    this.agentsById.clear();
+    for (const a of s.agents) this.agentsById.set(a.id, { ...a });
+    // Transferred away while we were disconnected.
+    for (const id of before) if (!this.mineById.has(id)) effects.push({ kind: 'left', conversationId: id });
+    for (const e of events) effects.push(...this.apply(e));
+    return effects;
+  }
+
+  /** The snapshot failed: apply the held events to what we have. */
+  abortSync(): DeskEffect[] {
+    const events = this.buffer ?? [];
+    this.buffer = null;
+    return events.flatMap((e) => this.apply(e));
+  }
+
+  /** A later `GET /agents` (for fresh open_conversations counts), requested
+   * when `teamClock` was `since`: statuses from newer presence events win. */
+  refreshTeam(agents: readonly Agent[], since: number): void {
+    const next = new Map<string, Agent>();
+    for (const a of agents) {
+      const known = this.agentsById.get(a.id);
+      const newer = known !== undefined && (this.presenceAt.get(a.id) ?? 0) > since;
+      next.set(a.id, { ...a, status: newer ? known.status : a.status });
+    }
+    // Someone announced by presence but missing from an older answer stays.
+    for (const [id, a] of this.agentsById) if (!next.has(id)) next.set(id, a);
+    this.agentsById.clear();
+    for (const [id, a] of next) this.agentsById.set(id, a);
+  }
+
+  get teamClock(): number {
+    return this.presenceClock;
+  }
+
+  // ---- events -------------------------------------------------------------
+
+  apply(e: DeskEvent): DeskEffect[] {
+    if (this.buffer) {
+      this.buffer.push(e);
+      return [];
+    }
+    switch (e.kind) {
+      case 'created':
+        this.created(e.conversation);
+        return [];
+      case 'assigned':
+        return this.assigned(e.assignment);
+      case 'closed':
+        this.closed(e.conversationId);
+        return [];
+      case 'message':
+        this.message(e.message);
+        return [];
+      case 'read':
+        if (e.readerId === this.me) this.markedRead(e.conversationId);
+        return [];
+      case 'presence':
+        this.presence(e.presence);
+        return [];
+    }
+  }
+
+  /** My own claim succeeded (the `POST …/assign` answer). */
+  claimed(c: Conversation): void {
+    this.awaitingMine.delete(c.id);
+    this.queueById.delete(c.id);
+    if (c.support_id === this.me) this.mineById.set(c.id, normalize(c));
+  }
+
+  /** The answer to a `fetch-mine` effect; ignored when the conversation
+   * left us meanwhile. Returns whether it was added. */
+  fetched(c: Conversation): boolean {
+    const held = this.awaitingMine.get(c.id);
+    if (held === undefined) return false;
+    this.awaitingMine.delete(c.id);
+    if (c.support_id !== this.me) return false;
+    this.queueById.delete(c.id);
+    this.mineById.set(c.id, normalize(c));
+    for (const m of held) this.message(m);
+    return true;
+  }
+
+  /** The answer to a `fetch-queued` effect; ignored when it was claimed or
+   * closed meanwhile. */
+  queued(c: Conversation): boolean {
+    if (!this.awaitingQueue.delete(c.id)) return false;
+    if (c.status !== 'open' || c.support_id !== null) return false;
+    this.queueById.set(c.id, normalize(c));
+    return true;
+  }
+
+  /** A fetch for an effect failed (e.g. 404: gone again): forget it. */
+  fetchFailed(conversationId: string): void {
+    this.awaitingMine.delete(conversationId);
+    this.awaitingQueue.delete(conversationId);
+  }
+
+  /** I marked it read (or another tab of mine did): no badge. */
+  markedRead(conversationId: string): void {
+    const c = this.mineById.get(conversationId);
+    if (c && c.unread_count !== 0) this.mineById.set(conversationId, { ...c, unread_count: 0 });
+  }
+
+  /** My own status from `PUT /agents/me/status`. */
+  setAgent(a: Agent): void {
+    this.agentsById.set(a.id, { ...a });
+    this.presenceAt.set(a.id, ++this.presenceClock);
+  }
+
+  private created(c: Conversation): void {
+    if (c.status === 'open' && c.support_id === null && !this.mineById.has(c.id)) this.queueById.set(c.id, normalize(c));
+  }
+
+  private assigned(a: Assignment): DeskEffect[] {
+    const id = a.conversation_id;
+    const effects: DeskEffect[] = [];
+    if (a.support_id !== null) {
+      this.queueById.delete(id);
+      this.awaitingQueue.delete(id);
+    } else if (!this.queueById.has(id)) {
+      const mine = this.mineById.get(id);
+      if (mine) {
+        this.queueById.set(id, { ...mine, support_id: null, unread_count: 0 });
+      } else if (!this.awaitingQueue.has(id)) {
+        this.awaitingQueue.add(id);
+        effects.push({ kind: 'fetch-queued', conversationId: id });
+      }
+    }
+    if (a.support_id === this.me) {
+      if (!this.mineById.has(id) && !this.awaitingMine.has(id)) {
+        this.awaitingMine.set(id, []);
+        effects.push({ kind: 'fetch-mine', conversationId: id });
+      }
+    } else if (this.mineById.has(id) || this.awaitingMine.has(id)) {
+      const wasListed = this.mineById.delete(id);
+      this.awaitingMine.delete(id);
+      if (wasListed) effects.push({ kind: 'left', conversationId: id });
+    }
+    return effects;
+  }
+
+  private closed(id: string): void {
+    this.queueById.delete(id);
+    this.awaitingQueue.delete(id);
+    const c = this.mineById.get(id);
+    if (c && c.status !== 'closed') this.mineById.set(id, { ...c, status: 'closed' });
+  }
+
+  private message(m: Message): void {
+    const id = m.conversation_id;
+    const c = this.mineById.get(id);
+    if (!c) {
+      this.awaitingMine.get(id)?.push(m);
+      return;
+    }
+    // Already reflected in last_message / unread_count (a snapshot taken
+    // after it, or a catch-up replay): counting it again would double it.
+    if (c.last_message && m.seq <= c.last_message.seq) return;
+    const fromCustomer = m.message_type === 'text' && m.sender_id === c.client_id && m.sender_id !== this.me;
+    const unread = fromCustomer && this.viewing !== id ? c.unread_count + 1 : c.unread_count;
+    this.mineById.set(id, { ...c, last_message: m, unread_count: unread });
+  }
+
+  private presence(p: Presence): void {
+    if (p.side === 'customer') {
+      this.customers.set(p.user_id, p.status);
+      return;
+    }
+    this.presenceAt.set(p.user_id, ++this.presenceClock);
+    const a = this.agentsById.get(p.user_id);
+    this.agentsById.set(p.user_id, a ? { ...a, status: p.status } : { id: p.user_id, status: p.status, open_conversations: 0 });
+  }
+
+  // ---- views --------------------------------------------------------------
+
+  /** Open, unassigned conversations, oldest first (who waited longest). */
+  get queue(): Conversation[] {
+    return [...this.queueById.values()].sort((a, b) => cmp(a.created_at, b.created_at) || cmp(a.id, b.id));
+  }
+
+  /** Mine: open ones first, then newest first. */
+  get mine(): Conversation[] {
+    return [...this.mineById.values()].sort(
+      (a, b) =>
+        Number(a.status === 'closed') - Number(b.status === 'closed') ||
+        cmp(b.created_at, a.created_at) ||
+        cmp(b.id, a.id),
+    );
+  }
+
+  /** Every agent: online first, then away, then offline; me among them. */
+  get team(): Agent[] {
+    return [...this.agentsById.values()].sort((a, b) => STATUS_RANK[a.status] - STATUS_RANK[b.status] || cmp(a.id, b.id));
+  }
+
+  /** Who I can hand a conversation to (everyone but me). */
+  get colleagues(): Agent[] {
+    return this.team.filter((a) => a.id !== this.me);
+  }
+
+  /** My own status (online until the server says otherwise). */
+  get myStatus(): PresenceStatus {
+    return this.agentsById.get(this.me)?.status ?? 'online';
+  }
+
+  mineConversation(id: string): Conversation | undefined {
+    return this.mineById.get(id);
+  }
+
+  queuedConversation(id: string): Conversation | undefined {
+    return this.queueById.get(id);
+  }
+
+  /** A customer's status, when a presence event told us. */
+  customerStatus(clientId: string): PresenceStatus | undefined {
+    return this.customers.get(clientId);
+  }
+
+  get unreadTotal(): number {
+    let n = 0;
+    for (const c of this.mineById.values()) n += c.unread_count;
+    return n;
+  }
+}
+
+/** Fields an older server may not send yet. */
+function normalize(c: Conversation): Conversation {
+  return { ...c, last_message: c.last_message ?? null, unread_count: c.unread_count ?? 0 };
+}
+
+function cmp(a: string, b: string): number {
+  return a < b ? -1 : a > b ? 1 : 0;
+}

@@ -1,0 +1,37 @@
+// Tiny DOM helpers for the pages. User content only ever goes in as text
+// (`textContent` / text nodes), never as HTML.
+
+export type Child = Node | string | null | false;
+
+/** `<tag attrs…>children</tag>`; attribute values and string children are text. */
+export function el<K extends keyof HTMLElementTagNameMap>(
+  tag: K,
+  attrs: Record<string, string | undefined> = {},
+  ...children: Child[]
+): HTMLElementTagNameMap[K] {
+  const node = document.createElement(tag);
+  for (const [k, v] of Object.entries(attrs)) {
+    if (v === undefined) continue;
+    if (k === 'class') node.className = v;
+    else node.setAttribute(k, v);
+  }
+  for (const c of children) if (c !== null && c !== false) node.append(c);
+  return node;
+}
+
+/** The element with this id, checked to be of the expected kind. */
+export function byId<T extends HTMLElement>(id: string, kind: { new (): T; prototype: T }): T {
+  const node = document.getElementById(id);
+  if (!(node instanceof kind)) throw new Error(`the page has no #${id}`);
+  return node;
+}
+
+/** The nearest `[data-action]` element around a click target, within `root`. */
+export function actionOf(ev: Event, root: HTMLElement): HTMLElement | null {
+  const target = ev.target;
+  if (!(target instanceof Element)) return null;
+  const node = target.closest<HTMLElement>('[data-action]');
+  return node && root.contains(node) ? node : null;
+}
+
+export const isVisible = (): boolean => document.visibilityState === 'visible';
