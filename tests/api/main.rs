@@ -5,6 +5,7 @@ mod auth;
 mod bad_input;
 mod chat;
 mod desk;
+mod desk_nodes;
 mod helpers;
 mod http_api;
 mod identity;

@@ -6,7 +6,7 @@ use serde_json::json;
 
 use crate::helpers::*;
 
-fn redis() -> Option<String> {
+pub(crate) fn redis() -> Option<String> {
     let url = std::env::var("QC_TEST_REDIS_URL").ok();
     if url.is_none() {
         eprintln!("skipped: set QC_TEST_REDIS_URL to run the multi-node tests (CI does)");
@@ -14,7 +14,7 @@ fn redis() -> Option<String> {
     url
 }
 
-async fn two_nodes(redis_url: &str) -> (TestApp, TestApp) {
+pub(crate) async fn two_nodes(redis_url: &str) -> (TestApp, TestApp) {
     let (db_url, dir) = fresh_database().await;
     let prefix = format!("qc-it-{}", ulid::Ulid::generate());
     let configure = |s: &mut quickconnect::Settings| {
