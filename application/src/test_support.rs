@@ -136,9 +136,13 @@ impl Fixture {
         }
     }
 
-    pub fn transfer_conversation(self) -> TransferConversation {
+    pub fn transfer_conversation(mut self) -> TransferConversation {
+        self.messages
+            .expect_settled()
+            .returning(|_| crate::ports::PublishTurn::default());
         TransferConversation {
             conversations: Arc::new(self.conversations),
+            messages: Arc::new(self.messages),
             broker: Arc::new(self.broker),
             clock: Arc::new(self.clock),
         }

@@ -206,6 +206,7 @@ impl Application {
             }),
             transfer: Arc::new(TransferConversation {
                 conversations: conversations.clone(),
+                messages: messages.clone(),
                 broker: broker.clone(),
                 clock: clock.clone(),
             }),

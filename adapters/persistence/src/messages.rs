@@ -5,7 +5,7 @@ use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use qc_application::ports::{
     AppendError, Appended, HistoryCursor, HistoryError, HistoryPage, HistoryQuery, MarkReadError,
-    MessageRepository, RepositoryError,
+    MessageRepository, PublishTurn, RepositoryError,
 };
 use qc_domain::{ConversationId, Message, MessageId, MessageKind, NewMessage, Side, User};
 use sea_orm::sea_query::Expr;
@@ -72,6 +72,10 @@ fn to_messages(rows: Vec<message::Model>) -> Result<Vec<Message>, RepositoryErro
 impl MessageRepository for SeaOrmMessageRepository {
     async fn append(&self, new: NewMessage) -> Result<Appended, AppendError> {
         self.writer.append(new).await
+    }
+
+    async fn settled(&self, conversation: ConversationId) -> PublishTurn {
+        self.writer.settled(conversation).await
     }
 
     async fn history(

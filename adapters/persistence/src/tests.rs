@@ -1120,3 +1120,41 @@ async fn agents_are_recorded_once_keep_their_away_flag_and_count_open_conversati
         assert!(r.agents.find(&a3).await.unwrap().unwrap().away);
     }
 }
+
+#[tokio::test]
+async fn a_settled_turn_waits_for_the_texts_stored_before_it() {
+    for db in databases().await {
+        let r = repos(&db).await;
+        let c = claimed_conversation(&r, "client-1", t0()).await;
+        let Appended::Stored { turn: held, .. } = r
+            .messages
+            .append(new_message(&c, "client-1", "before", None))
+            .await
+            .unwrap()
+        else {
+            panic!("stored")
+        };
+        // The text's publish is still under way (its turn is held).
+        let mut fence = r.messages.settled(c.id).await;
+        let waiting = tokio::time::timeout(std::time::Duration::from_millis(50), fence.wait());
+        assert!(waiting.await.is_err(), "waits for the text's publish");
+        drop(held);
+        fence.wait().await;
+        // The next text waits for the fence in turn.
+        let Appended::Stored { turn: mut next, .. } = r
+            .messages
+            .append(new_message(&c, "client-1", "after", None))
+            .await
+            .unwrap()
+        else {
+            panic!("stored")
+        };
+        let waiting = tokio::time::timeout(std::time::Duration::from_millis(50), next.wait());
+        assert!(waiting.await.is_err(), "the fence is still held");
+        drop(fence);
+        next.wait().await;
+        // A conversation with nothing stored has nothing to wait for.
+        let other = new_conversation(&r, "client-2", t0()).await;
+        r.messages.settled(other.id).await.wait().await;
+    }
+}

@@ -75,14 +75,30 @@ pub(crate) struct Pending {
 #[derive(Clone)]
 pub(crate) struct Writer {
     tx: mpsc::Sender<Pending>,
+    /// Asks for a turn after a conversation's stored texts (see
+    /// [`Writer::settled`]).
+    fences: mpsc::UnboundedSender<(ConversationId, oneshot::Sender<PublishTurn>)>,
 }
 
 impl Writer {
     /// Starts the writer task on `db` (the write connection).
     pub(crate) fn spawn(db: DatabaseConnection) -> Self {
         let (tx, rx) = mpsc::channel(QUEUE);
-        tokio::spawn(run(db, rx));
-        Self { tx }
+        let (fences, fences_rx) = mpsc::unbounded_channel();
+        tokio::spawn(run(db, rx, fences_rx));
+        Self { tx, fences }
+    }
+
+    /// A publish turn after the last text of `conversation` this writer
+    /// stored. Asked after a change committed (a transfer): every batch
+    /// committed before it has handed out its turns already, since the
+    /// writer answers between batches.
+    pub(crate) async fn settled(&self, conversation: ConversationId) -> PublishTurn {
+        let (reply, answer) = oneshot::channel();
+        if self.fences.send((conversation, reply)).is_err() {
+            return PublishTurn::default();
+        }
+        answer.await.unwrap_or_default()
     }
 
     /// Queues `new` and waits for its commit.
@@ -100,12 +116,29 @@ fn stopped() -> RepositoryError {
     storage(anyhow::anyhow!("the message writer has stopped"))
 }
 
-async fn run(db: DatabaseConnection, mut rx: mpsc::Receiver<Pending>) {
+type Fence = (ConversationId, oneshot::Sender<PublishTurn>);
+
+async fn run(
+    db: DatabaseConnection,
+    mut rx: mpsc::Receiver<Pending>,
+    mut fences: mpsc::UnboundedReceiver<Fence>,
+) {
     // Per conversation, the release of the last text this writer stored:
     // the next one stored waits for it before publishing.
     let mut turns: HashMap<ConversationId, (i64, oneshot::Receiver<()>)> = HashMap::new();
     let mut batch = Vec::new();
-    while rx.recv_many(&mut batch, MAX_BATCH).await > 0 {
+    loop {
+        let n = tokio::select! {
+            biased;
+            Some(fence) = fences.recv() => {
+                fence_turn(fence, &mut turns);
+                continue;
+            }
+            n = rx.recv_many(&mut batch, MAX_BATCH) => n,
+        };
+        if n == 0 {
+            break;
+        }
         let started = Instant::now();
         let outcomes = match tokio::time::timeout(BATCH_TIMEOUT, commit_batch(&db, &batch)).await {
             Ok(outcomes) => outcomes,
@@ -128,6 +161,24 @@ async fn run(db: DatabaseConnection, mut rx: mpsc::Receiver<Pending>) {
         };
         finish(std::mem::take(&mut batch), outcomes, started, &mut turns);
     }
+}
+
+/// A turn chained after the conversation's last stored text, taking its
+/// place: the text stored next waits for this one in turn.
+fn fence_turn(
+    (conversation, reply): Fence,
+    turns: &mut HashMap<ConversationId, (i64, oneshot::Receiver<()>)>,
+) {
+    let turn = match turns.remove(&conversation) {
+        Some((seq, previous)) => {
+            let (done, released) = oneshot::channel();
+            turns.insert(conversation, (seq, released));
+            PublishTurn::new(Some(previous), done)
+        }
+        // Nothing stored here lately: nothing to wait for.
+        None => PublishTurn::default(),
+    };
+    let _ = reply.send(turn);
 }
 
 /// Hands out publish turns (in commit order) and answers the senders.

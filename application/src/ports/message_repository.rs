@@ -143,6 +143,13 @@ pub trait MessageRepository: Send + Sync {
     /// absent / not the sender's; `Storage` otherwise (nothing stored).
     async fn append(&self, message: NewMessage) -> Result<Appended, AppendError>;
 
+    /// A turn after every text of `conversation` this node has stored so
+    /// far: [`PublishTurn::wait`] returns once they are published. Held
+    /// while publishing an event that must reach their recipients after
+    /// them (a transfer: the previous agent gets its last texts, then the
+    /// event, then nothing).
+    async fn settled(&self, conversation: ConversationId) -> PublishTurn;
+
     /// A page of history, oldest first within the page.
     ///
     /// # Errors

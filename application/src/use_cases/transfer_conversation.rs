@@ -10,7 +10,7 @@ use qc_domain::{
     ChatEvent, Conversation, ConversationError, ConversationId, Identity, TransferOutcome, UserId,
 };
 
-use crate::ports::{Broker, Clock, ConversationRepository, Envelope};
+use crate::ports::{Broker, Clock, ConversationRepository, Envelope, MessageRepository};
 
 #[derive(Debug, thiserror::Error)]
 pub enum TransferConversationError {
@@ -36,6 +36,8 @@ impl From<ConversationError> for TransferConversationError {
 
 pub struct TransferConversation {
     pub conversations: Arc<dyn ConversationRepository>,
+    /// For the publish turn after the texts stored before the transfer.
+    pub messages: Arc<dyn MessageRepository>,
     pub broker: Arc<dyn Broker>,
     pub clock: Arc<dyn Clock>,
 }
@@ -94,10 +96,15 @@ impl TransferConversation {
             previous_support_id: Some(by.user_id.clone()),
             at: self.clock.now(),
         };
-        // The customer, both agents, and every agent's queue (it may have
-        // come back to it).
+        // To the customer, both agents, and every agent's queue (it may
+        // have come back to it); after the texts stored before the
+        // transfer are published: the previous agent gets them, then this,
+        // then nothing more.
+        let mut turn = self.messages.settled(id).await;
+        turn.wait().await;
         super::publish_best_effort(&self.broker, Envelope::with_all_agents(recipients, event))
             .await;
+        drop(turn);
         Ok(conversation)
     }
 }
@@ -133,6 +140,43 @@ mod tests {
             .await
             .unwrap();
         assert_eq!(c.support_id, Some(other_agent().user_id));
+    }
+
+    #[tokio::test]
+    async fn the_event_waits_for_the_texts_stored_before_the_transfer() {
+        let conv = assigned_conversation();
+        let (release_text, text_published) = tokio::sync::oneshot::channel::<()>();
+        let (done, _next) = tokio::sync::oneshot::channel();
+        let mut turn = Some(crate::ports::PublishTurn::new(Some(text_published), done));
+        let mut f = Fixture::new();
+        f.find_returns(conv.clone());
+        f.conversations
+            .expect_try_transfer()
+            .returning(|_, _, _| Ok(true));
+        f.messages
+            .expect_settled()
+            .times(1)
+            .returning(move |_| turn.take().unwrap());
+        let published = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let p = published.clone();
+        f.broker.expect_publish().times(1).returning(move |_| {
+            p.store(true, std::sync::atomic::Ordering::SeqCst);
+            Ok(())
+        });
+        let uc = TransferConversation {
+            conversations: Arc::new(f.conversations),
+            messages: Arc::new(f.messages),
+            broker: Arc::new(f.broker),
+            clock: Arc::new(f.clock),
+        };
+        let transferring = tokio::spawn(async move { uc.execute(&agent(), conv.id, None).await });
+        for _ in 0..10 {
+            tokio::task::yield_now().await;
+        }
+        assert!(!published.load(std::sync::atomic::Ordering::SeqCst));
+        drop(release_text);
+        transferring.await.unwrap().unwrap();
+        assert!(published.load(std::sync::atomic::Ordering::SeqCst));
     }
 
     #[tokio::test]
