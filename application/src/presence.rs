@@ -373,15 +373,21 @@ impl Announcer {
 }
 
 /// The node's presence task: arrivals and departures in order, the lease,
-/// the reaping of dead nodes.
+/// the reaping of dead nodes, and the retries of what the store could not
+/// record (it was unreachable).
 async fn run(
     announcer: Announcer,
     local: Arc<DashMap<User, Local>>,
     mut commands: mpsc::UnboundedReceiver<Command>,
 ) {
-    let store = announcer.ports.store.clone();
-    // Users this node has told the store it holds.
-    let mut present: HashSet<User> = HashSet::new();
+    let mut book = Book {
+        store: announcer.ports.store.clone(),
+        announcer,
+        local,
+        present: HashSet::new(),
+        arrive_again: HashSet::new(),
+        depart_again: HashSet::new(),
+    };
     let mut tick = tokio::time::interval(TICK);
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     let mut ticks = 0u32;
@@ -389,58 +395,145 @@ async fn run(
         tokio::select! {
             command = commands.recv() => match command {
                 None => return,
-                Some(Command::Arrive(user)) => {
-                    if present.contains(&user) {
-                        continue;
-                    }
-                    match store.arrive(&user).await {
-                        Ok(online) => {
-                            present.insert(user.clone());
-                            if online {
-                                announcer.came_online(&user).await;
-                            }
-                        }
-                        Err(e) => tracing::warn!(error = %e, "presence arrival not recorded"),
-                    }
-                }
+                Some(Command::Arrive(user)) => book.arrive(user).await,
                 Some(Command::Depart(user, generation)) => {
-                    let gone = local
+                    let gone = book
+                        .local
                         .remove_if(&user, |_, l| l.connections == 0 && l.generation == generation)
                         .is_some();
-                    if !gone || !present.remove(&user) {
-                        continue;
-                    }
-                    match store.depart(&user).await {
-                        Ok(true) => announcer.announce(&user, PresenceStatus::Offline).await,
-                        Ok(false) => {}
-                        Err(e) => tracing::warn!(error = %e, "presence departure not recorded"),
+                    if gone {
+                        book.depart(user).await;
                     }
                 }
             },
             _ = tick.tick() => {
                 ticks = ticks.wrapping_add(1);
                 if ticks % RENEW_EVERY == 1 {
-                    match store.renew().await {
-                        Ok(true) => {
-                            tracing::warn!(users = present.len(), "this node's presence lease had run out; announcing its users again");
-                            for user in &present {
-                                if matches!(store.arrive(user).await, Ok(true)) {
-                                    announcer.came_online(user).await;
-                                }
-                            }
-                        }
-                        Ok(false) => {}
-                        Err(e) => tracing::warn!(error = %e, "presence lease not renewed"),
-                    }
+                    book.renew().await;
                 }
-                match store.reap().await {
+                book.retry().await;
+                match book.store.reap().await {
                     Ok(offline) => {
                         for user in offline {
-                            announcer.announce(&user, PresenceStatus::Offline).await;
+                            book.announcer.announce(&user, PresenceStatus::Offline).await;
                         }
                     }
                     Err(e) => tracing::debug!(error = %e, "dead nodes not reaped this time"),
                 }
+            }
+        }
+    }
+}
+
+/// What this node has told the store, and what it still owes it.
+struct Book {
+    store: Arc<dyn PresenceStore>,
+    announcer: Announcer,
+    local: Arc<DashMap<User, Local>>,
+    /// Users the store knows this node holds.
+    present: HashSet<User>,
+    /// Arrivals the store did not record yet.
+    arrive_again: HashSet<User>,
+    /// Departures the store did not record yet.
+    depart_again: HashSet<User>,
+}
+
+impl Book {
+    fn held_here(&self, user: &User) -> bool {
+        self.local.get(user).is_some_and(|l| l.connections > 0)
+    }
+
+    async fn arrive(&mut self, user: User) {
+        if self.depart_again.remove(&user) {
+            // Back before the store heard of the departure: it still has
+            // the user as held here, which is true again.
+            self.present.insert(user);
+            return;
+        }
+        if self.present.contains(&user) {
+            return;
+        }
+        match self.store.arrive(&user).await {
+            Ok(online) => {
+                self.arrive_again.remove(&user);
+                self.present.insert(user.clone());
+                if online {
+                    self.announcer.came_online(&user).await;
+                }
+            }
+            Err(e) => {
+                tracing::warn!(error = %e, "presence arrival not recorded; retrying every second");
+                self.arrive_again.insert(user);
+            }
+        }
+    }
+
+    async fn depart(&mut self, user: User) {
+        if self.arrive_again.remove(&user) {
+            // The store never heard of the arrival: nothing to undo.
+            return;
+        }
+        if !self.present.remove(&user) {
+            return;
+        }
+        match self.store.depart(&user).await {
+            Ok(true) => {
+                self.depart_again.remove(&user);
+                self.announcer
+                    .announce(&user, PresenceStatus::Offline)
+                    .await;
+            }
+            Ok(false) => {
+                self.depart_again.remove(&user);
+            }
+            Err(e) => {
+                tracing::warn!(error = %e, "presence departure not recorded; retrying every second");
+                self.depart_again.insert(user);
+            }
+        }
+    }
+
+    async fn renew(&mut self) {
+        match self.store.renew().await {
+            Ok(true) => {
+                tracing::warn!(
+                    users = self.present.len(),
+                    "this node's presence lease had run out; announcing its users again"
+                );
+                let users: Vec<User> = self.present.iter().cloned().collect();
+                for user in users {
+                    match self.store.arrive(&user).await {
+                        Ok(true) => self.announcer.came_online(&user).await,
+                        Ok(false) => {}
+                        Err(_) => {
+                            self.present.remove(&user);
+                            self.arrive_again.insert(user);
+                        }
+                    }
+                }
+            }
+            Ok(false) => {}
+            Err(e) => tracing::warn!(error = %e, "presence lease not renewed"),
+        }
+    }
+
+    /// What the store missed while it was unreachable, as things are now:
+    /// an arrival of a user since gone is dropped, a departure of a user
+    /// since back is dropped.
+    async fn retry(&mut self) {
+        let arrivals: Vec<User> = self.arrive_again.drain().collect();
+        for user in arrivals {
+            if self.held_here(&user) {
+                self.arrive(user).await;
+            }
+        }
+        let departures: Vec<User> = self.depart_again.drain().collect();
+        for user in departures {
+            if self.held_here(&user) {
+                self.present.insert(user);
+            } else {
+                self.present.insert(user.clone());
+                self.depart(user).await;
             }
         }
     }
@@ -474,5 +567,151 @@ impl PresenceStore for LocalPresenceStore {
 
     async fn reap(&self) -> Result<Vec<User>, BrokerError> {
         Ok(Vec::new())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Mutex;
+    use std::sync::atomic::{AtomicU32, Ordering};
+
+    use super::*;
+    use crate::ports::agent_repository::MockAgentRepository;
+    use crate::ports::broker::MockBroker;
+    use crate::ports::clock::MockClock;
+    use crate::ports::conversation_repository::MockConversationRepository;
+    use crate::test_support::fixed_now;
+
+    /// Publishes recorded as (user, status).
+    type Log = Arc<Mutex<Vec<(String, &'static str)>>>;
+
+    /// A store that fails its first `fail` calls of arrive and depart.
+    struct Flaky {
+        inner: LocalPresenceStore,
+        fail: AtomicU32,
+    }
+
+    #[async_trait::async_trait]
+    impl PresenceStore for Flaky {
+        async fn arrive(&self, user: &User) -> Result<bool, BrokerError> {
+            if self.fail.load(Ordering::SeqCst) > 0 {
+                self.fail.fetch_sub(1, Ordering::SeqCst);
+                return Err(BrokerError(anyhow::anyhow!("down")));
+            }
+            self.inner.arrive(user).await
+        }
+        async fn depart(&self, user: &User) -> Result<bool, BrokerError> {
+            if self.fail.load(Ordering::SeqCst) > 0 {
+                self.fail.fetch_sub(1, Ordering::SeqCst);
+                return Err(BrokerError(anyhow::anyhow!("down")));
+            }
+            self.inner.depart(user).await
+        }
+        async fn connected(&self, users: &[User]) -> Result<Vec<bool>, BrokerError> {
+            self.inner.connected(users).await
+        }
+        async fn renew(&self) -> Result<bool, BrokerError> {
+            Ok(false)
+        }
+        async fn reap(&self) -> Result<Vec<User>, BrokerError> {
+            Ok(Vec::new())
+        }
+    }
+
+    fn presence(fail: u32) -> (Arc<Presence>, Log) {
+        let log: Log = Arc::default();
+        let mut broker = MockBroker::new();
+        let l = log.clone();
+        broker.expect_publish().returning(move |env| {
+            if let ChatEvent::Presence { user, status, .. } = &env.event {
+                assert!(env.all_agents, "an agent's change goes to every agent");
+                l.lock()
+                    .unwrap()
+                    .push((user.id.to_string(), status.as_str()));
+            }
+            Ok(())
+        });
+        let mut agents = MockAgentRepository::new();
+        agents.expect_seen().returning(|_| Ok(()));
+        agents.expect_find().returning(|_| Ok(None));
+        let mut conversations = MockConversationRepository::new();
+        conversations
+            .expect_customers_served_by()
+            .returning(|_| Ok(vec![]));
+        let mut clock = MockClock::new();
+        clock.expect_now().returning(fixed_now);
+        let ports = PresencePorts {
+            store: Arc::new(Flaky {
+                inner: LocalPresenceStore::default(),
+                fail: AtomicU32::new(fail),
+            }),
+            agents: Arc::new(agents),
+            conversations: Arc::new(conversations),
+            broker: Arc::new(broker),
+            clock: Arc::new(clock),
+        };
+        (Presence::start(ports, Duration::from_secs(2)), log)
+    }
+
+    fn agent(s: &str) -> User {
+        User::agent(UserId::new(s).unwrap())
+    }
+
+    /// Lets the presence task run until it waits (the clock is paused, so
+    /// sleeps end only when everything else is idle).
+    async fn settle(d: Duration) {
+        tokio::time::sleep(d).await;
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn one_event_per_change_whatever_the_number_of_connections() {
+        let (p, log) = presence(0);
+        let a = agent("a");
+        p.connected(&a);
+        p.connected(&a);
+        settle(Duration::from_millis(10)).await;
+        p.disconnected(&a);
+        settle(Duration::from_secs(3)).await;
+        assert_eq!(*log.lock().unwrap(), vec![("a".into(), "online")]);
+        p.disconnected(&a);
+        settle(Duration::from_millis(1900)).await;
+        assert_eq!(log.lock().unwrap().len(), 1, "not before the grace");
+        settle(Duration::from_millis(200)).await;
+        assert_eq!(
+            *log.lock().unwrap(),
+            vec![("a".into(), "online"), ("a".into(), "offline")]
+        );
+        assert_eq!(p.local_users(), 0, "nothing kept for a user gone");
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_reload_within_the_grace_is_no_change() {
+        let (p, log) = presence(0);
+        let a = agent("a");
+        p.connected(&a);
+        settle(Duration::from_millis(10)).await;
+        p.disconnected(&a);
+        settle(Duration::from_secs(1)).await;
+        p.connected(&a);
+        settle(Duration::from_secs(5)).await;
+        assert_eq!(*log.lock().unwrap(), vec![("a".into(), "online")]);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn what_the_store_missed_is_recorded_once_it_answers() {
+        // The arrival fails twice, then goes through on a retry.
+        let (p, log) = presence(2);
+        let a = agent("a");
+        p.connected(&a);
+        settle(Duration::from_millis(10)).await;
+        assert!(log.lock().unwrap().is_empty());
+        settle(Duration::from_secs(3)).await;
+        assert_eq!(*log.lock().unwrap(), vec![("a".into(), "online")]);
+        p.disconnected(&a);
+        settle(Duration::from_secs(3)).await;
+        assert_eq!(
+            *log.lock().unwrap(),
+            vec![("a".into(), "online"), ("a".into(), "offline")]
+        );
     }
 }

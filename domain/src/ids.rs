@@ -59,8 +59,12 @@ ulid_id!(
 );
 
 /// A user id: the token's `sub`, any non-empty string of at most 128 characters.
+///
+/// Shared, not owned: a user id is cloned into every envelope's recipients,
+/// the hub's registry and the presence book, and a clone is a reference
+/// count, not a copy of the string.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub struct UserId(String);
+pub struct UserId(std::sync::Arc<str>);
 
 impl UserId {
     pub const MAX_CHARS: usize = 128;
@@ -73,7 +77,7 @@ impl UserId {
         if chars == 0 || chars > Self::MAX_CHARS {
             return Err(IdError::BadUserId);
         }
-        Ok(Self(raw))
+        Ok(Self(raw.into()))
     }
 
     pub fn as_str(&self) -> &str {

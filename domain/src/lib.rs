@@ -10,6 +10,7 @@ pub mod event;
 pub mod ids;
 pub mod message;
 pub mod role;
+pub mod routing;
 
 pub use conversation::{
     AssignOutcome, Conversation, ConversationError, ConversationStatus, ConversationView,
@@ -21,3 +22,4 @@ pub use message::{
     ClientMsgId, ContentError, MAX_CONTENT_CHARS, Message, MessageContent, MessageKind, NewMessage,
 };
 pub use role::{Endpoint, Identity, Role, Side, User};
+pub use routing::{Assignment, Candidate, FewestOpenFirst, RoutingRule, Waiting};

@@ -144,6 +144,9 @@ fn examples(root: &Value, name: &str) -> Vec<Value> {
 fn conform(root: &Value, frame: &Value) -> Result<&'static str, String> {
     let name = match (frame["type"].as_str(), frame["sub_type"].as_str()) {
         (Some("text"), _) => "Text",
+        (Some("note"), _) => "Note",
+        (Some("system"), Some("conversation_created")) => "ConversationCreated",
+        (Some("system"), Some("presence")) => "Presence",
         (Some("system"), Some("typing_started" | "typing_stopped")) => "Typing",
         (Some("system"), Some("conversation_assigned")) => "ConversationAssigned",
         (Some("system"), Some("conversation_closed")) => "ConversationClosed",
@@ -163,7 +166,7 @@ fn every_documented_example_matches_its_own_schema() {
         .keys()
         .cloned()
         .collect();
-    assert_eq!(names.len(), 9);
+    assert_eq!(names.len(), 13);
     for name in names {
         let exs = examples(&root, &name);
         assert!(!exs.is_empty(), "{name} has no example");
@@ -171,15 +174,14 @@ fn every_documented_example_matches_its_own_schema() {
             validate(&root, &message(&root, &name)["payload"], &ex, &name).unwrap();
         }
     }
-    // Both channels carry every message, and the operations reference them.
-    for channel in ["clients", "supports"] {
-        assert_eq!(
-            root["channels"][channel]["messages"]
-                .as_object()
-                .unwrap()
-                .len(),
-            9
-        );
+    // The agents' channel carries every message; the customers' all but
+    // the notes (in and out).
+    for (channel, n) in [("clients", 11), ("supports", 13)] {
+        let messages = root["channels"][channel]["messages"].as_object().unwrap();
+        assert_eq!(messages.len(), n, "{channel}");
+        if channel == "clients" {
+            assert!(!messages.contains_key("SendNote") && !messages.contains_key("Note"));
+        }
     }
 }
 
@@ -274,4 +276,75 @@ async fn documented_inbound_examples_get_documented_replies_on_both_channels() {
         conform(&root, &ws.recv().await).unwrap(),
         "ConversationAssigned"
     );
+}
+
+#[tokio::test]
+async fn the_desks_frames_are_documented() {
+    let root = doc();
+    let app = spawn_app().await;
+    let client = app.user("client");
+    let agent = app.user("support");
+    let colleague = app.user("support");
+    let mut agent_ws = app
+        .connect("/chats/supports", &agent.token)
+        .await
+        .with_presence();
+    let mut colleague_ws = app.connect("/chats/supports", &colleague.token).await;
+    let mut owner_ws = app
+        .connect("/chats/clients", &client.token)
+        .await
+        .with_presence();
+    // Each side's own arrival first: presence frames to the agents.
+    assert_eq!(conform(&root, &agent_ws.recv().await).unwrap(), "Presence");
+    let cid = app.open_conversation(&client).await["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let next = async |ws: &mut Ws| loop {
+        let f = ws.recv().await;
+        if f["sub_type"] != "presence" {
+            return f;
+        }
+    };
+    for ws in [&mut agent_ws, &mut owner_ws] {
+        assert_eq!(
+            conform(&root, &next(ws).await).unwrap(),
+            "ConversationCreated"
+        );
+    }
+    app.assign(&agent, &cid).await;
+    for ws in [&mut agent_ws, &mut owner_ws] {
+        assert_eq!(
+            conform(&root, &next(ws).await).unwrap(),
+            "ConversationAssigned"
+        );
+    }
+    // Then the presence of the agent who joined.
+    assert_eq!(conform(&root, &owner_ws.recv().await).unwrap(), "Presence");
+    for ex in examples(&root, "SendNote") {
+        let mut frame = ex.clone();
+        frame["conversation_id"] = json!(cid);
+        agent_ws.send(frame.clone()).await;
+        assert_eq!(conform(&root, &next(&mut agent_ws).await).unwrap(), "Note");
+        owner_ws.send(frame).await;
+        let refused = next(&mut owner_ws).await;
+        assert_eq!(conform(&root, &refused).unwrap(), "Error");
+        assert_eq!(refused["payload"]["code"], "invalid_message");
+    }
+    let r = app
+        .post(
+            &format!("/conversations/{cid}/transfer"),
+            &agent.token,
+            json!({ "to": colleague.id }),
+        )
+        .await;
+    assert_eq!(r.status(), 200);
+    // The colleague saw the queue grow, the claim, then the transfer.
+    for kind in [
+        "ConversationCreated",
+        "ConversationAssigned",
+        "ConversationAssigned",
+    ] {
+        assert_eq!(conform(&root, &colleague_ws.recv().await).unwrap(), kind);
+    }
 }

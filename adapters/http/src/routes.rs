@@ -124,7 +124,7 @@ async fn cors<E: Endpoint>(
         return Ok(poem::Response::builder()
             .status(StatusCode::NO_CONTENT)
             .header(header::ACCESS_CONTROL_ALLOW_ORIGIN, origin)
-            .header(header::ACCESS_CONTROL_ALLOW_METHODS, "GET, POST")
+            .header(header::ACCESS_CONTROL_ALLOW_METHODS, "GET, POST, PUT")
             .header(
                 header::ACCESS_CONTROL_ALLOW_HEADERS,
                 "authorization, content-type",

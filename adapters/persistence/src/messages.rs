@@ -148,8 +148,10 @@ impl MessageRepository for SeaOrmMessageRepository {
         up_to: MessageId,
         at: DateTime<Utc>,
     ) -> Result<u64, MarkReadError> {
+        // A read receipt names a text, whoever reads: a note's id would
+        // reach the customer in the messages_read event.
         let seq = self
-            .seq_of(conversation, up_to, reader.side)
+            .seq_of(conversation, up_to, Side::Customer)
             .await?
             .ok_or(MarkReadError::UnknownMessage)?;
         let result = message::Entity::update_many()

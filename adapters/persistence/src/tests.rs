@@ -925,6 +925,14 @@ async fn notes_are_stored_with_a_seq_and_only_agents_see_them() {
             r.messages.mark_read(c.id, &customer_user, n.id, t0()).await,
             Err(MarkReadError::UnknownMessage)
         ));
+        let agent_user = User::agent(UserId::new("agent-1").unwrap());
+        assert!(
+            matches!(
+                r.messages.mark_read(c.id, &agent_user, n.id, t0()).await,
+                Err(MarkReadError::UnknownMessage)
+            ),
+            "a note is no read receipt for agents either"
+        );
         assert_eq!(
             r.messages
                 .mark_read(c.id, &customer_user, t2.id, t0())

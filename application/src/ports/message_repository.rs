@@ -166,8 +166,9 @@ pub trait MessageRepository: Send + Sync {
     /// unread (notes are never read receipts). Returns how many changed.
     ///
     /// # Errors
-    /// MUST return `UnknownMessage` when `up_to` is not in this conversation
-    /// or is a message `reader` may not see.
+    /// MUST return `UnknownMessage` when `up_to` is not a text of this
+    /// conversation (a note is no read receipt: its id would reach the
+    /// customer).
     async fn mark_read(
         &self,
         conversation: ConversationId,

@@ -7,6 +7,7 @@ use std::sync::Arc;
 use poem::Request;
 use poem_openapi::param::{Path, Query};
 use poem_openapi::payload::Json;
+use poem_openapi::types::MaybeUndefined;
 use poem_openapi::{ApiResponse, OpenApi};
 use qc_application::Presence;
 use qc_application::ports::HistoryCursor;
@@ -245,8 +246,14 @@ impl ConversationsApi {
             ));
         }
         let to = match body.0.to {
-            None => None,
-            Some(raw) => {
+            MaybeUndefined::Undefined => {
+                return Err(ApiError::bad_request(
+                    "invalid_request",
+                    "`to` is required: an agent's sub, or null for the queue",
+                ));
+            }
+            MaybeUndefined::Null => None,
+            MaybeUndefined::Value(raw) => {
                 let unknown =
                     || ApiError::bad_request("unknown_agent", "`to` names no agent the desk knows");
                 let agent = UserId::new(raw.0).map_err(|_| unknown())?;

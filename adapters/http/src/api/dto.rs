@@ -2,6 +2,7 @@
 //! milliseconds and a `Z`, exactly as on the WebSocket.
 
 use poem_openapi::Object;
+use poem_openapi::types::MaybeUndefined;
 use qc_application::AgentEntry;
 use qc_domain::{ClientMsgId, ConversationView, Message};
 
@@ -139,9 +140,10 @@ pub struct HealthStatus {
 #[derive(Debug, Clone, Object)]
 pub struct TransferRequest {
     /// The `sub` of the agent to hand the conversation to; null hands it
-    /// back to the queue.
+    /// back to the queue. Required: a body without it is refused, so a
+    /// mistaken empty body never empties an agent's conversation.
     #[oai(nullable)]
-    pub to: Option<StrictString>,
+    pub to: MaybeUndefined<StrictString>,
 }
 
 /// An agent on the desk.

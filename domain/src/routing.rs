@@ -1,0 +1,310 @@
+//! Automatic assignment (`QC_ROUTING=auto`): which waiting conversation goes
+//! to which agent. A pure rule, so it can be tested exhaustively and
+//! replaced (skills, languages, VIP first) without touching an adapter:
+//! implement [`RoutingRule`] and hand it to the application at bootstrap.
+//!
+//! The default, [`FewestOpenFirst`], is the contract's (§5): a conversation
+//! goes to an agent who is online (not away, not offline) and holds fewer
+//! than the capacity, the one holding the fewest, ties to the one whose
+//! last assignment is oldest (never assigned counts as oldest), then by id
+//! so that every node decides alike. Conversations are served oldest
+//! first; what nobody can take keeps waiting.
+
+use chrono::{DateTime, Utc};
+
+use crate::event::PresenceStatus;
+use crate::ids::{ConversationId, UserId};
+
+/// A conversation waiting in the queue.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Waiting {
+    pub id: ConversationId,
+    pub created_at: DateTime<Utc>,
+}
+
+/// An agent as routing sees them.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Candidate {
+    pub id: UserId,
+    pub status: PresenceStatus,
+    /// Open conversations assigned to them now.
+    pub open: u32,
+    /// When they were last assigned one (by routing or by hand).
+    pub last_assigned_at: Option<DateTime<Utc>>,
+}
+
+/// One decision: `conversation` goes to `agent`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Assignment {
+    pub conversation: ConversationId,
+    pub agent: UserId,
+}
+
+/// Decides assignments for the waiting conversations.
+///
+/// Implementations MUST: assign only to agents who are online and stay
+/// strictly under `capacity` counting what this plan adds; assign each
+/// conversation at most once; and leave waiting only conversations no
+/// qualifying agent could take. Everything else (order, tie-breaks) is the
+/// rule's to choose.
+pub trait RoutingRule: Send + Sync {
+    /// `waiting` oldest first; `now` is when the plan is applied (the new
+    /// "last assigned" of every agent it picks).
+    fn plan(
+        &self,
+        waiting: &[Waiting],
+        agents: &[Candidate],
+        capacity: u32,
+        now: DateTime<Utc>,
+    ) -> Vec<Assignment>;
+}
+
+/// The contract's rule (§5).
+#[derive(Debug, Clone, Copy, Default)]
+pub struct FewestOpenFirst;
+
+impl FewestOpenFirst {
+    /// Whether `agent` may take one more now.
+    pub fn qualifies(agent: &Candidate, capacity: u32) -> bool {
+        agent.status == PresenceStatus::Online && agent.open < capacity
+    }
+}
+
+impl RoutingRule for FewestOpenFirst {
+    fn plan(
+        &self,
+        waiting: &[Waiting],
+        agents: &[Candidate],
+        capacity: u32,
+        now: DateTime<Utc>,
+    ) -> Vec<Assignment> {
+        let mut pool: Vec<Candidate> = agents
+            .iter()
+            .filter(|a| Self::qualifies(a, capacity))
+            .cloned()
+            .collect();
+        let mut queue: Vec<&Waiting> = waiting.iter().collect();
+        queue.sort_by_key(|w| (w.created_at, w.id));
+        let mut out = Vec::new();
+        for conversation in queue {
+            // Fewest open, then the oldest last assignment (None first),
+            // then the id: a total order, the same on every node.
+            let Some(agent) = pool
+                .iter_mut()
+                .filter(|a| a.open < capacity)
+                .min_by(|a, b| {
+                    (a.open, a.last_assigned_at, &a.id).cmp(&(b.open, b.last_assigned_at, &b.id))
+                })
+            else {
+                break;
+            };
+            agent.open += 1;
+            agent.last_assigned_at = Some(now);
+            out.push(Assignment {
+                conversation: conversation.id,
+                agent: agent.id.clone(),
+            });
+        }
+        out
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use chrono::TimeZone;
+    use ulid::Ulid;
+
+    fn at(s: i64) -> DateTime<Utc> {
+        Utc.timestamp_opt(1_763_000_000 + s, 0).unwrap()
+    }
+
+    fn agent(id: &str, status: PresenceStatus, open: u32, last: Option<i64>) -> Candidate {
+        Candidate {
+            id: UserId::new(id).unwrap(),
+            status,
+            open,
+            last_assigned_at: last.map(at),
+        }
+    }
+
+    fn waiting(n: usize) -> Vec<Waiting> {
+        (0..n)
+            .map(|i| Waiting {
+                id: ConversationId::from_ulid(Ulid::generate()),
+                created_at: at(i as i64),
+            })
+            .collect()
+    }
+
+    fn to(plan: &[Assignment]) -> Vec<&str> {
+        plan.iter().map(|a| a.agent.as_str()).collect()
+    }
+
+    #[test]
+    fn the_fewest_open_wins_then_the_longest_since_their_last_assignment() {
+        let agents = [
+            agent("busy", PresenceStatus::Online, 3, Some(1)),
+            agent("recent", PresenceStatus::Online, 1, Some(90)),
+            agent("earlier", PresenceStatus::Online, 1, Some(10)),
+            agent("away", PresenceStatus::Away, 0, None),
+            agent("gone", PresenceStatus::Offline, 0, None),
+        ];
+        let plan = FewestOpenFirst.plan(&waiting(1), &agents, 5, at(100));
+        assert_eq!(to(&plan), ["earlier"]);
+        let plan = FewestOpenFirst.plan(&waiting(3), &agents, 5, at(100));
+        // earlier (1 → 2), then recent (the fewest now), then both hold 2
+        // and were just assigned at the same time: the id decides.
+        assert_eq!(to(&plan), ["earlier", "recent", "earlier"]);
+    }
+
+    #[test]
+    fn nobody_goes_above_capacity_and_the_rest_waits_oldest_first() {
+        let agents = [
+            agent("a", PresenceStatus::Online, 4, None),
+            agent("b", PresenceStatus::Online, 5, None),
+        ];
+        let w = waiting(3);
+        let plan = FewestOpenFirst.plan(&w, &agents, 5, at(100));
+        assert_eq!(plan.len(), 1);
+        assert_eq!(plan[0].conversation, w[0].id, "the oldest first");
+        assert_eq!(plan[0].agent.as_str(), "a");
+        assert!(FewestOpenFirst.plan(&w, &[], 5, at(100)).is_empty());
+    }
+
+    /// A small deterministic generator (no dependency): xorshift.
+    struct Rng(u64);
+
+    impl Rng {
+        fn next(&mut self) -> u64 {
+            self.0 ^= self.0 << 13;
+            self.0 ^= self.0 >> 7;
+            self.0 ^= self.0 << 17;
+            self.0
+        }
+        fn below(&mut self, n: u64) -> u64 {
+            self.next() % n.max(1)
+        }
+    }
+
+    /// Any sequence of opens, closes, presence changes and transfers keeps
+    /// the invariants, with the rule run after every step as the server
+    /// does: no agent above capacity, no conversation assigned twice, only
+    /// online agents take new ones, and nothing waits while someone
+    /// qualifies.
+    #[test]
+    fn random_desks_keep_every_invariant() {
+        const CAPACITY: u32 = 3;
+        for seed in 1..=300u64 {
+            let mut rng = Rng(seed.wrapping_mul(0x9E37_79B9_7F4A_7C15));
+            let ids: Vec<String> = (0..6).map(|i| format!("agent-{i}")).collect();
+            let mut status: Vec<PresenceStatus> = vec![PresenceStatus::Offline; ids.len()];
+            let mut last: Vec<Option<i64>> = vec![None; ids.len()];
+            // conversation -> (created, Some(agent index) | None, open)
+            let mut convs: Vec<(Waiting, Option<usize>, bool)> = Vec::new();
+            for step in 0..200i64 {
+                match rng.below(6) {
+                    0 | 1 => convs.push((
+                        Waiting {
+                            id: ConversationId::from_ulid(Ulid::generate()),
+                            created_at: at(step),
+                        },
+                        None,
+                        true,
+                    )),
+                    2 => {
+                        let i = rng.below(convs.len() as u64) as usize;
+                        if let Some(c) = convs.get_mut(i) {
+                            c.2 = false;
+                        }
+                    }
+                    3 => {
+                        let a = rng.below(ids.len() as u64) as usize;
+                        status[a] = match rng.below(3) {
+                            0 => PresenceStatus::Online,
+                            1 => PresenceStatus::Away,
+                            _ => PresenceStatus::Offline,
+                        };
+                    }
+                    _ => {
+                        // A transfer back to the queue, or to a colleague
+                        // with room (a transfer checks capacity too).
+                        let i = rng.below(convs.len() as u64) as usize;
+                        let target = rng.below(ids.len() as u64 + 1) as usize;
+                        let load = |a: usize, convs: &[(Waiting, Option<usize>, bool)]| {
+                            convs.iter().filter(|c| c.2 && c.1 == Some(a)).count() as u32
+                        };
+                        let room = target < ids.len() && load(target, &convs) < CAPACITY;
+                        if let Some(c) = convs.get_mut(i).filter(|c| c.2 && c.1.is_some()) {
+                            c.1 = if room { Some(target) } else { None };
+                        }
+                    }
+                }
+                // The rule, as the server runs it after every change.
+                let candidates: Vec<Candidate> = ids
+                    .iter()
+                    .enumerate()
+                    .map(|(a, id)| Candidate {
+                        id: UserId::new(id.as_str()).unwrap(),
+                        status: status[a],
+                        open: convs.iter().filter(|c| c.2 && c.1 == Some(a)).count() as u32,
+                        last_assigned_at: last[a].map(at),
+                    })
+                    .collect();
+                let queue: Vec<Waiting> = convs
+                    .iter()
+                    .filter(|c| c.2 && c.1.is_none())
+                    .map(|c| c.0.clone())
+                    .collect();
+                let plan = FewestOpenFirst.plan(&queue, &candidates, CAPACITY, at(step));
+                let mut seen = std::collections::HashSet::new();
+                for a in &plan {
+                    assert!(seen.insert(a.conversation), "seed {seed}: assigned twice");
+                    let who = ids.iter().position(|i| i == a.agent.as_str()).unwrap();
+                    assert_eq!(status[who], PresenceStatus::Online, "seed {seed}");
+                    let c = convs
+                        .iter_mut()
+                        .find(|c| c.0.id == a.conversation)
+                        .expect("a planned conversation is one that waits");
+                    assert!(c.2 && c.1.is_none(), "seed {seed}: only waiting ones");
+                    c.1 = Some(who);
+                    last[who] = Some(step);
+                }
+                for (a, _) in ids.iter().enumerate() {
+                    let open = convs.iter().filter(|c| c.2 && c.1 == Some(a)).count() as u32;
+                    // Transfers by hand may only fill up to capacity, and
+                    // the rule never passes it.
+                    assert!(open <= CAPACITY, "seed {seed}: agent {a} holds {open}");
+                }
+                let waits = convs.iter().any(|c| c.2 && c.1.is_none());
+                let someone_qualifies = ids.iter().enumerate().any(|(a, _)| {
+                    status[a] == PresenceStatus::Online
+                        && (convs.iter().filter(|c| c.2 && c.1 == Some(a)).count() as u32)
+                            < CAPACITY
+                });
+                assert!(
+                    !(waits && someone_qualifies),
+                    "seed {seed} step {step}: a conversation waits while an agent qualifies"
+                );
+                // Oldest first: whatever still waits is newer than what was
+                // just assigned.
+                if let (Some(newest_assigned), Some(oldest_waiting)) = (
+                    plan.iter()
+                        .filter_map(|a| convs.iter().find(|c| c.0.id == a.conversation))
+                        .map(|c| c.0.created_at)
+                        .max(),
+                    convs
+                        .iter()
+                        .filter(|c| c.2 && c.1.is_none())
+                        .map(|c| c.0.created_at)
+                        .min(),
+                ) {
+                    assert!(
+                        newest_assigned <= oldest_waiting,
+                        "seed {seed}: not oldest first"
+                    );
+                }
+            }
+        }
+    }
+}
