@@ -179,6 +179,7 @@ mod tests {
             conversation_id: conv.id,
             support_id: Some(agent().user_id),
             previous_support_id: None,
+            last_seq: None,
             at: fixed_now(),
         });
         let seen = access.get(conv.id).await.unwrap().unwrap();

@@ -77,6 +77,17 @@ struct Local {
 enum Command {
     Arrive(User),
     Depart(User, u64),
+    /// The node's lease had run out: tell the store again of every user
+    /// this node holds.
+    Rearrive,
+}
+
+/// Generations come from one counter: an entry removed and made again
+/// never reuses one, so a stale departure cannot match a new connection.
+static GENERATION: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(1);
+
+fn next_generation() -> u64 {
+    GENERATION.fetch_add(1, std::sync::atomic::Ordering::Relaxed)
 }
 
 pub struct Presence {
@@ -102,6 +113,12 @@ impl Presence {
             commands,
             grace,
         });
+        tokio::spawn(lease(
+            Announcer {
+                ports: ports.clone(),
+            },
+            presence.commands.clone(),
+        ));
         tokio::spawn(run(Announcer { ports }, local, rx));
         presence
     }
@@ -114,7 +131,7 @@ impl Presence {
         });
         local.connections += 1;
         if local.connections == 1 {
-            local.generation += 1;
+            local.generation = next_generation();
             let _ = self.commands.send(Command::Arrive(user.clone()));
         }
     }
@@ -128,7 +145,7 @@ impl Presence {
         if local.connections > 0 {
             return;
         }
-        local.generation += 1;
+        local.generation = next_generation();
         let generation = local.generation;
         drop(local);
         let commands = self.commands.clone();
@@ -151,17 +168,6 @@ impl Presence {
         self.ports.agents.seen(agent).await?;
         self.seen.insert(agent.clone());
         Ok(())
-    }
-
-    /// Whether `agent` was ever seen (the target of a transfer must be).
-    ///
-    /// # Errors
-    /// When the lookup failed.
-    pub async fn agent_exists(&self, agent: &UserId) -> Result<bool, PresenceError> {
-        if self.seen.contains(agent) {
-            return Ok(true);
-        }
-        Ok(self.ports.agents.find(agent).await?.is_some())
     }
 
     /// `user`'s presence now.
@@ -343,8 +349,14 @@ impl Announcer {
         let recipients = match recipients {
             Ok(r) => r,
             Err(e) => {
-                tracing::warn!(error = %e, "presence change not announced: its recipients could not be read");
-                return;
+                // Every agent still hears of an agent's change (that needs
+                // no lookup); the customers it serves learn it on their next
+                // connection.
+                tracing::warn!(error = %e, "presence change not told to the conversations' other side");
+                if user.side == Side::Customer {
+                    return;
+                }
+                Vec::new()
             }
         };
         let event = ChatEvent::Presence {
@@ -360,11 +372,6 @@ impl Announcer {
     }
 
     async fn came_online(&self, user: &User) {
-        if user.side == Side::Agent
-            && let Err(e) = self.ports.agents.seen(&user.id).await
-        {
-            tracing::warn!(error = %e, "agent not recorded as seen");
-        }
         match self.status_of(user, Some(true)).await {
             Ok(status) => self.announce(user, status).await,
             Err(e) => tracing::warn!(error = %e, "presence change not announced"),
@@ -390,7 +397,6 @@ async fn run(
     };
     let mut tick = tokio::time::interval(TICK);
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-    let mut ticks = 0u32;
     loop {
         tokio::select! {
             command = commands.recv() => match command {
@@ -405,22 +411,43 @@ async fn run(
                         book.depart(user).await;
                     }
                 }
+                Some(Command::Rearrive) => book.rearrive().await,
             },
-            _ = tick.tick() => {
-                ticks = ticks.wrapping_add(1);
-                if ticks % RENEW_EVERY == 1 {
-                    book.renew().await;
+            _ = tick.tick() => book.retry().await,
+        }
+    }
+}
+
+/// The node's lease, on a task of its own so that no database wait or
+/// backlog of arrivals delays a renewal past the lease (other nodes would
+/// take this node's users for offline); and the reaping of dead nodes.
+async fn lease(announcer: Announcer, commands: mpsc::UnboundedSender<Command>) {
+    let store = announcer.ports.store.clone();
+    let mut tick = tokio::time::interval(TICK);
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    let mut ticks = 0u32;
+    loop {
+        tick.tick().await;
+        if commands.is_closed() {
+            return;
+        }
+        ticks = ticks.wrapping_add(1);
+        if ticks % RENEW_EVERY == 1 {
+            match store.renew().await {
+                Ok(true) => {
+                    let _ = commands.send(Command::Rearrive);
                 }
-                book.retry().await;
-                match book.store.reap().await {
-                    Ok(offline) => {
-                        for user in offline {
-                            book.announcer.announce(&user, PresenceStatus::Offline).await;
-                        }
-                    }
-                    Err(e) => tracing::debug!(error = %e, "dead nodes not reaped this time"),
+                Ok(false) => {}
+                Err(e) => tracing::warn!(error = %e, "presence lease not renewed"),
+            }
+        }
+        match store.reap().await {
+            Ok(offline) => {
+                for user in offline {
+                    announcer.announce(&user, PresenceStatus::Offline).await;
                 }
             }
+            Err(e) => tracing::debug!(error = %e, "dead nodes not reaped this time"),
         }
     }
 }
@@ -469,11 +496,11 @@ impl Book {
     }
 
     async fn depart(&mut self, user: User) {
-        if self.arrive_again.remove(&user) {
-            // The store never heard of the arrival: nothing to undo.
-            return;
-        }
-        if !self.present.remove(&user) {
+        // An arrival that failed may still have been recorded (a timeout
+        // after the script ran): undo it all the same (departing is
+        // idempotent).
+        let uncertain = self.arrive_again.remove(&user);
+        if !self.present.remove(&user) && !uncertain {
             return;
         }
         match self.store.depart(&user).await {
@@ -493,27 +520,21 @@ impl Book {
         }
     }
 
-    async fn renew(&mut self) {
-        match self.store.renew().await {
-            Ok(true) => {
-                tracing::warn!(
-                    users = self.present.len(),
-                    "this node's presence lease had run out; announcing its users again"
-                );
-                let users: Vec<User> = self.present.iter().cloned().collect();
-                for user in users {
-                    match self.store.arrive(&user).await {
-                        Ok(true) => self.announcer.came_online(&user).await,
-                        Ok(false) => {}
-                        Err(_) => {
-                            self.present.remove(&user);
-                            self.arrive_again.insert(user);
-                        }
-                    }
+    async fn rearrive(&mut self) {
+        tracing::warn!(
+            users = self.present.len(),
+            "this node's presence lease had run out; announcing its users again"
+        );
+        let users: Vec<User> = self.present.iter().cloned().collect();
+        for user in users {
+            match self.store.arrive(&user).await {
+                Ok(true) => self.announcer.came_online(&user).await,
+                Ok(false) => {}
+                Err(_) => {
+                    self.present.remove(&user);
+                    self.arrive_again.insert(user);
                 }
             }
-            Ok(false) => {}
-            Err(e) => tracing::warn!(error = %e, "presence lease not renewed"),
         }
     }
 

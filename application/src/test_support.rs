@@ -140,9 +140,18 @@ impl Fixture {
         self.messages
             .expect_settled()
             .returning(|_| crate::ports::PublishTurn::default());
+        let mut agents = crate::ports::agent_repository::MockAgentRepository::new();
+        agents.expect_find().returning(|id| {
+            Ok(Some(crate::ports::AgentRecord {
+                id: id.clone(),
+                away: false,
+                open_conversations: 0,
+            }))
+        });
         TransferConversation {
             conversations: Arc::new(self.conversations),
             messages: Arc::new(self.messages),
+            agents: Arc::new(agents),
             broker: Arc::new(self.broker),
             clock: Arc::new(self.clock),
         }

@@ -147,7 +147,7 @@ impl Application {
         let presence = Presence::start(
             PresencePorts {
                 store: presence_store,
-                agents,
+                agents: agents.clone(),
                 conversations: conversations.clone(),
                 broker: broker.clone(),
                 clock: clock.clone(),
@@ -207,6 +207,7 @@ impl Application {
             transfer: Arc::new(TransferConversation {
                 conversations: conversations.clone(),
                 messages: messages.clone(),
+                agents: agents.clone(),
                 broker: broker.clone(),
                 clock: clock.clone(),
             }),

@@ -94,6 +94,11 @@ pub enum ChatEvent {
         conversation_id: ConversationId,
         support_id: Option<UserId>,
         previous_support_id: Option<UserId>,
+        /// On a transfer: the conversation's last `seq` when it changed
+        /// hands. Texts up to it were the previous agent's, later ones the
+        /// new agent's; with several nodes the hub orders the event after
+        /// the former. Never sent to a client.
+        last_seq: Option<i64>,
         at: DateTime<Utc>,
     },
     ConversationClosed {

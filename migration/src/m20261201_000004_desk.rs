@@ -2,10 +2,10 @@
 //! themselves away), and the indexes that let a listing show each
 //! conversation's last message and unread count in the same query:
 //!
-//! - `ix_messages_visible_seq`: a conversation's texts by `seq`, so the
-//!   latest text (a customer's `last_message`, notes skipped) is one index
-//!   probe; the agents' latest message of any kind uses the existing
-//!   `(conversation_id, seq)` key.
+//! - The latest message is a backward probe of the existing
+//!   `(conversation_id, seq)` key (a customer's skips the few notes on the
+//!   way): no index of its own, so a text's insert maintains one index more,
+//!   not two.
 //! - `ix_messages_unread`: only unread texts, by conversation and sender
 //!   side, so an unread count reads the unread rows and nothing else (a
 //!   partial index; SQLite and PostgreSQL both have them).
@@ -68,11 +68,6 @@ impl MigrationTrait for Migration {
         )
         .await?;
         db.execute_unprepared(
-            "CREATE INDEX ix_messages_visible_seq ON messages (conversation_id, seq) \
-             WHERE message_type = 'text'",
-        )
-        .await?;
-        db.execute_unprepared(
             "CREATE INDEX ix_messages_unread ON messages (conversation_id, sender_side) \
              WHERE read_at IS NULL AND message_type = 'text'",
         )
@@ -82,10 +77,8 @@ impl MigrationTrait for Migration {
 
     async fn down(&self, manager: &SchemaManager) -> Result<(), DbErr> {
         let db = manager.get_connection();
-        for index in ["ix_messages_visible_seq", "ix_messages_unread"] {
-            db.execute_unprepared(&format!("DROP INDEX IF EXISTS {index}"))
-                .await?;
-        }
+        db.execute_unprepared("DROP INDEX IF EXISTS ix_messages_unread")
+            .await?;
         manager
             .drop_table(Table::drop().table(Agents::Table).to_owned())
             .await

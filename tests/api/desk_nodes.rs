@@ -45,7 +45,20 @@ async fn an_agent_on_another_node_sees_the_queue_change_at_once() {
 #[tokio::test]
 async fn a_transfer_between_nodes_switches_deliveries_at_one_seq() {
     let Some(redis_url) = redis() else { return };
-    let (a, b) = two_nodes(&redis_url).await;
+    transfer_while_sending(&redis_url, false).await;
+}
+
+/// The customer on the other node than the previous agent and the
+/// transfer: the texts stored there just before the transfer still reach
+/// the previous agent before the event.
+#[tokio::test]
+async fn a_transfer_switches_at_one_seq_when_the_texts_come_from_the_other_node() {
+    let Some(redis_url) = redis() else { return };
+    transfer_while_sending(&redis_url, true).await;
+}
+
+async fn transfer_while_sending(redis_url: &str, sender_on_b: bool) {
+    let (a, b) = two_nodes(redis_url).await;
     let customer = a.user("client");
     let agent1 = a.user("support");
     let agent2 = a.user("support");
@@ -56,7 +69,9 @@ async fn a_transfer_between_nodes_switches_deliveries_at_one_seq() {
     assert_eq!(a.assign(&agent1, &cid).await.status(), 200);
     let mut a1 = a.connect("/chats/supports", &agent1.token).await; // node A
     let mut a2 = b.connect("/chats/supports", &agent2.token).await; // node B
-    let mut sender = a.connect("/chats/clients", &customer.token).await;
+    let mut sender = if sender_on_b { &b } else { &a }
+        .connect("/chats/clients", &customer.token)
+        .await;
     let mut watcher = a.connect("/chats/clients", &customer.token).await;
 
     // The customer keeps sending while agent 1 hands the conversation over.

@@ -95,6 +95,8 @@ enum WireEvent {
         conversation_id: String,
         support_id: Option<String>,
         previous_support_id: Option<String>,
+        #[serde(default)]
+        last_seq: Option<i64>,
         at: i64,
     },
     Closed {
@@ -152,11 +154,13 @@ pub fn encode(envelope: &Envelope) -> String {
             conversation_id,
             support_id,
             previous_support_id,
+            last_seq,
             at,
         } => WireEvent::Assigned {
             conversation_id: conversation_id.to_string(),
             support_id: support_id.as_ref().map(ToString::to_string),
             previous_support_id: previous_support_id.as_ref().map(ToString::to_string),
+            last_seq: *last_seq,
             at: millis(*at),
         },
         ChatEvent::MessageWithheld {
@@ -272,11 +276,13 @@ pub fn decode(payload: &[u8]) -> anyhow::Result<Envelope> {
             conversation_id,
             support_id,
             previous_support_id,
+            last_seq,
             at,
         } => ChatEvent::ConversationAssigned {
             conversation_id: conversation_id.parse().context("bad conversation id")?,
             support_id: support_id.map(user).transpose()?,
             previous_support_id: previous_support_id.map(user).transpose()?,
+            last_seq,
             at: time(at)?,
         },
         WireEvent::Withheld {
@@ -378,12 +384,14 @@ mod tests {
                 conversation_id: cid,
                 support_id: Some(u("agent")),
                 previous_support_id: None,
+                last_seq: None,
                 at: at(),
             },
             ChatEvent::ConversationAssigned {
                 conversation_id: cid,
                 support_id: None,
                 previous_support_id: Some(u("agent")),
+                last_seq: Some(12),
                 at: at(),
             },
             ChatEvent::MessageWithheld {

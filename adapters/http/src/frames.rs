@@ -387,6 +387,7 @@ pub fn render_event(event: &ChatEvent) -> Frame {
             support_id,
             previous_support_id,
             at,
+            ..
         } => to_frame(
             "system",
             "conversation_assigned",
@@ -504,6 +505,7 @@ mod tests {
             conversation_id: cid,
             support_id: None,
             previous_support_id: Some(UserId::new("agent-1").unwrap()),
+            last_seq: Some(4),
             at,
         }))
         .unwrap();

@@ -130,35 +130,55 @@ impl Hub {
     /// the frame once (and only if someone here receives it).
     pub fn deliver_local(&self, envelope: &Envelope) {
         self.access.observe(&envelope.event);
-        match (&self.sequencer, &envelope.event) {
-            (
-                sequencer,
-                ChatEvent::MessageWithheld {
-                    conversation_id,
-                    seq,
-                },
-            ) => {
-                // Nothing to show; with a sequencer, the seq moves on.
-                if let Some(sequencer) = sequencer {
-                    for user in &envelope.recipients {
-                        if self.holds(user) {
-                            sequencer.offer((*conversation_id, user.clone()), *seq, None);
-                        }
+        if let ChatEvent::MessageWithheld {
+            conversation_id,
+            seq,
+        } = &envelope.event
+        {
+            // Nothing to show; with a sequencer, the seq moves on.
+            if let Some(sequencer) = &self.sequencer {
+                for user in &envelope.recipients {
+                    if self.holds(user) {
+                        sequencer.offer((*conversation_id, user.clone()), *seq, None);
                     }
                 }
-                return;
             }
-            (
-                Some(sequencer),
-                ChatEvent::ConversationAssigned {
-                    conversation_id,
-                    support_id: Some(agent),
-                    ..
-                },
-            ) => sequencer.forget(&(*conversation_id, User::agent(agent.clone()))),
-            _ => {}
+            return;
         }
         let mut frame: Option<Frame> = None;
+        // With several nodes, a transfer's event reaches the previous agent
+        // in its run of texts, right after the last one that was theirs
+        // (another node may still be delivering it), and the new agent's
+        // run starts after that one.
+        let mut in_run: Option<User> = None;
+        if let (
+            Some(sequencer),
+            ChatEvent::ConversationAssigned {
+                conversation_id,
+                support_id,
+                previous_support_id,
+                last_seq,
+                ..
+            },
+        ) = (&self.sequencer, &envelope.event)
+        {
+            let cid = *conversation_id;
+            if let Some(agent) = support_id {
+                let key = (cid, User::agent(agent.clone()));
+                match last_seq {
+                    Some(seq) => sequencer.start_at(key, seq + 1),
+                    None => sequencer.forget(&key),
+                }
+            }
+            if let (Some(previous), Some(seq)) = (previous_support_id, last_seq) {
+                let user = User::agent(previous.clone());
+                if envelope.recipients.contains(&user) && self.holds(&user) {
+                    let frame = frame.get_or_insert_with(|| render_event(&envelope.event));
+                    sequencer.offer_after((cid, user.clone()), seq + 1, Some(frame.clone()));
+                    in_run = Some(user);
+                }
+            }
+        }
         if let (Some(sequencer), ChatEvent::MessageStored { message, .. }) =
             (&self.sequencer, &envelope.event)
         {
@@ -175,7 +195,7 @@ impl Hub {
             return;
         }
         for user in &envelope.recipients {
-            if self.holds(user) {
+            if self.holds(user) && in_run.as_ref() != Some(user) {
                 let frame = frame.get_or_insert_with(|| render_event(&envelope.event));
                 push_to(&self.by_user, user, frame);
             }
@@ -361,6 +381,10 @@ mod tests {
 
     fn user(s: &str) -> User {
         User::customer(UserId::new(s).unwrap())
+    }
+
+    fn agent(s: &str) -> User {
+        User::agent(UserId::new(s).unwrap())
     }
 
     fn hub(transport: Option<Arc<dyn Transport>>) -> Arc<Hub> {
@@ -572,6 +596,71 @@ mod tests {
         inbound.deliver(text(cid, 2, vec![user("alice")]));
         let got: Vec<i64> = (0..3).map(|_| seq_of(&rx.try_recv().unwrap())).collect();
         assert_eq!(got, vec![1, 2, 3]);
+    }
+
+    #[tokio::test]
+    async fn a_withheld_seq_moves_the_order_on_without_a_wait() {
+        let transport = Arc::new(FakeTransport::default());
+        let hub = hub(Some(transport.clone()));
+        let (o, mut rx) = Outbox::new(8, 1 << 20);
+        let _r = hub.register(&user("alice"), o).await;
+        let cid = ConversationId::from_ulid(Ulid::generate());
+        hub.publish(text(cid, 1, vec![user("alice")]))
+            .await
+            .unwrap();
+        // Seq 2 is a note: the customer gets only its place.
+        let withheld = Arc::new(Envelope::new(
+            vec![user("alice")],
+            ChatEvent::MessageWithheld {
+                conversation_id: cid,
+                seq: 2,
+            },
+        ));
+        hub.publish(withheld).await.unwrap();
+        hub.publish(text(cid, 3, vec![user("alice")]))
+            .await
+            .unwrap();
+        let got: Vec<i64> = (0..2).map(|_| seq_of(&rx.try_recv().unwrap())).collect();
+        assert_eq!(got, vec![1, 3], "3 at once: nothing waits for 2");
+        assert!(rx.try_recv().is_none(), "the withheld seq renders nothing");
+    }
+
+    #[tokio::test]
+    async fn a_transfer_reaches_the_previous_agent_after_its_last_text_from_another_node() {
+        let transport = Arc::new(FakeTransport::default());
+        let hub = hub(Some(transport.clone()));
+        let inbound = transport.inbound.lock().unwrap().clone().unwrap();
+        let (previous, new) = (agent("p"), agent("q"));
+        let (op, mut rx_p) = Outbox::new(8, 1 << 20);
+        let (oq, mut rx_q) = Outbox::new(8, 1 << 20);
+        let _rp = hub.register(&previous, op).await;
+        let _rq = hub.register(&new, oq).await;
+        let cid = ConversationId::from_ulid(Ulid::generate());
+        hub.publish(text(cid, 1, vec![previous.clone()]))
+            .await
+            .unwrap();
+        // The transfer after seq 2, which another node stored and is still
+        // delivering.
+        let assigned = Arc::new(Envelope::with_all_agents(
+            vec![previous.clone(), new.clone()],
+            ChatEvent::ConversationAssigned {
+                conversation_id: cid,
+                support_id: Some(new.id.clone()),
+                previous_support_id: Some(previous.id.clone()),
+                last_seq: Some(2),
+                at: Utc::now(),
+            },
+        ));
+        hub.publish(assigned).await.unwrap();
+        assert_eq!(seq_of(&rx_p.try_recv().unwrap()), 1);
+        assert!(rx_p.try_recv().is_none(), "the event waits for seq 2");
+        assert!(rx_q.try_recv().unwrap().contains("conversation_assigned"));
+        inbound.deliver(text(cid, 2, vec![previous.clone()]));
+        assert_eq!(seq_of(&rx_p.try_recv().unwrap()), 2);
+        assert!(rx_p.try_recv().unwrap().contains("conversation_assigned"));
+        // The new agent's run starts after the switch: seq 3 goes at once.
+        hub.publish(text(cid, 3, vec![new.clone()])).await.unwrap();
+        assert_eq!(seq_of(&rx_q.try_recv().unwrap()), 3);
     }
 
     #[tokio::test]

@@ -174,18 +174,31 @@ impl ConversationRepository for SeaOrmConversationRepository {
         id: ConversationId,
         from: &UserId,
         to: Option<UserId>,
-    ) -> Result<bool, RepositoryError> {
-        // One conditional UPDATE: a close or another transfer racing this
-        // one either happened before (no row matches) or waits for it.
-        let result = Entity::update_many()
-            .col_expr(Column::SupportId, Expr::value(to.map(|u| u.to_string())))
-            .filter(Column::Id.eq(id.to_string()))
-            .filter(Column::Status.eq(ConversationStatus::Open.as_str()))
-            .filter(Column::SupportId.eq(from.as_str()))
-            .exec(self.db.write())
+    ) -> Result<Option<i64>, RepositoryError> {
+        // One conditional UPDATE: a close, another transfer or a batch of
+        // texts racing this one either happened before (and its seq is in
+        // last_seq) or waits for it.
+        let db = self.db.write();
+        let backend = db.get_database_backend();
+        let row = db
+            .query_one_raw(Statement::from_sql_and_values(
+                backend,
+                crate::views::placeholders(
+                    backend,
+                    "UPDATE conversations SET support_id = ? \
+                     WHERE id = ? AND status = 'open' AND support_id = ? RETURNING last_seq",
+                ),
+                [
+                    to.map(|u| u.to_string()).into(),
+                    id.to_string().into(),
+                    from.as_str().into(),
+                ],
+            ))
             .await
             .map_err(storage)?;
-        Ok(result.rows_affected == 1)
+        row.map(|r| r.try_get::<i64>("", "last_seq"))
+            .transpose()
+            .map_err(storage)
     }
 
     async fn customers_served_by(&self, agent: &UserId) -> Result<Vec<UserId>, RepositoryError> {

@@ -1024,18 +1024,24 @@ async fn a_transfer_moves_a_conversation_only_from_its_agent_and_only_while_open
         let c = claimed_conversation(&r, "client-1", t0()).await;
         let a1 = UserId::new("agent-1").unwrap();
         let a2 = UserId::new("agent-2").unwrap();
-        assert!(
-            !r.conversations
+        assert_eq!(
+            r.conversations
                 .try_transfer(c.id, &a2, Some(a1.clone()))
                 .await
                 .unwrap(),
+            None,
             "not agent-2's to give"
         );
-        assert!(
+        for text in ["one", "two"] {
+            stored(&r, new_message(&c, "client-1", text, None)).await;
+        }
+        assert_eq!(
             r.conversations
                 .try_transfer(c.id, &a1, Some(a2.clone()))
                 .await
-                .unwrap()
+                .unwrap(),
+            Some(2),
+            "moved, after the two texts: seq 1 and 2 were agent-1's"
         );
         let now = r.conversations.find(c.id).await.unwrap().unwrap();
         assert_eq!(now.support_id, Some(a2.clone()));
@@ -1061,7 +1067,10 @@ async fn a_transfer_moves_a_conversation_only_from_its_agent_and_only_while_open
             .await;
         assert!(matches!(late, Err(AppendError::NotParticipant)));
         // Back to the queue, then closed: nothing moves a closed one.
-        assert!(r.conversations.try_transfer(c.id, &a2, None).await.unwrap());
+        assert_eq!(
+            r.conversations.try_transfer(c.id, &a2, None).await.unwrap(),
+            Some(2)
+        );
         let queued = r.conversations.find(c.id).await.unwrap().unwrap();
         assert_eq!(queued.support_id, None);
         assert!(
@@ -1073,11 +1082,12 @@ async fn a_transfer_moves_a_conversation_only_from_its_agent_and_only_while_open
         );
         assert!(r.conversations.try_assign(c.id, &a1).await.unwrap());
         assert!(r.conversations.try_close(c.id, t0()).await.unwrap());
-        assert!(
-            !r.conversations
+        assert_eq!(
+            r.conversations
                 .try_transfer(c.id, &a1, Some(a2.clone()))
                 .await
-                .unwrap()
+                .unwrap(),
+            None
         );
         assert!(
             r.conversations

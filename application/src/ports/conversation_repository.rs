@@ -81,9 +81,11 @@ pub trait ConversationRepository: Send + Sync {
     ) -> Result<Option<ConversationView>, RepositoryError>;
 
     /// Atomically hands the conversation from agent `from` to `to` (`None`:
-    /// back to the queue) if it is open and `from` holds it. Returns
-    /// whether this call moved it: one conditional update, so of a transfer
-    /// and a close (or two transfers) racing, the database decides.
+    /// back to the queue) if it is open and `from` holds it. Returns the
+    /// conversation's last `seq` at that moment when this call moved it
+    /// (texts up to it were `from`'s), `None` when it did not: one
+    /// conditional update, so of a transfer and a close (or two transfers,
+    /// or a text) racing, the database decides.
     ///
     /// # Errors
     /// MUST return [`RepositoryError`] on storage failure.
@@ -92,7 +94,7 @@ pub trait ConversationRepository: Send + Sync {
         id: ConversationId,
         from: &UserId,
         to: Option<UserId>,
-    ) -> Result<bool, RepositoryError>;
+    ) -> Result<Option<i64>, RepositoryError>;
 
     /// The owners of the open conversations assigned to `agent` (who hears
     /// of the agent's presence), without duplicates.

@@ -91,6 +91,7 @@ impl AssignConversation {
                 conversation_id: id,
                 support_id: Some(agent.user_id.clone()),
                 previous_support_id: None,
+                last_seq: None,
                 at: self.clock.now(),
             };
             // Every agent too: the conversation left the queue.

@@ -10,7 +10,9 @@ use qc_domain::{
     ChatEvent, Conversation, ConversationError, ConversationId, Identity, TransferOutcome, UserId,
 };
 
-use crate::ports::{Broker, Clock, ConversationRepository, Envelope, MessageRepository};
+use crate::ports::{
+    AgentRepository, Broker, Clock, ConversationRepository, Envelope, MessageRepository,
+};
 
 #[derive(Debug, thiserror::Error)]
 pub enum TransferConversationError {
@@ -20,6 +22,9 @@ pub enum TransferConversationError {
     NotFound,
     #[error("conversation is closed")]
     Closed,
+    /// `to` names no agent the desk has seen.
+    #[error("no such agent")]
+    UnknownAgent,
     #[error("storage unavailable")]
     Unavailable(#[source] anyhow::Error),
 }
@@ -38,14 +43,17 @@ pub struct TransferConversation {
     pub conversations: Arc<dyn ConversationRepository>,
     /// For the publish turn after the texts stored before the transfer.
     pub messages: Arc<dyn MessageRepository>,
+    /// Whether the target is an agent the desk knows.
+    pub agents: Arc<dyn AgentRepository>,
     pub broker: Arc<dyn Broker>,
     pub clock: Arc<dyn Clock>,
 }
 
 impl TransferConversation {
     /// Hands conversation `id` from `by` (its assigned agent) to `to`
-    /// (`None`: the queue). Whether `to` is a known agent is the caller's
-    /// check. Returns the conversation as it is after the call.
+    /// (`None`: the queue). Checked in this order: the role (403), the
+    /// caller holds it (404), it is open (409), the target is a known
+    /// agent (400). Returns the conversation as it is after the call.
     ///
     /// # Errors
     /// See [`TransferConversationError`]; on any error nothing changed.
@@ -69,12 +77,22 @@ impl TransferConversation {
         if conversation.check_transfer(by, to.as_ref())? == TransferOutcome::Unchanged {
             return Ok(conversation);
         }
-        if !self
+        if let Some(agent) = &to
+            && self
+                .agents
+                .find(agent)
+                .await
+                .map_err(unavailable)?
+                .is_none()
+        {
+            return Err(TransferConversationError::UnknownAgent);
+        }
+        let Some(last_seq) = self
             .conversations
             .try_transfer(id, &by.user_id, to.clone())
             .await
             .map_err(unavailable)?
-        {
+        else {
             // Closed, or moved by someone else, since we read it: answer as
             // the conversation is now.
             let now = self
@@ -85,7 +103,7 @@ impl TransferConversation {
                 .ok_or(TransferConversationError::NotFound)?;
             now.check_transfer(by, to.as_ref())?;
             return Err(TransferConversationError::NotFound);
-        }
+        };
         let previous = conversation.participants();
         conversation.hand_to(to.clone());
         let mut recipients = previous;
@@ -94,17 +112,33 @@ impl TransferConversation {
             conversation_id: id,
             support_id: to,
             previous_support_id: Some(by.user_id.clone()),
+            last_seq: Some(last_seq),
+            at: self.clock.now(),
+        };
+        // The previous agent's typing indicator, if on, is theirs no more:
+        // they can no longer switch it off themselves.
+        let stopped = ChatEvent::Typing {
+            conversation_id: id,
+            sender_id: by.user_id.clone(),
+            kind: qc_domain::TypingKind::Stopped,
             at: self.clock.now(),
         };
         // To the customer, both agents, and every agent's queue (it may
         // have come back to it); after the texts stored before the
         // transfer are published: the previous agent gets them, then this,
-        // then nothing more.
-        let mut turn = self.messages.settled(id).await;
-        turn.wait().await;
-        super::publish_best_effort(&self.broker, Envelope::with_all_agents(recipients, event))
-            .await;
-        drop(turn);
+        // then nothing more. On a task of its own: the change is stored,
+        // so its events go out even if the caller goes away meanwhile.
+        let messages = self.messages.clone();
+        let broker = self.broker.clone();
+        let customer = conversation.customer();
+        let publishing = tokio::spawn(async move {
+            let mut turn = messages.settled(id).await;
+            turn.wait().await;
+            super::publish_best_effort(&broker, Envelope::with_all_agents(recipients, event)).await;
+            drop(turn);
+            super::publish_best_effort(&broker, Envelope::new(vec![customer], stopped)).await;
+        });
+        let _ = publishing.await;
         Ok(conversation)
     }
 }
@@ -112,7 +146,57 @@ impl TransferConversation {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::ports::agent_repository::MockAgentRepository;
     use crate::test_support::*;
+
+    fn known_agents() -> MockAgentRepository {
+        let mut agents = MockAgentRepository::new();
+        agents.expect_find().returning(|id| {
+            Ok(Some(crate::ports::AgentRecord {
+                id: id.clone(),
+                away: false,
+                open_conversations: 0,
+            }))
+        });
+        agents
+    }
+
+    #[tokio::test]
+    async fn an_unknown_target_is_refused_after_the_callers_own_checks() {
+        let conv = assigned_conversation();
+        let mut closed = conv.clone();
+        closed.close(fixed_now());
+        for (c, by, expected) in [
+            (conv.clone(), agent(), "unknown"),
+            (conv.clone(), other_agent(), "not found"),
+            (closed, agent(), "closed"),
+        ] {
+            let mut f = Fixture::new();
+            f.find_returns(c.clone());
+            f.conversations.expect_try_transfer().times(0);
+            f.broker.expect_publish().times(0);
+            let mut agents = MockAgentRepository::new();
+            agents.expect_find().returning(|_| Ok(None));
+            let uc = TransferConversation {
+                conversations: Arc::new(f.conversations),
+                messages: Arc::new(f.messages),
+                agents: Arc::new(agents),
+                broker: Arc::new(f.broker),
+                clock: Arc::new(f.clock),
+            };
+            let err = uc
+                .execute(&by, c.id, Some(UserId::new("nobody").unwrap()))
+                .await
+                .unwrap_err();
+            let got = match err {
+                TransferConversationError::UnknownAgent => "unknown",
+                TransferConversationError::NotFound => "not found",
+                TransferConversationError::Closed => "closed",
+                other => panic!("{other:?}"),
+            };
+            assert_eq!(got, expected);
+        }
+    }
 
     #[tokio::test]
     async fn a_transfer_moves_the_conversation_and_tells_everyone_concerned() {
@@ -123,7 +207,7 @@ mod tests {
             .expect_try_transfer()
             .withf(|_, from, to| *from == agent().user_id && *to == Some(other_agent().user_id))
             .times(1)
-            .returning(|_, _, _| Ok(true));
+            .returning(|_, _, _| Ok(Some(3)));
         f.broker
             .expect_publish()
             .withf(|env| {
@@ -131,6 +215,14 @@ mod tests {
                     && env.recipients == vec![client().user(), agent().user(), other_agent().user()]
                     && matches!(&env.event, ChatEvent::ConversationAssigned { support_id, previous_support_id, .. }
                         if *support_id == Some(other_agent().user_id) && *previous_support_id == Some(agent().user_id))
+            })
+            .times(1)
+            .returning(|_| Ok(()));
+        f.broker
+            .expect_publish()
+            .withf(|env| {
+                env.recipients == vec![client().user()]
+                    && matches!(&env.event, ChatEvent::Typing { sender_id, kind: qc_domain::TypingKind::Stopped, .. } if *sender_id == agent().user_id)
             })
             .times(1)
             .returning(|_| Ok(()));
@@ -152,20 +244,21 @@ mod tests {
         f.find_returns(conv.clone());
         f.conversations
             .expect_try_transfer()
-            .returning(|_, _, _| Ok(true));
+            .returning(|_, _, _| Ok(Some(3)));
         f.messages
             .expect_settled()
             .times(1)
             .returning(move |_| turn.take().unwrap());
         let published = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
         let p = published.clone();
-        f.broker.expect_publish().times(1).returning(move |_| {
+        f.broker.expect_publish().times(2).returning(move |_| {
             p.store(true, std::sync::atomic::Ordering::SeqCst);
             Ok(())
         });
         let uc = TransferConversation {
             conversations: Arc::new(f.conversations),
             messages: Arc::new(f.messages),
+            agents: Arc::new(known_agents()),
             broker: Arc::new(f.broker),
             clock: Arc::new(f.clock),
         };
@@ -188,7 +281,7 @@ mod tests {
             .expect_try_transfer()
             .withf(|_, _, to| to.is_none())
             .times(1)
-            .returning(|_, _, _| Ok(true));
+            .returning(|_, _, _| Ok(Some(3)));
         f.broker
             .expect_publish()
             .withf(|env| {
@@ -201,6 +294,14 @@ mod tests {
                             ..
                         }
                     )
+            })
+            .times(1)
+            .returning(|_| Ok(()));
+        f.broker
+            .expect_publish()
+            .withf(|env| {
+                env.recipients == vec![client().user()]
+                    && matches!(&env.event, ChatEvent::Typing { sender_id, kind: qc_domain::TypingKind::Stopped, .. } if *sender_id == agent().user_id)
             })
             .times(1)
             .returning(|_| Ok(()));
@@ -263,7 +364,7 @@ mod tests {
         f.conversations
             .expect_try_transfer()
             .times(1)
-            .returning(|_, _, _| Ok(false));
+            .returning(|_, _, _| Ok(None));
         f.broker.expect_publish().times(0);
         let err = f
             .transfer_conversation()

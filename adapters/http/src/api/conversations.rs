@@ -55,6 +55,10 @@ fn clamp_limit(limit: Option<i64>) -> Option<u32> {
     limit.map(|l| u32::try_from(l.clamp(1, 200)).unwrap_or(200))
 }
 
+fn unknown_agent() -> ApiError {
+    ApiError::bad_request("unknown_agent", "`to` names no agent the desk knows")
+}
+
 fn cid(p: UlidParam) -> ConversationId {
     ConversationId::from_ulid(p.0)
 }
@@ -253,21 +257,7 @@ impl ConversationsApi {
                 ));
             }
             MaybeUndefined::Null => None,
-            MaybeUndefined::Value(raw) => {
-                let unknown =
-                    || ApiError::bad_request("unknown_agent", "`to` names no agent the desk knows");
-                let agent = UserId::new(raw.0).map_err(|_| unknown())?;
-                if agent != who.user_id
-                    && !self
-                        .presence
-                        .agent_exists(&agent)
-                        .await
-                        .map_err(|e| ApiError::unavailable(&e.into()))?
-                {
-                    return Err(unknown());
-                }
-                Some(agent)
-            }
+            MaybeUndefined::Value(raw) => Some(UserId::new(raw.0).map_err(|_| unknown_agent())?),
         };
         match self.transfer.execute(&who, cid(id.0), to.clone()).await {
             Ok(c) => {
@@ -280,6 +270,7 @@ impl ConversationsApi {
                 "only support agents transfer conversations",
             )),
             Err(TransferConversationError::NotFound) => Err(ApiError::not_found()),
+            Err(TransferConversationError::UnknownAgent) => Err(unknown_agent()),
             Err(TransferConversationError::Closed) => Err(ApiError::conflict(
                 "conversation_closed",
                 "the conversation is closed",

@@ -65,6 +65,17 @@ impl<T: Send + Sync + 'static> Sequencer<T> {
     /// is sequencer, then the hub's registry, then an outbox: nothing takes
     /// them the other way round.)
     pub fn offer(self: &Arc<Self>, key: Key, seq: i64, item: T) {
+        self.offer_inner(key, seq, item, false);
+    }
+
+    /// As [`Sequencer::offer`] for an item that must come after `seq - 1`
+    /// but must never be lost: one that arrives after its place is
+    /// delivered at once instead of dropped.
+    pub fn offer_after(self: &Arc<Self>, key: Key, seq: i64, item: T) {
+        self.offer_inner(key, seq, item, true);
+    }
+
+    fn offer_inner(self: &Arc<Self>, key: Key, seq: i64, item: T, late_delivers: bool) {
         let mut schedule = false;
         {
             let now = Instant::now();
@@ -76,7 +87,9 @@ impl<T: Send + Sync + 'static> Sequencer<T> {
                 touched: now,
             });
             st.touched = now;
-            if seq < st.next {
+            if seq < st.next && late_delivers {
+                (self.deliver)(&key, item);
+            } else if seq < st.next {
                 metrics::counter!("qc_reorder_late_dropped_total").increment(1);
             } else if seq == st.next {
                 (self.deliver)(&key, item);
@@ -147,9 +160,37 @@ impl<T: Send + Sync + 'static> Sequencer<T> {
     }
 
     /// Forgets `key`: its next offer starts a new run (a recipient who
-    /// joins a conversation again, after a transfer, starts where it is).
+    /// joins a conversation again starts where it is).
     pub fn forget(&self, key: &Key) {
         self.keys.remove_if(key, |_, st| !st.flush_scheduled);
+    }
+
+    /// `key`'s run goes on from `next`: the recipient just took the
+    /// conversation over, and what came before `next` was someone else's.
+    /// Held items from `next` on stay (and go out if now in order).
+    pub fn start_at(&self, key: Key, next: i64) {
+        let now = Instant::now();
+        let mut st = self.keys.entry(key.clone()).or_insert_with(|| State {
+            next,
+            held: BTreeMap::new(),
+            gap_since: None,
+            flush_scheduled: false,
+            touched: now,
+        });
+        st.touched = now;
+        if st.next >= next {
+            return;
+        }
+        st.next = next;
+        st.held.retain(|seq, _| *seq >= next);
+        let st = &mut *st;
+        while let Some(e) = st.held.remove(&st.next) {
+            (self.deliver)(&key, e);
+            st.next += 1;
+        }
+        if st.held.is_empty() {
+            st.gap_since = None;
+        }
     }
 
     /// Forgets keys idle for longer than `idle`.
