@@ -93,6 +93,9 @@ impl Default for WsLimits {
 /// What a chat connection needs: the two use cases it calls, the hub it
 /// registers with, and its limits. Shutdown and tracking let the server close
 /// every connection with 1001 and wait for in-flight stores.
+/// Longest an agent's upgrade waits for the desk to record the agent.
+const AGENT_SEEN_WAIT: std::time::Duration = std::time::Duration::from_secs(1);
+
 pub struct WsContext {
     pub auth: Arc<Authenticator>,
     pub origins: AllowedOrigins,
@@ -224,6 +227,18 @@ async fn upgrade(endpoint: Endpoint, req: &Request, ctx: Arc<WsContext>) -> Resp
             "this user holds the most connections allowed on this server",
         );
     };
+    if !verified.identity.role.is_customer() {
+        // Known to the desk before the upgrade completes (a transfer
+        // target, the team list): once per agent and node (cached), and
+        // bounded, so a database that does not answer delays an upgrade by
+        // a second at most and refuses none.
+        let seen = ctx.presence.agent_seen(&verified.identity.user_id);
+        match tokio::time::timeout(AGENT_SEEN_WAIT, seen).await {
+            Ok(Ok(())) => {}
+            Ok(Err(e)) => tracing::warn!(error = %e, "agent not recorded as seen"),
+            Err(_) => tracing::warn!("agent not recorded as seen: the database is slow"),
+        }
+    }
     let (Some(hs), Ok(on_upgrade)) = (handshake(req), req.take_upgrade()) else {
         return refuse(
             StatusCode::BAD_REQUEST,

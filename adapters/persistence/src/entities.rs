@@ -15,6 +15,10 @@ pub(crate) mod conversation {
         pub created_at: DateTimeUtc,
         pub closed_at: Option<DateTimeUtc>,
         pub last_seq: i64,
+        /// Texts from agents the customer has not read.
+        pub unread_by_customer: i64,
+        /// Texts from the customer the agents have not read.
+        pub unread_by_agent: i64,
     }
 
     #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

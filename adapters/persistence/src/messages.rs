@@ -8,12 +8,14 @@ use qc_application::ports::{
     MessageRepository, PublishTurn, RepositoryError,
 };
 use qc_domain::{ConversationId, Message, MessageId, MessageKind, NewMessage, Side, User};
-use sea_orm::sea_query::Expr;
-use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect, Select};
+use sea_orm::sea_query::{Expr, ExprTrait};
+use sea_orm::{
+    ColumnTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect, Select, TransactionTrait,
+};
 
 use crate::Database;
 use crate::conversations::storage;
-use crate::entities::message;
+use crate::entities::{conversation, message};
 use crate::writer::Writer;
 
 #[derive(Clone)]
@@ -154,7 +156,11 @@ impl MessageRepository for SeaOrmMessageRepository {
             .seq_of(conversation, up_to, Side::Customer)
             .await?
             .ok_or(MarkReadError::UnknownMessage)?;
-        let result = message::Entity::update_many()
+        // The marks and the reader's unread counter change together: the
+        // counter loses exactly what this receipt marked (the writer only
+        // ever adds to it, so the two commute).
+        let txn = self.db.write().begin().await.map_err(storage)?;
+        let marked = message::Entity::update_many()
             .col_expr(message::Column::ReadAt, Expr::value(at))
             .filter(message::Column::ConversationId.eq(conversation.to_string()))
             .filter(message::Column::Seq.lte(seq))
@@ -163,9 +169,26 @@ impl MessageRepository for SeaOrmMessageRepository {
             .filter(message::Column::SenderSide.ne(reader.side.as_str()))
             .filter(message::Column::ReadAt.is_null())
             .filter(message::Column::MessageType.eq(MessageKind::Text.as_str()))
-            .exec(self.db.write())
+            .exec(&txn)
             .await
-            .map_err(storage)?;
-        Ok(result.rows_affected)
+            .map_err(storage)?
+            .rows_affected;
+        if marked > 0 {
+            let counter = match reader.side {
+                Side::Customer => conversation::Column::UnreadByCustomer,
+                Side::Agent => conversation::Column::UnreadByAgent,
+            };
+            conversation::Entity::update_many()
+                .col_expr(
+                    counter,
+                    Expr::col(counter).sub(i64::try_from(marked).unwrap_or(i64::MAX)),
+                )
+                .filter(conversation::Column::Id.eq(conversation.to_string()))
+                .exec(&txn)
+                .await
+                .map_err(storage)?;
+        }
+        txn.commit().await.map_err(storage)?;
+        Ok(marked)
     }
 }

@@ -1176,3 +1176,59 @@ async fn a_settled_turn_waits_for_the_texts_stored_before_it() {
         r.messages.settled(other.id).await.wait().await;
     }
 }
+
+/// A database from before the desk (migration 3) gets its unread counters
+/// and its agents from the rows it has.
+#[tokio::test]
+async fn the_desk_migration_backfills_unread_counters_and_agents() {
+    use qc_migration::{Migrator, MigratorTrait};
+    use sea_orm::ConnectionTrait;
+    for db in databases().await {
+        let conn = connect(&db.url).await.unwrap();
+        Migrator::up(conn.write(), Some(3)).await.unwrap();
+        let c = ConversationId::from_ulid(Ulid::generate());
+        let ts = "2025-11-18 10:30:00+00:00";
+        let sql = [
+            format!(
+                "INSERT INTO conversations (id, client_id, support_id, status, subject, created_at, \
+                 closed_at, last_seq) VALUES ('{c}', 'client-1', 'agent-1', 'open', NULL, '{ts}', NULL, 4)"
+            ),
+            format!(
+                "INSERT INTO messages (id, conversation_id, seq, sender_id, sender_side, message_type, \
+                 content, client_msg_id, created_at, read_at) VALUES \
+                 ('{}', '{c}', 1, 'client-1', 'customer', 'text', 'a', NULL, '{ts}', NULL), \
+                 ('{}', '{c}', 2, 'client-1', 'customer', 'text', 'b', NULL, '{ts}', '{ts}'), \
+                 ('{}', '{c}', 3, 'client-1', 'customer', 'text', 'c', NULL, '{ts}', NULL), \
+                 ('{}', '{c}', 4, 'agent-1', 'agent', 'text', 'd', NULL, '{ts}', NULL)",
+                Ulid::generate(),
+                Ulid::generate(),
+                Ulid::generate(),
+                Ulid::generate()
+            ),
+        ];
+        for statement in sql {
+            conn.write().execute_unprepared(&statement).await.unwrap();
+        }
+        migrate(&conn).await.unwrap();
+        let r = repos(&db).await;
+        let agent = r
+            .conversations
+            .find_view(c, Side::Agent)
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!(agent.unread_count, 2, "the customer's two unread texts");
+        assert_eq!(agent.last_message.map(|m| m.seq), Some(4));
+        let customer = r
+            .conversations
+            .find_view(c, Side::Customer)
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!(customer.unread_count, 1);
+        let agents = r.agents.list().await.unwrap();
+        assert_eq!(agents.len(), 1);
+        assert_eq!(agents[0].id.as_str(), "agent-1");
+        assert_eq!(agents[0].open_conversations, 1);
+    }
+}

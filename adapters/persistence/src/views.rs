@@ -1,10 +1,9 @@
 //! A conversation as one side sees it, in one query: the conversation's
-//! row, the latest message that side may see (an index probe on
-//! `(conversation_id, seq)`, texts only for customers), and how many texts
-//! from the other side are unread (a count over the partial index of
-//! unread texts: it reads the unread rows, not the history). A listing is
-//! the same query over many conversations, still one statement whatever
-//! their number.
+//! row with that side's unread counter (kept by the writer and the read
+//! receipts), and the latest message that side may see (a backward probe
+//! of the `(conversation_id, seq)` key, texts only for customers). A
+//! listing is the same query over many conversations, still one statement
+//! whatever their number.
 
 use qc_application::ports::{ConversationFilter, RepositoryError};
 use qc_domain::{Conversation, ConversationId, ConversationView, Message, Side};
@@ -77,6 +76,8 @@ impl ViewRow {
             created_at: self.created_at,
             closed_at: self.closed_at,
             last_seq: self.last_seq,
+            unread_by_customer: 0,
+            unread_by_agent: 0,
         })?;
         Ok(ConversationView {
             conversation,
@@ -86,8 +87,7 @@ impl ViewRow {
     }
 }
 
-/// The select list and joins, for a viewer on `side`: `?` 1 is the other
-/// side (whose unread texts count).
+/// The select list and joins, for a viewer on `side`.
 fn select(side: Side) -> &'static str {
     match side {
         Side::Customer => {
@@ -96,8 +96,7 @@ fn select(side: Side) -> &'static str {
              m.sender_side AS m_sender_side, m.message_type AS m_message_type, \
              m.content AS m_content, m.client_msg_id AS m_client_msg_id, \
              m.created_at AS m_created_at, m.read_at AS m_read_at, \
-             (SELECT COUNT(*) FROM messages u WHERE u.conversation_id = c.id \
-              AND u.sender_side = ? AND u.read_at IS NULL AND u.message_type = 'text') AS unread \
+             c.unread_by_customer AS unread \
              FROM conversations c LEFT JOIN messages m ON m.id = \
              (SELECT l.id FROM messages l WHERE l.conversation_id = c.id \
               AND l.message_type = 'text' ORDER BY l.seq DESC LIMIT 1)"
@@ -108,19 +107,11 @@ fn select(side: Side) -> &'static str {
              m.sender_side AS m_sender_side, m.message_type AS m_message_type, \
              m.content AS m_content, m.client_msg_id AS m_client_msg_id, \
              m.created_at AS m_created_at, m.read_at AS m_read_at, \
-             (SELECT COUNT(*) FROM messages u WHERE u.conversation_id = c.id \
-              AND u.sender_side = ? AND u.read_at IS NULL AND u.message_type = 'text') AS unread \
+             c.unread_by_agent AS unread \
              FROM conversations c LEFT JOIN messages m ON m.id = \
              (SELECT l.id FROM messages l WHERE l.conversation_id = c.id \
               ORDER BY l.seq DESC LIMIT 1)"
         }
-    }
-}
-
-const fn other(side: Side) -> Side {
-    match side {
-        Side::Customer => Side::Agent,
-        Side::Agent => Side::Customer,
     }
 }
 
@@ -167,7 +158,7 @@ pub(crate) async fn find(
     viewer: Side,
 ) -> Result<Option<ConversationView>, RepositoryError> {
     let sql = format!("{} WHERE c.id = ?", select(viewer));
-    let values = vec![other(viewer).as_str().into(), id.to_string().into()];
+    let values = vec![id.to_string().into()];
     Ok(run(db, &sql, values).await?.into_iter().next())
 }
 
@@ -181,7 +172,7 @@ pub(crate) async fn list(
     limit: u64,
 ) -> Result<Vec<ConversationView>, RepositoryError> {
     let viewer = filter.viewer();
-    let mut values: Vec<Value> = vec![other(viewer).as_str().into()];
+    let mut values: Vec<Value> = Vec::new();
     let (condition, newest_first) = match filter {
         ConversationFilter::OwnedBy(u) => {
             values.push(u.as_str().into());

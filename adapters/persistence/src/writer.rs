@@ -35,7 +35,9 @@ use std::collections::HashMap;
 use std::time::Instant;
 
 use qc_application::ports::{AppendError, Appended, PublishTurn, RepositoryError};
-use qc_domain::{Conversation, ConversationError, ConversationId, Message, NewMessage};
+use qc_domain::{
+    Conversation, ConversationError, ConversationId, Message, MessageKind, NewMessage, Side,
+};
 use sea_orm::{DatabaseConnection, DbBackend};
 use tokio::sync::{mpsc, oneshot};
 
@@ -271,6 +273,19 @@ pub(crate) struct Locked {
     pub conversation: Conversation,
     pub last_seq: i64,
     pub first_seq: i64,
+    /// Texts this batch adds from the customer (unread by the agents) and
+    /// from agents (unread by the customer). Notes count for neither.
+    pub from_customer: i64,
+    pub from_agents: i64,
+}
+
+/// A conversation that grew: its new `last_seq` and what its unread
+/// counters gain.
+pub(crate) struct Bump {
+    pub id: String,
+    pub last_seq: i64,
+    pub unread_by_agent: i64,
+    pub unread_by_customer: i64,
 }
 
 /// `(conversation id, sender side, sender id, client_msg_id)`.
@@ -282,8 +297,8 @@ pub(crate) struct Decision {
     pub outcomes: Vec<Reply>,
     /// The messages to insert, seq assigned.
     pub stored: Vec<Message>,
-    /// `(conversation id, new last_seq)` of every conversation that grew.
-    pub bumped: Vec<(String, i64)>,
+    /// Every conversation that grew.
+    pub bumped: Vec<Bump>,
 }
 
 /// The rules of one batch, the same on every database: a missing
@@ -332,6 +347,12 @@ pub(crate) fn decide(
             continue;
         }
         conv.last_seq += 1;
+        if new.kind == MessageKind::Text {
+            match new.sender_side {
+                Side::Customer => conv.from_customer += 1,
+                Side::Agent => conv.from_agents += 1,
+            }
+        }
         let message = Message::stored(new.clone(), conv.last_seq);
         if let Some(key) = key {
             seen.insert(key, message.clone());
@@ -346,7 +367,12 @@ pub(crate) fn decide(
     let bumped = locked
         .into_iter()
         .filter(|(_, l)| l.last_seq != l.first_seq)
-        .map(|(id, l)| (id, l.last_seq))
+        .map(|(id, l)| Bump {
+            id,
+            last_seq: l.last_seq,
+            unread_by_agent: l.from_customer,
+            unread_by_customer: l.from_agents,
+        })
         .collect();
     Decision {
         outcomes,

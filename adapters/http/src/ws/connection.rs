@@ -99,18 +99,6 @@ pub(super) async fn run(
 
     let user = who.user();
     let _registration = ctx.hub.register(&user, outbox.clone()).await;
-    if !who.role.is_customer() {
-        // Known to the desk from now on (a transfer target, the team
-        // list); off the connection's path, so a slow database does not
-        // hold its deliveries up.
-        let presence = ctx.presence.clone();
-        let agent = who.user_id.clone();
-        tokio::spawn(async move {
-            if let Err(e) = presence.agent_seen(&agent).await {
-                warn!(error = %e, "agent not recorded as seen");
-            }
-        });
-    }
     let _presence = Present::new(ctx.presence.clone(), user);
     if who.role.is_customer() {
         // What the customer missed before connecting: whether the agents

@@ -23,8 +23,11 @@ const DUPLICATES: &str = "SELECT id, conversation_id, seq, sender_id, sender_sid
      client_msg_id, created_at, read_at FROM messages \
      WHERE conversation_id = ANY($1) AND client_msg_id = ANY($2)";
 
-const BUMP: &str = "UPDATE conversations AS c SET last_seq = v.seq \
-     FROM UNNEST($1::text[], $2::bigint[]) AS v(id, seq) WHERE c.id = v.id";
+const BUMP: &str = "UPDATE conversations AS c SET last_seq = v.seq, \
+     unread_by_agent = c.unread_by_agent + v.by_agent, \
+     unread_by_customer = c.unread_by_customer + v.by_customer \
+     FROM UNNEST($1::text[], $2::bigint[], $3::bigint[], $4::bigint[]) \
+     AS v(id, seq, by_agent, by_customer) WHERE c.id = v.id";
 
 const INSERT: &str = "INSERT INTO messages \
      (id, conversation_id, seq, sender_id, sender_side, message_type, content, client_msg_id, \
@@ -46,14 +49,12 @@ pub(super) async fn try_commit(
     let decision = decide(batch, locked, seen);
 
     if !decision.bumped.is_empty() {
-        let (ids, seqs): (Vec<&str>, Vec<i64>) = decision
-            .bumped
-            .iter()
-            .map(|(id, seq)| (id.as_str(), *seq))
-            .unzip();
+        let b = &decision.bumped;
         sqlx::query(BUMP)
-            .bind(ids)
-            .bind(seqs)
+            .bind(b.iter().map(|b| b.id.as_str()).collect::<Vec<_>>())
+            .bind(b.iter().map(|b| b.last_seq).collect::<Vec<_>>())
+            .bind(b.iter().map(|b| b.unread_by_agent).collect::<Vec<_>>())
+            .bind(b.iter().map(|b| b.unread_by_customer).collect::<Vec<_>>())
             .execute(&mut *txn)
             .await?;
         let m = &decision.stored;

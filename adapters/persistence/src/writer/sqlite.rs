@@ -71,8 +71,11 @@ const DUPLICATES: &str = "SELECT id, conversation_id, seq, sender_id, sender_sid
      WHERE conversation_id IN (SELECT value FROM json_each(?1)) \
      AND client_msg_id IN (SELECT value FROM json_each(?2))";
 
-const WRITE_AND_COMMIT: &str = "UPDATE conversations SET last_seq = v.seq \
-     FROM (SELECT json_extract(value, '$[0]') AS id, json_extract(value, '$[1]') AS seq \
+const WRITE_AND_COMMIT: &str = "UPDATE conversations SET last_seq = v.seq, \
+     unread_by_agent = unread_by_agent + v.by_agent, \
+     unread_by_customer = unread_by_customer + v.by_customer \
+     FROM (SELECT json_extract(value, '$[0]') AS id, json_extract(value, '$[1]') AS seq, \
+           json_extract(value, '$[2]') AS by_agent, json_extract(value, '$[3]') AS by_customer \
            FROM json_each(?1)) AS v \
      WHERE conversations.id = v.id; \
      INSERT INTO messages \
@@ -114,7 +117,10 @@ async fn steps(conn: &mut SqliteConnection, batch: &[Pending]) -> Result<Vec<Rep
         sqlx::query("COMMIT").execute(&mut *conn).await?;
         return Ok(outcomes);
     }
-    let bumped: Vec<_> = bumped.iter().map(|(id, seq)| json!([id, seq])).collect();
+    let bumped: Vec<_> = bumped
+        .iter()
+        .map(|b| json!([b.id, b.last_seq, b.unread_by_agent, b.unread_by_customer]))
+        .collect();
     let rows: Vec<_> = stored
         .iter()
         .map(|m| {
@@ -154,6 +160,9 @@ pub(super) fn locked_rows(
             created_at,
             closed_at,
             last_seq,
+            // Not read for a batch: only added to.
+            unread_by_customer: 0,
+            unread_by_agent: 0,
         };
         let conversation =
             Conversation::try_from(model).map_err(|e| CommitError::Failed(e.to_string()))?;
@@ -163,6 +172,8 @@ pub(super) fn locked_rows(
                 conversation,
                 last_seq,
                 first_seq: last_seq,
+                from_customer: 0,
+                from_agents: 0,
             },
         );
     }
