@@ -76,6 +76,9 @@ struct Local {
 
 enum Command {
     Arrive(User),
+    /// Another connection of a customer already here: it missed the
+    /// presence of the agents serving them.
+    Snapshot(User),
     Depart(User, u64),
     /// The node's lease had run out: tell the store again of every user
     /// this node holds.
@@ -133,6 +136,8 @@ impl Presence {
         if local.connections == 1 {
             local.generation = next_generation();
             let _ = self.commands.send(Command::Arrive(user.clone()));
+        } else if user.side == Side::Customer {
+            let _ = self.commands.send(Command::Snapshot(user.clone()));
         }
     }
 
@@ -227,30 +232,6 @@ impl Presence {
             open_conversations: 0,
         });
         Ok(entry(record, connected))
-    }
-
-    /// The presence of the agents serving `customer`'s open conversations,
-    /// as events for a connection of the customer that just opened (it
-    /// missed the changes before it).
-    ///
-    /// # Errors
-    /// When the database or the presence store cannot be read.
-    pub async fn snapshot_for(&self, customer: &UserId) -> Result<Vec<ChatEvent>, PresenceError> {
-        let agents = self.ports.conversations.agents_serving(customer).await?;
-        let mut events = Vec::with_capacity(agents.len());
-        let announcer = Announcer {
-            ports: self.ports.clone(),
-        };
-        for agent in agents {
-            let user = User::agent(agent);
-            let status = announcer.status_of(&user, None).await?;
-            events.push(ChatEvent::Presence {
-                user,
-                status,
-                at: self.ports.clock.now(),
-            });
-        }
-        Ok(events)
     }
 
     /// Tells `to` the presence of `agent` (a customer whose conversation
@@ -377,6 +358,54 @@ impl Announcer {
             Err(e) => tracing::warn!(error = %e, "presence change not announced"),
         }
     }
+
+    /// A customer's connection arrived here: the agents serving them are
+    /// read once, told (when the customer just came `online`), and their
+    /// presence is sent to the customer's connections (what a new one
+    /// missed). On the presence task, not on the connection's path: a
+    /// storm of connections queues here instead of crowding the database.
+    async fn customer_arrived(&self, customer: &User, online: bool) {
+        let agents = match self.ports.conversations.agents_serving(&customer.id).await {
+            Ok(agents) => agents,
+            Err(e) => {
+                tracing::warn!(error = %e, "a customer's agents could not be read for presence");
+                return;
+            }
+        };
+        if agents.is_empty() {
+            return;
+        }
+        if online {
+            let event = ChatEvent::Presence {
+                user: customer.clone(),
+                status: PresenceStatus::Online,
+                at: self.ports.clock.now(),
+            };
+            let to = agents.iter().cloned().map(User::agent).collect();
+            crate::use_cases::publish_best_effort(&self.ports.broker, Envelope::new(to, event))
+                .await;
+        }
+        for agent in agents {
+            let user = User::agent(agent);
+            match self.status_of(&user, None).await {
+                Ok(status) => {
+                    let event = ChatEvent::Presence {
+                        user,
+                        status,
+                        at: self.ports.clock.now(),
+                    };
+                    crate::use_cases::publish_best_effort(
+                        &self.ports.broker,
+                        Envelope::new(vec![customer.clone()], event),
+                    )
+                    .await;
+                }
+                Err(e) => {
+                    tracing::warn!(error = %e, "an agent's presence not told to the customer")
+                }
+            }
+        }
+    }
 }
 
 /// The node's presence task: arrivals and departures in order, the lease,
@@ -412,6 +441,7 @@ async fn run(
                     }
                 }
                 Some(Command::Rearrive) => book.rearrive().await,
+                Some(Command::Snapshot(user)) => book.announcer.customer_arrived(&user, false).await,
             },
             _ = tick.tick() => book.retry().await,
         }
@@ -470,23 +500,30 @@ impl Book {
         self.local.get(user).is_some_and(|l| l.connections > 0)
     }
 
-    async fn arrive(&mut self, user: User) {
-        if self.depart_again.remove(&user) {
-            // Back before the store heard of the departure: it still has
-            // the user as held here, which is true again.
-            self.present.insert(user);
-            return;
+    /// The user's presence changed (`online`) or a customer's new
+    /// connection needs the agents' presence.
+    async fn arrived(&self, user: &User, online: bool) {
+        match user.side {
+            Side::Customer => self.announcer.customer_arrived(user, online).await,
+            Side::Agent if online => self.announcer.came_online(user).await,
+            Side::Agent => {}
         }
-        if self.present.contains(&user) {
+    }
+
+    async fn arrive(&mut self, user: User) {
+        if self.depart_again.remove(&user) || self.present.contains(&user) {
+            // Back before the store heard of the departure (it still has
+            // the user as held here, which is true again), or back within
+            // the grace: no change, but a new connection.
+            self.present.insert(user.clone());
+            self.arrived(&user, false).await;
             return;
         }
         match self.store.arrive(&user).await {
             Ok(online) => {
                 self.arrive_again.remove(&user);
                 self.present.insert(user.clone());
-                if online {
-                    self.announcer.came_online(&user).await;
-                }
+                self.arrived(&user, online).await;
             }
             Err(e) => {
                 tracing::warn!(error = %e, "presence arrival not recorded; retrying every second");
@@ -528,7 +565,7 @@ impl Book {
         let users: Vec<User> = self.present.iter().cloned().collect();
         for user in users {
             match self.store.arrive(&user).await {
-                Ok(true) => self.announcer.came_online(&user).await,
+                Ok(true) => self.arrived(&user, true).await,
                 Ok(false) => {}
                 Err(_) => {
                     self.present.remove(&user);

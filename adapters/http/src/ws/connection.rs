@@ -29,8 +29,7 @@ use super::outbox::Outbox;
 use super::rate::{FloodDetector, TokenBucket};
 use crate::auth::Verified;
 use crate::frames::{
-    ErrorCode, Frame, FrameError, Inbound, parse_inbound_from, render_error, render_event,
-    render_message,
+    ErrorCode, Frame, FrameError, Inbound, parse_inbound_from, render_error, render_message,
 };
 
 type WebSocketStream = tokio_tungstenite::WebSocketStream<poem::Upgraded>;
@@ -100,18 +99,6 @@ pub(super) async fn run(
     let user = who.user();
     let _registration = ctx.hub.register(&user, outbox.clone()).await;
     let _presence = Present::new(ctx.presence.clone(), user);
-    if who.role.is_customer() {
-        // What the customer missed before connecting: whether the agents
-        // serving them are online. Later changes arrive as events.
-        match ctx.presence.snapshot_for(&who.user_id).await {
-            Ok(events) => {
-                for event in &events {
-                    outbox.push(render_event(event));
-                }
-            }
-            Err(e) => debug!(error = %e, "no presence snapshot for a new connection"),
-        }
-    }
     info!(user = ?who.user_id.as_str(), role = %who.role, "chat connection open");
     crate::telemetry::connection_delta(who.role.as_str(), 1.0);
 
