@@ -306,3 +306,29 @@ fn spawn_reader(
         counters.record_close(side, pair, "end of stream");
     })
 }
+
+/// Waits until the servers are idle after a setup (at most 15 s) and says
+/// how long that took. Opening many pairs has a cost of its own that is
+/// not the per-text path: every agent who connects is announced to every
+/// agent online (n²/2 presence frames for n agents connecting at once),
+/// and each arrival is a presence write and a lookup. Measuring texts
+/// while that drains would blame them for it.
+pub async fn settle(deployment: &crate::server::Deployment) {
+    let started = Instant::now();
+    let window = std::time::Duration::from_millis(200);
+    let mut before = deployment.cpu();
+    while started.elapsed() < std::time::Duration::from_secs(15) {
+        tokio::time::sleep(window).await;
+        let now = deployment.cpu();
+        // Under two ticks (20 ms of CPU) in 200 ms on every node: idle.
+        if before.iter().zip(&now).all(|(b, a)| a.saturating_sub(*b) < 2) {
+            println!(
+                "  settled: the servers were idle {:.1} s after the setup",
+                started.elapsed().as_secs_f64()
+            );
+            return;
+        }
+        before = now;
+    }
+    println!("  settled: still busy 15 s after the setup; measuring anyway");
+}

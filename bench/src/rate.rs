@@ -210,6 +210,7 @@ async fn measure(setup: &Setup, opts: RateOpts) -> anyhow::Result<RateResult> {
     let client_base = deployment.client_base();
     let agent_base = deployment.agent_base();
     let mut opened = pairs::open(client_base, agent_base, opts.pairs, observer).await?;
+    pairs::settle(&deployment).await;
 
     let schedule = Schedule {
         t0: Instant::now() + Duration::from_millis(200),

@@ -138,6 +138,7 @@ pub async fn run(setup: &Setup, opts: ClosedLoop) -> anyhow::Result<()> {
     let client_base = deployment.client_base();
     let agent_base = deployment.agent_base();
     let mut opened = pairs::open(client_base, agent_base, opts.pairs, observer).await?;
+    pairs::settle(&deployment).await;
 
     let window = opts.window_from_now();
     let _ = typing.window.set(window);
