@@ -321,7 +321,11 @@ pub async fn settle(deployment: &crate::server::Deployment) {
         tokio::time::sleep(window).await;
         let now = deployment.cpu();
         // Under two ticks (20 ms of CPU) in 200 ms on every node: idle.
-        if before.iter().zip(&now).all(|(b, a)| a.saturating_sub(*b) < 2) {
+        if before
+            .iter()
+            .zip(&now)
+            .all(|(b, a)| a.saturating_sub(*b) < 2)
+        {
             println!(
                 "  settled: the servers were idle {:.1} s after the setup",
                 started.elapsed().as_secs_f64()

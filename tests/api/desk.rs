@@ -159,9 +159,8 @@ async fn a_note_never_reaches_the_customer_in_history() {
     assert_eq!(r.status(), 400);
 }
 
-#[tokio::test]
-async fn a_note_never_reaches_the_customer_in_listings_or_unread_counts() {
-    let app = spawn_app().await;
+/// A pair whose agent wrote a reply (read by nobody yet) and then a note.
+async fn reply_then_note(app: &TestApp) -> (Pair, Value, Value) {
     let mut p = app.chat_pair().await;
     p.agent_ws.send(text(&p.cid, "a reply")).await;
     let reply = p.client_ws.recv().await;
@@ -169,14 +168,23 @@ async fn a_note_never_reaches_the_customer_in_listings_or_unread_counts() {
     p.agent_ws.send(note(&p.cid, "secret")).await;
     let n = p.agent_ws.recv().await;
     assert_eq!(n["type"], "note");
-    let mine = app.get("/conversations", &p.client.token).await;
-    let mine: Value = mine.json().await.unwrap();
-    let item = &mine["items"][0];
-    assert_eq!(item["last_message"], reply["payload"], "the latest text");
-    assert_eq!(item["unread_count"], 1, "the reply only, never the note");
+    (p, reply["payload"].clone(), n["payload"].clone())
+}
+
+#[tokio::test]
+async fn a_note_never_reaches_the_customer_as_last_message() {
+    let app = spawn_app().await;
+    let (p, reply, note) = reply_then_note(&app).await;
+    let mine: Value = app
+        .get("/conversations", &p.client.token)
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(mine["items"][0]["last_message"], reply, "the latest text");
     assert_eq!(
         conversation(&app, &p.client, &p.cid).await["last_message"],
-        reply["payload"]
+        reply
     );
     // The agent's own view has the note last.
     let theirs: Value = app
@@ -185,7 +193,24 @@ async fn a_note_never_reaches_the_customer_in_listings_or_unread_counts() {
         .json()
         .await
         .unwrap();
-    assert_eq!(theirs["items"][0]["last_message"], n["payload"]);
+    assert_eq!(theirs["items"][0]["last_message"], note);
+}
+
+#[tokio::test]
+async fn a_note_never_counts_in_the_customers_unread_count() {
+    let app = spawn_app().await;
+    let (p, _reply, _note) = reply_then_note(&app).await;
+    let mine: Value = app
+        .get("/conversations", &p.client.token)
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(mine["items"][0]["unread_count"], 1, "the reply only");
+    assert_eq!(
+        conversation(&app, &p.client, &p.cid).await["unread_count"],
+        1
+    );
 }
 
 #[tokio::test]
