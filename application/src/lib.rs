@@ -8,6 +8,7 @@
 pub mod access;
 pub mod ports;
 pub mod presence;
+pub mod routing;
 pub mod use_cases;
 
 #[cfg(test)]
@@ -15,3 +16,4 @@ mod test_support;
 
 pub use access::ConversationAccess;
 pub use presence::{AgentEntry, LocalPresenceStore, Presence, PresenceError, PresencePorts};
+pub use routing::{Router, RouterPorts, RoutingError};

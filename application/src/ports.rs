@@ -12,7 +12,8 @@ pub use agent_repository::{AgentRecord, AgentRepository};
 pub use broker::{Broker, BrokerError, Envelope, RemoteEvents, Transport, Watched};
 pub use clock::{Clock, SystemClock};
 pub use conversation_repository::{
-    ConversationFilter, ConversationPage, ConversationRepository, PageRequest, RepositoryError,
+    Claim, ConversationFilter, ConversationPage, ConversationRepository, PageRequest,
+    RepositoryError, RouteOutcome, Routed, Transfer,
 };
 pub use ids::{IdGenerator, UlidGenerator};
 pub use message_repository::{

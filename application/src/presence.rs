@@ -13,7 +13,7 @@
 //! reconnects) and shows only while the agent is connected.
 
 use std::collections::HashSet;
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
 use dashmap::{DashMap, DashSet};
@@ -101,9 +101,28 @@ pub struct Presence {
     seen: DashSet<UserId>,
     commands: mpsc::UnboundedSender<Command>,
     grace: Duration,
+    /// Told when an agent becomes available (online, or back from away).
+    available: Arc<OnceLock<Hook>>,
 }
 
+/// What is told when an agent becomes available (automatic routing).
+pub type Hook = Arc<dyn Fn() + Send + Sync>;
+
 impl Presence {
+    fn announcer(&self) -> Announcer {
+        Announcer {
+            ports: self.ports.clone(),
+            available: self.available.clone(),
+        }
+    }
+
+    /// `hook` is called whenever an agent becomes available to take
+    /// conversations: online, or back from away (set once; automatic
+    /// routing decides then).
+    pub fn when_available(&self, hook: Hook) {
+        let _ = self.available.set(hook);
+    }
+
     /// Starts the node's presence task. `grace` is how long a user's last
     /// connection may be gone before they are offline.
     pub fn start(ports: PresencePorts, grace: Duration) -> Arc<Self> {
@@ -115,14 +134,10 @@ impl Presence {
             seen: DashSet::new(),
             commands,
             grace,
+            available: Arc::new(OnceLock::new()),
         });
-        tokio::spawn(lease(
-            Announcer {
-                ports: ports.clone(),
-            },
-            presence.commands.clone(),
-        ));
-        tokio::spawn(run(Announcer { ports }, local, rx));
+        tokio::spawn(lease(presence.announcer(), presence.commands.clone()));
+        tokio::spawn(run(presence.announcer(), local, rx));
         presence
     }
 
@@ -180,11 +195,7 @@ impl Presence {
     /// # Errors
     /// When the store or the agents' table cannot be read.
     pub async fn status_of(&self, user: &User) -> Result<PresenceStatus, PresenceError> {
-        Announcer {
-            ports: self.ports.clone(),
-        }
-        .status_of(user, None)
-        .await
+        self.announcer().status_of(user, None).await
     }
 
     /// Every agent ever seen, with live presence and open conversations.
@@ -220,11 +231,12 @@ impl Presence {
             .copied()
             .unwrap_or(false);
         if before != away && connected {
-            Announcer {
-                ports: self.ports.clone(),
+            self.announcer()
+                .announce(&user, PresenceStatus::of(true, away))
+                .await;
+            if !away && let Some(hook) = self.available.get() {
+                hook();
             }
-            .announce(&user, PresenceStatus::of(true, away))
-            .await;
         }
         let record = self.ports.agents.find(agent).await?.unwrap_or(AgentRecord {
             id: agent.clone(),
@@ -238,9 +250,7 @@ impl Presence {
     /// `agent` just took). Best effort: logged when it fails.
     pub async fn tell(&self, to: User, agent: &UserId) {
         let user = User::agent(agent.clone());
-        let announcer = Announcer {
-            ports: self.ports.clone(),
-        };
+        let announcer = self.announcer();
         match announcer.status_of(&user, None).await {
             Ok(status) => {
                 let event = ChatEvent::Presence {
@@ -275,6 +285,7 @@ fn entry(record: AgentRecord, connected: bool) -> AgentEntry {
 /// Works out a user's status and who hears of it, and publishes.
 struct Announcer {
     ports: PresencePorts,
+    available: Arc<OnceLock<Hook>>,
 }
 
 impl Announcer {
@@ -354,7 +365,14 @@ impl Announcer {
 
     async fn came_online(&self, user: &User) {
         match self.status_of(user, Some(true)).await {
-            Ok(status) => self.announce(user, status).await,
+            Ok(status) => {
+                self.announce(user, status).await;
+                if status == PresenceStatus::Online
+                    && let Some(hook) = self.available.get()
+                {
+                    hook();
+                }
+            }
             Err(e) => tracing::warn!(error = %e, "presence change not announced"),
         }
     }

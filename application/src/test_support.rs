@@ -133,6 +133,7 @@ impl Fixture {
             conversations: Arc::new(self.conversations),
             broker: Arc::new(self.broker),
             clock: Arc::new(self.clock),
+            capacity: None,
         }
     }
 
@@ -154,6 +155,8 @@ impl Fixture {
             agents: Arc::new(agents),
             broker: Arc::new(self.broker),
             clock: Arc::new(self.clock),
+            capacity: None,
+            on_change: None,
         }
     }
 
@@ -162,6 +165,7 @@ impl Fixture {
             conversations: Arc::new(self.conversations),
             broker: Arc::new(self.broker),
             clock: Arc::new(self.clock),
+            on_change: None,
         }
     }
 

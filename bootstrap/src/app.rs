@@ -14,7 +14,10 @@ use qc_application::ports::{
     PresenceStore, SystemClock, Transport, UlidGenerator,
 };
 use qc_application::use_cases::*;
-use qc_application::{ConversationAccess, LocalPresenceStore, Presence, PresencePorts};
+use qc_application::{
+    ConversationAccess, LocalPresenceStore, Presence, PresencePorts, Router, RouterPorts,
+};
+use qc_domain::FewestOpenFirst;
 use qc_http::api::{AgentsApi, ConversationsApi, HealthApi};
 use qc_http::auth::TokenRules;
 use qc_http::{
@@ -146,7 +149,7 @@ impl Application {
         let ids: Arc<dyn IdGenerator> = Arc::new(UlidGenerator);
         let presence = Presence::start(
             PresencePorts {
-                store: presence_store,
+                store: presence_store.clone(),
                 agents: agents.clone(),
                 conversations: conversations.clone(),
                 broker: broker.clone(),
@@ -172,6 +175,28 @@ impl Application {
             access,
             broker: broker.clone(),
             clock: clock.clone(),
+        });
+        // Automatic assignment, when asked for: one routing task per node,
+        // told of every change that may let a waiting conversation go.
+        let router = config.auto_routing.map(|capacity| {
+            let router = Router::start(
+                RouterPorts {
+                    conversations: conversations.clone(),
+                    agents: agents.clone(),
+                    presence: presence_store.clone(),
+                    broker: broker.clone(),
+                    clock: clock.clone(),
+                },
+                Arc::new(FewestOpenFirst),
+                capacity,
+            );
+            let kick = router.clone();
+            presence.when_available(Arc::new(move || kick.kick()));
+            router
+        });
+        let kick: Option<Arc<dyn Fn() + Send + Sync>> = router.clone().map(|r| {
+            let hook: Arc<dyn Fn() + Send + Sync> = Arc::new(move || r.kick());
+            hook
         });
         let ws = Arc::new(WsContext {
             auth: auth.clone(),
@@ -203,6 +228,7 @@ impl Application {
                 conversations: conversations.clone(),
                 broker: broker.clone(),
                 clock: clock.clone(),
+                capacity: config.auto_routing,
             }),
             transfer: Arc::new(TransferConversation {
                 conversations: conversations.clone(),
@@ -210,11 +236,14 @@ impl Application {
                 agents: agents.clone(),
                 broker: broker.clone(),
                 clock: clock.clone(),
+                capacity: config.auto_routing,
+                on_change: kick.clone(),
             }),
             close: Arc::new(CloseConversation {
                 conversations: conversations.clone(),
                 broker: broker.clone(),
                 clock: clock.clone(),
+                on_change: kick,
             }),
             history: Arc::new(ReadHistory {
                 conversations: conversations.clone(),
@@ -227,6 +256,7 @@ impl Application {
                 clock,
             }),
             presence: presence.clone(),
+            router,
         };
         let agents_api = AgentsApi {
             auth: auth.clone(),

@@ -67,6 +67,11 @@ pub struct Settings {
     pub http_rate_burst: u32,
     /// Most open conversations one customer may own.
     pub max_open_conversations: u32,
+    /// `manual` (agents claim from the queue) or `auto` (the queue assigns
+    /// itself, CONTRACT §5).
+    pub routing: String,
+    /// In `auto` routing, most open conversations assigned to one agent.
+    pub agent_capacity: u32,
 }
 
 impl Default for Settings {
@@ -103,6 +108,8 @@ impl Default for Settings {
             http_rate_per_sec: 10,
             http_rate_burst: 30,
             max_open_conversations: 5,
+            routing: "manual".into(),
+            agent_capacity: 5,
         }
     }
 }
@@ -248,6 +255,8 @@ pub struct Config {
     /// `(per second, burst)`; `None` when off.
     pub http_rate: Option<(u32, u32)>,
     pub max_open_conversations: u32,
+    /// `Some(capacity)` in `auto` routing, `None` in `manual`.
+    pub auto_routing: Option<u32>,
     pub log: String,
     pub log_json: bool,
     pub limits: WsLimits,
@@ -372,6 +381,17 @@ impl Config {
             s.max_open_conversations >= 1,
             "QC_MAX_OPEN_CONVERSATIONS must be at least 1"
         );
+        let auto_routing = match s.routing.trim() {
+            "manual" => None,
+            "auto" => {
+                ensure!(
+                    s.agent_capacity >= 1,
+                    "QC_AGENT_CAPACITY must be at least 1"
+                );
+                Some(s.agent_capacity)
+            }
+            other => anyhow::bail!("QC_ROUTING must be manual or auto, not {other:?}"),
+        };
         ensure!(
             s.ws_rate_per_sec == 0 || s.ws_rate_burst >= 1,
             "QC_WS_RATE_BURST must be at least 1 when rate limiting is on"
@@ -400,6 +420,7 @@ impl Config {
             http_rate: (s.http_rate_per_sec > 0)
                 .then_some((s.http_rate_per_sec, s.http_rate_burst)),
             max_open_conversations: s.max_open_conversations,
+            auto_routing,
             log: s.log,
             log_json,
             limits: WsLimits {

@@ -33,6 +33,7 @@ enum Agents {
     Id,
     Away,
     FirstSeenAt,
+    LastAssignedAt,
 }
 
 #[async_trait::async_trait]
@@ -59,6 +60,9 @@ impl MigrationTrait for Migration {
                             .timestamp_with_time_zone()
                             .not_null(),
                     )
+                    // Automatic assignment's tie-break: the agent whose last
+                    // assignment is oldest goes first.
+                    .col(ColumnDef::new(Agents::LastAssignedAt).timestamp_with_time_zone())
                     .to_owned(),
             )
             .await?;

@@ -15,6 +15,7 @@ mod limits;
 mod multinode;
 mod outage;
 mod protocol_errors;
+mod routing;
 mod slow_consumer;
 mod support_desk;
 mod timeouts;

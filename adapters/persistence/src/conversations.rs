@@ -3,7 +3,8 @@
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use qc_application::ports::{
-    ConversationFilter, ConversationPage, ConversationRepository, PageRequest, RepositoryError,
+    Claim, ConversationFilter, ConversationPage, ConversationRepository, PageRequest,
+    RepositoryError, RouteOutcome, Transfer,
 };
 use qc_domain::{Conversation, ConversationId, ConversationStatus, ConversationView, Side, UserId};
 use sea_orm::sea_query::Expr;
@@ -174,31 +175,27 @@ impl ConversationRepository for SeaOrmConversationRepository {
         id: ConversationId,
         from: &UserId,
         to: Option<UserId>,
-    ) -> Result<Option<i64>, RepositoryError> {
-        // One conditional UPDATE: a close, another transfer or a batch of
-        // texts racing this one either happened before (and its seq is in
-        // last_seq) or waits for it.
-        let db = self.db.write();
-        let backend = db.get_database_backend();
-        let row = db
-            .query_one_raw(Statement::from_sql_and_values(
-                backend,
-                crate::views::placeholders(
-                    backend,
-                    "UPDATE conversations SET support_id = ? \
-                     WHERE id = ? AND status = 'open' AND support_id = ? RETURNING last_seq",
-                ),
-                [
-                    to.map(|u| u.to_string()).into(),
-                    id.to_string().into(),
-                    from.as_str().into(),
-                ],
-            ))
-            .await
-            .map_err(storage)?;
-        row.map(|r| r.try_get::<i64>("", "last_seq"))
-            .transpose()
-            .map_err(storage)
+        capacity: Option<u32>,
+    ) -> Result<Transfer, RepositoryError> {
+        crate::routing::try_transfer(&self.db, id, from, to, capacity).await
+    }
+
+    async fn try_assign_within(
+        &self,
+        id: ConversationId,
+        agent: &UserId,
+        capacity: u32,
+    ) -> Result<Claim, RepositoryError> {
+        crate::routing::try_assign_within(&self.db, id, agent, capacity).await
+    }
+
+    async fn route(
+        &self,
+        online: &[UserId],
+        capacity: u32,
+        rule: std::sync::Arc<dyn qc_domain::RoutingRule>,
+    ) -> Result<RouteOutcome, RepositoryError> {
+        crate::routing::route(&self.db, online, capacity, rule).await
     }
 
     async fn customers_served_by(&self, agent: &UserId) -> Result<Vec<UserId>, RepositoryError> {

@@ -7,6 +7,7 @@ mod connect;
 mod conversations;
 mod entities;
 mod messages;
+mod routing;
 mod views;
 mod writer;
 

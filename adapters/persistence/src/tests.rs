@@ -1026,10 +1026,10 @@ async fn a_transfer_moves_a_conversation_only_from_its_agent_and_only_while_open
         let a2 = UserId::new("agent-2").unwrap();
         assert_eq!(
             r.conversations
-                .try_transfer(c.id, &a2, Some(a1.clone()))
+                .try_transfer(c.id, &a2, Some(a1.clone()), None)
                 .await
                 .unwrap(),
-            None,
+            Transfer::Lost,
             "not agent-2's to give"
         );
         for text in ["one", "two"] {
@@ -1037,10 +1037,10 @@ async fn a_transfer_moves_a_conversation_only_from_its_agent_and_only_while_open
         }
         assert_eq!(
             r.conversations
-                .try_transfer(c.id, &a1, Some(a2.clone()))
+                .try_transfer(c.id, &a1, Some(a2.clone()), None)
                 .await
                 .unwrap(),
-            Some(2),
+            Transfer::Moved { last_seq: 2 },
             "moved, after the two texts: seq 1 and 2 were agent-1's"
         );
         let now = r.conversations.find(c.id).await.unwrap().unwrap();
@@ -1068,8 +1068,11 @@ async fn a_transfer_moves_a_conversation_only_from_its_agent_and_only_while_open
         assert!(matches!(late, Err(AppendError::NotParticipant)));
         // Back to the queue, then closed: nothing moves a closed one.
         assert_eq!(
-            r.conversations.try_transfer(c.id, &a2, None).await.unwrap(),
-            Some(2)
+            r.conversations
+                .try_transfer(c.id, &a2, None, None)
+                .await
+                .unwrap(),
+            Transfer::Moved { last_seq: 2 }
         );
         let queued = r.conversations.find(c.id).await.unwrap().unwrap();
         assert_eq!(queued.support_id, None);
@@ -1084,10 +1087,10 @@ async fn a_transfer_moves_a_conversation_only_from_its_agent_and_only_while_open
         assert!(r.conversations.try_close(c.id, t0()).await.unwrap());
         assert_eq!(
             r.conversations
-                .try_transfer(c.id, &a1, Some(a2.clone()))
+                .try_transfer(c.id, &a1, Some(a2.clone()), None)
                 .await
                 .unwrap(),
-            None
+            Transfer::Lost
         );
         assert!(
             r.conversations
@@ -1230,5 +1233,114 @@ async fn the_desk_migration_backfills_unread_counters_and_agents() {
         assert_eq!(agents.len(), 1);
         assert_eq!(agents[0].id.as_str(), "agent-1");
         assert_eq!(agents[0].open_conversations, 1);
+    }
+}
+
+#[tokio::test]
+async fn routing_decides_in_the_database_within_capacity_oldest_first() {
+    for db in databases().await {
+        let r = repos(&db).await;
+        let (a1, a2, away) = (
+            UserId::new("agent-1").unwrap(),
+            UserId::new("agent-2").unwrap(),
+            UserId::new("agent-away").unwrap(),
+        );
+        for a in [&a1, &a2, &away] {
+            r.agents.seen(a).await.unwrap();
+        }
+        r.agents.set_away(&away, true).await.unwrap();
+        let mut waiting = Vec::new();
+        for i in 0..5 {
+            waiting.push(new_conversation(&r, &format!("c{i}"), t0() + Duration::seconds(i)).await);
+        }
+        let rule: std::sync::Arc<dyn RoutingRule> = std::sync::Arc::new(FewestOpenFirst);
+        let online = [a1.clone(), a2.clone(), away.clone()];
+        let out = r
+            .conversations
+            .route(&online, 2, rule.clone())
+            .await
+            .unwrap();
+        // Capacity 2, two agents not away: the four oldest, alternately.
+        let got: Vec<(ConversationId, &str)> = out
+            .routed
+            .iter()
+            .map(|x| (x.conversation, x.agent.as_str()))
+            .collect();
+        assert_eq!(
+            got,
+            vec![
+                (waiting[0].id, "agent-1"),
+                (waiting[1].id, "agent-2"),
+                (waiting[2].id, "agent-1"),
+                (waiting[3].id, "agent-2"),
+            ]
+        );
+        assert_eq!(out.routed[0].customer.as_str(), "c0");
+        assert_eq!(out.waiting, 1);
+        assert_eq!(out.oldest_waiting, Some(waiting[4].created_at));
+        // Nobody has room: nothing more, and by hand neither.
+        assert!(
+            r.conversations
+                .route(&online, 2, rule.clone())
+                .await
+                .unwrap()
+                .routed
+                .is_empty()
+        );
+        assert_eq!(
+            r.conversations
+                .try_assign_within(waiting[4].id, &a1, 2)
+                .await
+                .unwrap(),
+            Claim::AtCapacity
+        );
+        assert_eq!(
+            r.conversations
+                .try_transfer(waiting[0].id, &a1, Some(a2.clone()), Some(2))
+                .await
+                .unwrap(),
+            Transfer::AtCapacity
+        );
+        // A close frees a place; the next decision fills it.
+        r.conversations
+            .try_close(waiting[0].id, t0())
+            .await
+            .unwrap();
+        let out = r
+            .conversations
+            .route(&online, 2, rule.clone())
+            .await
+            .unwrap();
+        assert_eq!(out.routed.len(), 1);
+        assert_eq!(out.routed[0].conversation, waiting[4].id);
+        assert_eq!(out.routed[0].agent, a1);
+        assert_eq!(out.waiting, 0);
+        assert_eq!(
+            r.conversations
+                .try_assign_within(waiting[4].id, &a2, 5)
+                .await
+                .unwrap(),
+            Claim::Lost,
+            "taken already"
+        );
+        // Nobody online: nothing, whatever waits.
+        let late = new_conversation(&r, "c9", t0()).await;
+        assert!(
+            r.conversations
+                .route(&[], 2, rule)
+                .await
+                .unwrap()
+                .routed
+                .is_empty()
+        );
+        assert_eq!(
+            r.conversations
+                .find(late.id)
+                .await
+                .unwrap()
+                .unwrap()
+                .support_id,
+            None
+        );
     }
 }

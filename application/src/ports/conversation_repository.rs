@@ -2,7 +2,9 @@
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
-use qc_domain::{Conversation, ConversationId, ConversationView, Side, UserId};
+use std::sync::Arc;
+
+use qc_domain::{Conversation, ConversationId, ConversationView, RoutingRule, Side, UserId};
 
 /// Storage failed (unreachable, timeout, constraint it should not have hit).
 #[derive(Debug, thiserror::Error)]
@@ -29,6 +31,48 @@ impl ConversationFilter {
             Self::AssignedTo(_) | Self::Queue => Side::Agent,
         }
     }
+}
+
+/// An assignment automatic routing made.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Routed {
+    pub conversation: ConversationId,
+    pub agent: UserId,
+    /// The conversation's owner.
+    pub customer: UserId,
+}
+
+/// One routing decision: what it assigned, and the queue after it.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct RouteOutcome {
+    pub routed: Vec<Routed>,
+    /// Conversations still waiting.
+    pub waiting: u64,
+    /// When the oldest of them was opened.
+    pub oldest_waiting: Option<chrono::DateTime<chrono::Utc>>,
+}
+
+/// What a claim within a capacity did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Claim {
+    /// This call assigned it.
+    Assigned,
+    /// The agent already holds the most open conversations allowed.
+    AtCapacity,
+    /// Not open and unassigned any more (closed or taken meanwhile).
+    Lost,
+}
+
+/// What a transfer did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Transfer {
+    /// Moved; `last_seq` is the conversation's last seq at that moment
+    /// (texts up to it were the previous agent's).
+    Moved { last_seq: i64 },
+    /// The target already holds the most open conversations allowed.
+    AtCapacity,
+    /// Not moved: closed, or no longer the caller's.
+    Lost,
 }
 
 /// Keyset pagination: `after` is the last id of the previous page.
@@ -81,11 +125,11 @@ pub trait ConversationRepository: Send + Sync {
     ) -> Result<Option<ConversationView>, RepositoryError>;
 
     /// Atomically hands the conversation from agent `from` to `to` (`None`:
-    /// back to the queue) if it is open and `from` holds it. Returns the
-    /// conversation's last `seq` at that moment when this call moved it
-    /// (texts up to it were `from`'s), `None` when it did not: one
-    /// conditional update, so of a transfer and a close (or two transfers,
-    /// or a text) racing, the database decides.
+    /// back to the queue) if it is open and `from` holds it, and, with a
+    /// `capacity`, only if `to` holds fewer open conversations than that
+    /// (decided under the routing lock, so no agent ends above it). One
+    /// decision in the database: of a transfer and a close (or two
+    /// transfers, or a text) racing, the database decides.
     ///
     /// # Errors
     /// MUST return [`RepositoryError`] on storage failure.
@@ -94,7 +138,37 @@ pub trait ConversationRepository: Send + Sync {
         id: ConversationId,
         from: &UserId,
         to: Option<UserId>,
-    ) -> Result<Option<i64>, RepositoryError>;
+        capacity: Option<u32>,
+    ) -> Result<Transfer, RepositoryError>;
+
+    /// Claims an open, unassigned conversation for `agent` if the agent
+    /// holds fewer than `capacity` open ones, under the routing lock, and
+    /// records the assignment time (automatic routing's tie-break).
+    ///
+    /// # Errors
+    /// MUST return [`RepositoryError`] on storage failure.
+    async fn try_assign_within(
+        &self,
+        id: ConversationId,
+        agent: &UserId,
+        capacity: u32,
+    ) -> Result<Claim, RepositoryError>;
+
+    /// One routing decision, whole or not at all, one at a time across
+    /// every node (the routing lock): the waiting conversations (oldest
+    /// first) and the agents among `online` who are not away, with their
+    /// open conversations and last assignment, go to `rule`; its
+    /// assignments are applied (each only if the conversation still waits)
+    /// and returned.
+    ///
+    /// # Errors
+    /// MUST return [`RepositoryError`] on storage failure (nothing applied).
+    async fn route(
+        &self,
+        online: &[UserId],
+        capacity: u32,
+        rule: Arc<dyn RoutingRule>,
+    ) -> Result<RouteOutcome, RepositoryError>;
 
     /// The owners of the open conversations assigned to `agent` (who hears
     /// of the agent's presence), without duplicates.

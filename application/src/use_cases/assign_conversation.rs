@@ -35,6 +35,10 @@ pub enum AssignConversationError {
     Closed,
     #[error("conversation is assigned to another agent")]
     AlreadyAssigned,
+    /// In automatic routing, the agent holds the most open conversations
+    /// allowed.
+    #[error("the agent is at capacity")]
+    AtCapacity,
     #[error("storage unavailable")]
     Unavailable(#[source] anyhow::Error),
 }
@@ -54,6 +58,9 @@ pub struct AssignConversation {
     pub conversations: Arc<dyn ConversationRepository>,
     pub broker: Arc<dyn Broker>,
     pub clock: Arc<dyn Clock>,
+    /// `Some(QC_AGENT_CAPACITY)` in automatic routing: claims by hand stay
+    /// within it.
+    pub capacity: Option<u32>,
 }
 
 impl AssignConversation {
@@ -80,12 +87,26 @@ impl AssignConversation {
         if conversation.check_assign(agent)? == AssignOutcome::AlreadyMine {
             return Ok(AssignResult::AlreadyMine(conversation));
         }
-        if self
-            .conversations
-            .try_assign(id, &agent.user_id)
-            .await
-            .map_err(unavailable)?
-        {
+        let claimed = match self.capacity {
+            None => self
+                .conversations
+                .try_assign(id, &agent.user_id)
+                .await
+                .map_err(unavailable)?,
+            Some(capacity) => match self
+                .conversations
+                .try_assign_within(id, &agent.user_id, capacity)
+                .await
+                .map_err(unavailable)?
+            {
+                crate::ports::Claim::Assigned => true,
+                crate::ports::Claim::AtCapacity => {
+                    return Err(AssignConversationError::AtCapacity);
+                }
+                crate::ports::Claim::Lost => false,
+            },
+        };
+        if claimed {
             conversation.assign_to(agent.user_id.clone());
             let event = ChatEvent::ConversationAssigned {
                 conversation_id: id,

@@ -19,6 +19,8 @@ pub struct CloseConversation {
     pub conversations: Arc<dyn ConversationRepository>,
     pub broker: Arc<dyn Broker>,
     pub clock: Arc<dyn Clock>,
+    /// In automatic routing, told when a close freed an agent's place.
+    pub on_change: Option<Arc<dyn Fn() + Send + Sync>>,
 }
 
 impl CloseConversation {
@@ -73,6 +75,9 @@ impl CloseConversation {
             Envelope::new(conversation.participants(), event)
         };
         super::publish_best_effort(&self.broker, envelope).await;
+        if let Some(on_change) = &self.on_change {
+            on_change();
+        }
         Ok(conversation)
     }
 }

@@ -25,6 +25,10 @@ pub enum TransferConversationError {
     /// `to` names no agent the desk has seen.
     #[error("no such agent")]
     UnknownAgent,
+    /// In automatic routing, the target holds the most open conversations
+    /// allowed.
+    #[error("the agent is at capacity")]
+    AtCapacity,
     #[error("storage unavailable")]
     Unavailable(#[source] anyhow::Error),
 }
@@ -47,6 +51,12 @@ pub struct TransferConversation {
     pub agents: Arc<dyn AgentRepository>,
     pub broker: Arc<dyn Broker>,
     pub clock: Arc<dyn Clock>,
+    /// `Some(QC_AGENT_CAPACITY)` in automatic routing: a full target is
+    /// refused.
+    pub capacity: Option<u32>,
+    /// In automatic routing, told when a conversation came back to the
+    /// queue or freed a place (it may go to someone now).
+    pub on_change: Option<Arc<dyn Fn() + Send + Sync>>,
 }
 
 impl TransferConversation {
@@ -87,22 +97,28 @@ impl TransferConversation {
         {
             return Err(TransferConversationError::UnknownAgent);
         }
-        let Some(last_seq) = self
+        let moved = self
             .conversations
-            .try_transfer(id, &by.user_id, to.clone())
+            .try_transfer(id, &by.user_id, to.clone(), self.capacity)
             .await
-            .map_err(unavailable)?
-        else {
-            // Closed, or moved by someone else, since we read it: answer as
-            // the conversation is now.
-            let now = self
-                .conversations
-                .find(id)
-                .await
-                .map_err(unavailable)?
-                .ok_or(TransferConversationError::NotFound)?;
-            now.check_transfer(by, to.as_ref())?;
-            return Err(TransferConversationError::NotFound);
+            .map_err(unavailable)?;
+        let last_seq = match moved {
+            crate::ports::Transfer::Moved { last_seq } => last_seq,
+            crate::ports::Transfer::AtCapacity => {
+                return Err(TransferConversationError::AtCapacity);
+            }
+            crate::ports::Transfer::Lost => {
+                // Closed, or moved by someone else, since we read it: answer as
+                // the conversation is now.
+                let now = self
+                    .conversations
+                    .find(id)
+                    .await
+                    .map_err(unavailable)?
+                    .ok_or(TransferConversationError::NotFound)?;
+                now.check_transfer(by, to.as_ref())?;
+                return Err(TransferConversationError::NotFound);
+            }
         };
         let previous = conversation.participants();
         conversation.hand_to(to.clone());
@@ -139,6 +155,9 @@ impl TransferConversation {
             super::publish_best_effort(&broker, Envelope::new(vec![customer], stopped)).await;
         });
         let _ = publishing.await;
+        if let Some(on_change) = &self.on_change {
+            on_change();
+        }
         Ok(conversation)
     }
 }
@@ -183,6 +202,8 @@ mod tests {
                 agents: Arc::new(agents),
                 broker: Arc::new(f.broker),
                 clock: Arc::new(f.clock),
+                capacity: None,
+                on_change: None,
             };
             let err = uc
                 .execute(&by, c.id, Some(UserId::new("nobody").unwrap()))
@@ -205,9 +226,9 @@ mod tests {
         f.find_returns(conv.clone());
         f.conversations
             .expect_try_transfer()
-            .withf(|_, from, to| *from == agent().user_id && *to == Some(other_agent().user_id))
+            .withf(|_, from, to, _| *from == agent().user_id && *to == Some(other_agent().user_id))
             .times(1)
-            .returning(|_, _, _| Ok(Some(3)));
+            .returning(|_, _, _, _| Ok(crate::ports::Transfer::Moved { last_seq: 3 }));
         f.broker
             .expect_publish()
             .withf(|env| {
@@ -244,7 +265,7 @@ mod tests {
         f.find_returns(conv.clone());
         f.conversations
             .expect_try_transfer()
-            .returning(|_, _, _| Ok(Some(3)));
+            .returning(|_, _, _, _| Ok(crate::ports::Transfer::Moved { last_seq: 3 }));
         f.messages
             .expect_settled()
             .times(1)
@@ -261,6 +282,8 @@ mod tests {
             agents: Arc::new(known_agents()),
             broker: Arc::new(f.broker),
             clock: Arc::new(f.clock),
+            capacity: None,
+            on_change: None,
         };
         let transferring = tokio::spawn(async move { uc.execute(&agent(), conv.id, None).await });
         for _ in 0..10 {
@@ -279,9 +302,9 @@ mod tests {
         f.find_returns(conv.clone());
         f.conversations
             .expect_try_transfer()
-            .withf(|_, _, to| to.is_none())
+            .withf(|_, _, to, _| to.is_none())
             .times(1)
-            .returning(|_, _, _| Ok(Some(3)));
+            .returning(|_, _, _, _| Ok(crate::ports::Transfer::Moved { last_seq: 3 }));
         f.broker
             .expect_publish()
             .withf(|env| {
@@ -364,7 +387,7 @@ mod tests {
         f.conversations
             .expect_try_transfer()
             .times(1)
-            .returning(|_, _, _| Ok(None));
+            .returning(|_, _, _, _| Ok(crate::ports::Transfer::Lost));
         f.broker.expect_publish().times(0);
         let err = f
             .transfer_conversation()

@@ -32,6 +32,9 @@ pub struct ConversationsApi {
     pub history: Arc<ReadHistory>,
     pub mark_read: Arc<MarkRead>,
     pub presence: Arc<Presence>,
+    /// In automatic routing (`QC_ROUTING=auto`): a new conversation is
+    /// routed before its 201, so the answer shows its agent.
+    pub router: Option<Arc<qc_application::Router>>,
 }
 
 #[derive(ApiResponse)]
@@ -53,6 +56,13 @@ type ApiResult<T> = Result<T, ApiError>;
 /// Any integer is a usable page size: clamped to 1..=200.
 fn clamp_limit(limit: Option<i64>) -> Option<u32> {
     limit.map(|l| u32::try_from(l.clamp(1, 200)).unwrap_or(200))
+}
+
+fn at_capacity() -> ApiError {
+    ApiError::conflict(
+        "at_capacity",
+        "the agent already holds the most open conversations allowed",
+    )
 }
 
 fn unknown_agent() -> ApiError {
@@ -119,7 +129,22 @@ impl ConversationsApi {
     ) -> ApiResult<Created> {
         let who = self.identify(req).await?;
         match self.open.execute(&who, body.0.subject.map(|s| s.0)).await {
-            Ok(c) => Ok(Created::Created(Json(ConversationView::empty(c).into()))),
+            Ok(c) => {
+                let Some(router) = &self.router else {
+                    return Ok(Created::Created(Json(ConversationView::empty(c).into())));
+                };
+                if let Err(e) = router.route_now().await {
+                    // Stored and queued all the same: the next decision
+                    // (within a second) takes it.
+                    tracing::warn!(error = %e, "a new conversation was not routed at once");
+                }
+                // Read again: routing may have given it an agent.
+                match self.get.execute(&who, c.id).await {
+                    Ok(v) => Ok(Created::Created(Json(v.into()))),
+                    Err(GetConversationError::NotFound) => Err(ApiError::not_found()),
+                    Err(GetConversationError::Unavailable(e)) => Err(ApiError::unavailable(&e)),
+                }
+            }
             Err(OpenConversationError::Forbidden) => Err(ApiError::forbidden(
                 "only guests and clients open conversations",
             )),
@@ -225,6 +250,7 @@ impl ConversationsApi {
                 "already_assigned",
                 "another agent has this conversation",
             )),
+            Err(AssignConversationError::AtCapacity) => Err(at_capacity()),
             Err(AssignConversationError::Unavailable(e)) => Err(ApiError::unavailable(&e)),
         }
     }
@@ -271,6 +297,7 @@ impl ConversationsApi {
             )),
             Err(TransferConversationError::NotFound) => Err(ApiError::not_found()),
             Err(TransferConversationError::UnknownAgent) => Err(unknown_agent()),
+            Err(TransferConversationError::AtCapacity) => Err(at_capacity()),
             Err(TransferConversationError::Closed) => Err(ApiError::conflict(
                 "conversation_closed",
                 "the conversation is closed",

@@ -1,0 +1,302 @@
+//! Automatic assignment's database side: every decision that could put an
+//! agent above capacity or assign a conversation twice runs in one
+//! transaction under the routing lock, one at a time across every node —
+//! a transaction-scoped advisory lock on PostgreSQL; on SQLite the one
+//! write connection already serializes writers. Never a check in one
+//! statement and an act in another outside it.
+
+use std::sync::Arc;
+
+use chrono::{DateTime, Utc};
+use qc_application::ports::{Claim, RepositoryError, RouteOutcome, Routed, Transfer};
+use qc_domain::{Candidate, ConversationId, PresenceStatus, RoutingRule, UserId, Waiting};
+use sea_orm::{
+    ConnectionTrait, DatabaseTransaction, DbBackend, FromQueryResult, Statement, TransactionTrait,
+    Value,
+};
+
+use crate::Database;
+use crate::conversations::storage;
+use crate::views::placeholders;
+
+/// Waiting conversations one decision looks at (oldest first); the rest
+/// wait for the next one, a moment later.
+const WAITING_PER_DECISION: u64 = 500;
+
+fn statement(backend: DbBackend, sql: &str, values: Vec<Value>) -> Statement {
+    Statement::from_sql_and_values(backend, placeholders(backend, sql), values)
+}
+
+async fn exec(
+    txn: &DatabaseTransaction,
+    sql: &str,
+    values: Vec<Value>,
+) -> Result<u64, RepositoryError> {
+    let backend = txn.get_database_backend();
+    Ok(txn
+        .execute_raw(statement(backend, sql, values))
+        .await
+        .map_err(storage)?
+        .rows_affected())
+}
+
+/// Takes the routing lock for the rest of `txn`.
+async fn lock(txn: &DatabaseTransaction) -> Result<(), RepositoryError> {
+    if txn.get_database_backend() == DbBackend::Postgres {
+        txn.execute_unprepared("SELECT pg_advisory_xact_lock(hashtextextended('qc-routing', 0))")
+            .await
+            .map_err(storage)?;
+    }
+    Ok(())
+}
+
+#[derive(FromQueryResult)]
+struct Count {
+    n: i64,
+}
+
+async fn open_of(txn: &DatabaseTransaction, agent: &UserId) -> Result<i64, RepositoryError> {
+    let backend = txn.get_database_backend();
+    Ok(Count::find_by_statement(statement(
+        backend,
+        "SELECT COUNT(*) AS n FROM conversations WHERE support_id = ? AND status = 'open'",
+        vec![agent.as_str().into()],
+    ))
+    .one(txn)
+    .await
+    .map_err(storage)?
+    .map_or(0, |c| c.n))
+}
+
+async fn assigned_now(
+    txn: &DatabaseTransaction,
+    agent: &UserId,
+    now: DateTime<Utc>,
+) -> Result<(), RepositoryError> {
+    exec(
+        txn,
+        "UPDATE agents SET last_assigned_at = ? WHERE id = ?",
+        vec![now.into(), agent.as_str().into()],
+    )
+    .await
+    .map(|_| ())
+}
+
+const CLAIM: &str = "UPDATE conversations SET support_id = ? \
+                     WHERE id = ? AND status = 'open' AND support_id IS NULL";
+
+pub(crate) async fn try_assign_within(
+    db: &Database,
+    id: ConversationId,
+    agent: &UserId,
+    capacity: u32,
+) -> Result<Claim, RepositoryError> {
+    let txn = db.write().begin().await.map_err(storage)?;
+    lock(&txn).await?;
+    if open_of(&txn, agent).await? >= i64::from(capacity) {
+        txn.rollback().await.map_err(storage)?;
+        return Ok(Claim::AtCapacity);
+    }
+    let claimed = exec(
+        &txn,
+        CLAIM,
+        vec![agent.as_str().into(), id.to_string().into()],
+    )
+    .await?;
+    if claimed == 0 {
+        txn.rollback().await.map_err(storage)?;
+        return Ok(Claim::Lost);
+    }
+    assigned_now(&txn, agent, Utc::now()).await?;
+    txn.commit().await.map_err(storage)?;
+    Ok(Claim::Assigned)
+}
+
+#[derive(FromQueryResult)]
+struct LastSeq {
+    last_seq: i64,
+}
+
+pub(crate) async fn try_transfer(
+    db: &Database,
+    id: ConversationId,
+    from: &UserId,
+    to: Option<UserId>,
+    capacity: Option<u32>,
+) -> Result<Transfer, RepositoryError> {
+    let txn = db.write().begin().await.map_err(storage)?;
+    if let (Some(capacity), Some(agent)) = (capacity, &to) {
+        lock(&txn).await?;
+        if open_of(&txn, agent).await? >= i64::from(capacity) {
+            txn.rollback().await.map_err(storage)?;
+            return Ok(Transfer::AtCapacity);
+        }
+    }
+    // One conditional UPDATE: a close, another transfer or a batch of
+    // texts racing this one either happened before (and its seq is in
+    // last_seq) or waits for it.
+    let backend = txn.get_database_backend();
+    let moved = LastSeq::find_by_statement(statement(
+        backend,
+        "UPDATE conversations SET support_id = ? \
+         WHERE id = ? AND status = 'open' AND support_id = ? RETURNING last_seq",
+        vec![
+            to.as_ref().map(|u| u.to_string()).into(),
+            id.to_string().into(),
+            from.as_str().into(),
+        ],
+    ))
+    .one(&txn)
+    .await
+    .map_err(storage)?;
+    let Some(LastSeq { last_seq }) = moved else {
+        txn.rollback().await.map_err(storage)?;
+        return Ok(Transfer::Lost);
+    };
+    if let Some(agent) = &to {
+        assigned_now(&txn, agent, Utc::now()).await?;
+    }
+    txn.commit().await.map_err(storage)?;
+    Ok(Transfer::Moved { last_seq })
+}
+
+#[derive(FromQueryResult)]
+struct WaitingRow {
+    id: String,
+    client_id: String,
+    created_at: DateTime<Utc>,
+}
+
+#[derive(FromQueryResult)]
+struct CandidateRow {
+    id: String,
+    last_assigned_at: Option<DateTime<Utc>>,
+    open: i64,
+}
+
+pub(crate) async fn route(
+    db: &Database,
+    online: &[UserId],
+    capacity: u32,
+    rule: Arc<dyn RoutingRule>,
+) -> Result<RouteOutcome, RepositoryError> {
+    let txn = db.write().begin().await.map_err(storage)?;
+    lock(&txn).await?;
+    let backend = txn.get_database_backend();
+    let waiting = WaitingRow::find_by_statement(statement(
+        backend,
+        "SELECT id, client_id, created_at FROM conversations \
+         WHERE status = 'open' AND support_id IS NULL ORDER BY created_at, id LIMIT ?",
+        vec![i64::try_from(WAITING_PER_DECISION).unwrap_or(500).into()],
+    ))
+    .all(&txn)
+    .await
+    .map_err(storage)?;
+    let mut owners = std::collections::HashMap::new();
+    let waiting: Vec<Waiting> = waiting
+        .into_iter()
+        .map(|w| {
+            let id: ConversationId = w.id.parse().map_err(storage)?;
+            owners.insert(id, w.client_id);
+            Ok(Waiting {
+                id,
+                created_at: w.created_at,
+            })
+        })
+        .collect::<Result<_, RepositoryError>>()?;
+    if waiting.is_empty() || online.is_empty() {
+        let outcome = queue_after(&txn, &waiting, &[]).await?;
+        txn.commit().await.map_err(storage)?;
+        return Ok(outcome);
+    }
+    let marks = vec!["?"; online.len()].join(", ");
+    let candidates = CandidateRow::find_by_statement(statement(
+        backend,
+        &format!(
+            "SELECT a.id, a.last_assigned_at, \
+             (SELECT COUNT(*) FROM conversations c WHERE c.support_id = a.id AND c.status = 'open') \
+             AS open FROM agents a WHERE a.away = false AND a.id IN ({marks})"
+        ),
+        online.iter().map(|u| u.as_str().into()).collect(),
+    ))
+    .all(&txn)
+    .await
+    .map_err(storage)?;
+    let candidates: Vec<Candidate> = candidates
+        .into_iter()
+        .map(|c| {
+            Ok(Candidate {
+                id: UserId::new(c.id).map_err(storage)?,
+                status: PresenceStatus::Online,
+                open: u32::try_from(c.open).unwrap_or(u32::MAX),
+                last_assigned_at: c.last_assigned_at,
+            })
+        })
+        .collect::<Result<_, RepositoryError>>()?;
+    let now = Utc::now();
+    let plan = rule.plan(&waiting, &candidates, capacity, now);
+    let mut routed = Vec::with_capacity(plan.len());
+    for assignment in plan {
+        let claimed = exec(
+            &txn,
+            CLAIM,
+            vec![
+                assignment.agent.as_str().into(),
+                assignment.conversation.to_string().into(),
+            ],
+        )
+        .await?;
+        if claimed == 1 {
+            assigned_now(&txn, &assignment.agent, now).await?;
+            let customer = owners
+                .remove(&assignment.conversation)
+                .map(UserId::new)
+                .transpose()
+                .map_err(storage)?;
+            if let Some(customer) = customer {
+                routed.push(Routed {
+                    conversation: assignment.conversation,
+                    agent: assignment.agent,
+                    customer,
+                });
+            }
+        }
+    }
+    let mut outcome = queue_after(&txn, &waiting, &routed).await?;
+    txn.commit().await.map_err(storage)?;
+    outcome.routed = routed;
+    Ok(outcome)
+}
+
+/// The queue once `routed` left it: counted when the decision saw only
+/// part of it.
+async fn queue_after(
+    txn: &DatabaseTransaction,
+    waiting: &[Waiting],
+    routed: &[Routed],
+) -> Result<RouteOutcome, RepositoryError> {
+    let left: Vec<&Waiting> = waiting
+        .iter()
+        .filter(|w| !routed.iter().any(|r| r.conversation == w.id))
+        .collect();
+    let waiting_now = if waiting.len() as u64 >= WAITING_PER_DECISION {
+        let backend = txn.get_database_backend();
+        let all = Count::find_by_statement(statement(
+            backend,
+            "SELECT COUNT(*) AS n FROM conversations WHERE status = 'open' AND support_id IS NULL",
+            vec![],
+        ))
+        .one(txn)
+        .await
+        .map_err(storage)?
+        .map_or(0, |c| c.n);
+        u64::try_from(all).unwrap_or(0)
+    } else {
+        left.len() as u64
+    };
+    Ok(RouteOutcome {
+        routed: Vec::new(),
+        waiting: waiting_now,
+        oldest_waiting: left.first().map(|w| w.created_at),
+    })
+}

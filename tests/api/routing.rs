@@ -1,0 +1,285 @@
+//! Automatic assignment (`QC_ROUTING=auto`, CONTRACT §5): on one node, and
+//! across two nodes (PostgreSQL + Redis, when `QC_TEST_REDIS_URL` is set).
+
+use std::collections::{HashMap, HashSet};
+use std::time::Duration;
+
+use serde_json::{Value, json};
+
+use crate::helpers::*;
+use crate::multinode::redis;
+
+fn auto(capacity: u32) -> impl Fn(&mut quickconnect::Settings) + Clone {
+    move |s: &mut quickconnect::Settings| {
+        s.routing = "auto".into();
+        s.agent_capacity = capacity;
+        s.ws_rate_per_sec = 0;
+        s.user_rate_per_sec = 0;
+        s.http_rate_per_sec = 0;
+    }
+}
+
+async fn put_status(app: &TestApp, agent: &User, status: &str) {
+    let r = app
+        .http
+        .put(app.url("/agents/me/status"))
+        .bearer_auth(&agent.token)
+        .json(&json!({ "status": status }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+}
+
+/// Waits until `GET /agents` shows every one of `agents` online.
+async fn until_online(app: &TestApp, asker: &User, agents: &[User]) {
+    let want: HashSet<&str> = agents.iter().map(|a| a.id.as_str()).collect();
+    for _ in 0..500 {
+        let list: Value = app.get("/agents", &asker.token).await.json().await.unwrap();
+        let online: HashSet<&str> = list["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|a| a["status"] == "online")
+            .map(|a| a["id"].as_str().unwrap())
+            .collect();
+        if want.is_subset(&online) {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    panic!("the agents did not come online");
+}
+
+async fn queue(app: &TestApp, agent: &User) -> Vec<Value> {
+    let page: Value = app
+        .get("/conversations?queue=true&limit=200", &agent.token)
+        .await
+        .json()
+        .await
+        .unwrap();
+    page["items"].as_array().unwrap().clone()
+}
+
+async fn open_of(app: &TestApp, agent: &User) -> Vec<String> {
+    let page: Value = app
+        .get("/conversations?limit=200", &agent.token)
+        .await
+        .json()
+        .await
+        .unwrap();
+    page["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|c| c["status"] == "open")
+        .map(|c| c["id"].as_str().unwrap().to_owned())
+        .collect()
+}
+
+#[tokio::test]
+async fn a_new_conversation_goes_to_an_online_agent_and_claims_stay_within_capacity() {
+    let app = spawn_with(auto(1)).await;
+    let agent = app.user("support");
+    let other = app.user("support");
+    let _ws = app.connect("/chats/supports", &agent.token).await;
+    until_online(&app, &agent, std::slice::from_ref(&agent)).await;
+
+    // The 201 already shows the assignment.
+    let first = app.open_conversation(&app.user("client")).await;
+    assert_eq!(first["support_id"], agent.id.as_str());
+    // Full (capacity 1): the next one waits in the queue.
+    let second = app.open_conversation(&app.user("client")).await;
+    assert_eq!(second["support_id"], Value::Null);
+    let sid = second["id"].as_str().unwrap();
+    // A claim by hand past the capacity is refused.
+    let r = app.assign(&agent, sid).await;
+    assert_eq!(r.status(), 409);
+    assert_eq!(r.json::<Value>().await.unwrap()["code"], "at_capacity");
+    // A second agent coming online takes it at once; a transfer from them
+    // to the full agent is refused.
+    let mut other_ws = app.connect("/chats/supports", &other.token).await;
+    let taken = loop {
+        let f = other_ws.recv().await;
+        if f["sub_type"] == "conversation_assigned" {
+            break f;
+        }
+    };
+    assert_eq!(
+        taken["payload"],
+        json!({ "conversation_id": sid, "support_id": other.id, "previous_support_id": null })
+    );
+    let r = app
+        .post(
+            &format!("/conversations/{sid}/transfer"),
+            &other.token,
+            json!({ "to": agent.id }),
+        )
+        .await;
+    assert_eq!(r.status(), 409);
+    assert_eq!(r.json::<Value>().await.unwrap()["code"], "at_capacity");
+}
+
+#[tokio::test]
+async fn in_manual_routing_nothing_is_assigned_by_itself() {
+    let app = spawn_app().await;
+    let agent = app.user("support");
+    let _ws = app.connect("/chats/supports", &agent.token).await;
+    until_online(&app, &agent, std::slice::from_ref(&agent)).await;
+    let c = app.open_conversation(&app.user("client")).await;
+    assert_eq!(c["support_id"], Value::Null);
+    assert_eq!(queue(&app, &agent).await.len(), 1);
+}
+
+/// Every `conversation_assigned` an agent connection received, by
+/// conversation: a routing assignment reaches every agent once.
+fn assigned_by_conversation(frames: &[Value]) -> HashMap<String, Vec<String>> {
+    let mut out: HashMap<String, Vec<String>> = HashMap::new();
+    for f in frames {
+        if f["sub_type"] == "conversation_assigned" {
+            out.entry(f["payload"]["conversation_id"].as_str().unwrap().to_owned())
+                .or_default()
+                .push(f["payload"]["support_id"].as_str().unwrap_or("").to_owned());
+        }
+    }
+    out
+}
+
+async fn drain(ws: &mut Ws, quiet: Duration) -> Vec<Value> {
+    let mut frames = Vec::new();
+    while let Some(f) = ws.recv_within(quiet).await {
+        frames.push(f);
+    }
+    frames
+}
+
+#[tokio::test]
+async fn two_hundred_conversations_ten_agents_on_two_nodes() {
+    let Some(redis_url) = redis() else { return };
+    let (db_url, dir) = fresh_database().await;
+    let prefix = format!("qc-it-{}", ulid::Ulid::generate());
+    let configure = {
+        let auto = auto(5);
+        let prefix = prefix.clone();
+        let redis_url = redis_url.clone();
+        move |s: &mut quickconnect::Settings| {
+            auto(s);
+            s.broker_url = redis_url.clone();
+            s.broker_prefix = prefix.clone();
+        }
+    };
+    let a = spawn_on(db_url.clone(), dir, configure.clone()).await;
+    let b = spawn_on(db_url, None, configure).await;
+    let nodes = [&a, &b];
+    let agents: Vec<User> = (0..10).map(|_| a.user("support")).collect();
+    let mut sockets = Vec::new();
+    for (i, agent) in agents.iter().enumerate() {
+        sockets.push(nodes[i % 2].connect("/chats/supports", &agent.token).await);
+    }
+    until_online(&a, &agents[0], &agents).await;
+
+    // 200 at once, half through each node.
+    let customers: Vec<User> = (0..200).map(|_| a.user("client")).collect();
+    let opened = futures_util::future::join_all(
+        customers
+            .iter()
+            .enumerate()
+            .map(|(i, c)| nodes[i % 2].open_conversation(c)),
+    )
+    .await;
+    assert_eq!(opened.len(), 200);
+
+    // Exactly 50 assigned, 5 each; 150 wait, oldest first.
+    let mut held = HashMap::new();
+    for agent in &agents {
+        let mine = open_of(&a, agent).await;
+        assert_eq!(mine.len(), 5, "agent {} holds {}", agent.id, mine.len());
+        held.insert(agent.id.clone(), mine);
+    }
+    let waiting = queue(&a, &agents[0]).await;
+    assert_eq!(waiting.len(), 150);
+    let created: Vec<&str> = waiting
+        .iter()
+        .map(|c| c["created_at"].as_str().unwrap())
+        .collect();
+    let mut sorted = created.clone();
+    sorted.sort_unstable();
+    assert_eq!(created, sorted, "the queue is in creation order");
+    let assigned: HashSet<String> = held.values().flatten().cloned().collect();
+    assert_eq!(assigned.len(), 50, "no conversation held by two agents");
+
+    // Closing 7 assigns exactly the 7 oldest waiting, each within 2 s.
+    let owner: HashMap<String, &User> = opened
+        .iter()
+        .zip(&customers)
+        .map(|(c, u)| (c["id"].as_str().unwrap().to_owned(), u))
+        .collect();
+    let closing: Vec<String> = held
+        .values()
+        .flat_map(|m| m.iter().take(1))
+        .take(7)
+        .cloned()
+        .collect();
+    for socket in &mut sockets {
+        drain(socket, Duration::from_millis(200)).await;
+    }
+    let started = tokio::time::Instant::now();
+    for (i, cid) in closing.iter().enumerate() {
+        assert_eq!(nodes[i % 2].close(owner[cid], cid).await.status(), 200);
+    }
+    let oldest7: HashSet<String> = waiting[..7]
+        .iter()
+        .map(|c| c["id"].as_str().unwrap().to_owned())
+        .collect();
+    let mut got: HashSet<String> = HashSet::new();
+    while got.len() < 7 {
+        let f = sockets[0]
+            .recv_within(Duration::from_secs(2))
+            .await
+            .expect("an assignment within 2 s of a close");
+        if f["sub_type"] == "conversation_assigned" && !f["payload"]["support_id"].is_null() {
+            got.insert(f["payload"]["conversation_id"].as_str().unwrap().to_owned());
+        }
+    }
+    assert!(started.elapsed() < Duration::from_secs(2) * 7);
+    assert_eq!(got, oldest7, "the 7 oldest waiting, no other");
+    for agent in &agents {
+        assert_eq!(open_of(&a, agent).await.len(), 5, "nobody above capacity");
+    }
+
+    // An agent who is away takes nothing, even with a place free; back
+    // online, they take the oldest waiting at once.
+    let away = &agents[3];
+    put_status(nodes[3 % 2], away, "away").await;
+    let freed = open_of(&a, away).await[0].clone();
+    assert_eq!(a.close(owner[&freed], &freed).await.status(), 200);
+    let next_oldest = queue(&a, &agents[0]).await[0]["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let quiet = drain(&mut sockets[0], Duration::from_millis(1500)).await;
+    assert!(
+        assigned_by_conversation(&quiet).is_empty(),
+        "nobody qualifies while the only free place is an away agent's: {quiet:?}"
+    );
+    put_status(nodes[3 % 2], away, "online").await;
+    let taken = loop {
+        let f = sockets[0]
+            .recv_within(Duration::from_secs(1))
+            .await
+            .expect("taken at once when back online");
+        if f["sub_type"] == "conversation_assigned" && !f["payload"]["support_id"].is_null() {
+            break f;
+        }
+    };
+    assert_eq!(taken["payload"]["conversation_id"], next_oldest.as_str());
+    assert_eq!(taken["payload"]["support_id"], away.id.as_str());
+
+    // Every agent connection saw each assignment once: none twice.
+    for socket in &mut sockets {
+        let frames = drain(socket, Duration::from_millis(300)).await;
+        for (cid, to) in assigned_by_conversation(&frames) {
+            assert_eq!(to.len(), 1, "{cid} assigned {to:?}");
+        }
+    }
+}
