@@ -22,4 +22,4 @@ pub use message::{
     ClientMsgId, ContentError, MAX_CONTENT_CHARS, Message, MessageContent, MessageKind, NewMessage,
 };
 pub use role::{Endpoint, Identity, Role, Side, User};
-pub use routing::{Assignment, Candidate, FewestOpenFirst, RoutingRule, Waiting};
+pub use routing::{Assignment, Candidate, FewestOpenFirst, RoutingRule, VipFirst, Waiting};

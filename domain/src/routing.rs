@@ -20,6 +20,9 @@ use crate::ids::{ConversationId, UserId};
 pub struct Waiting {
     pub id: ConversationId,
     pub created_at: DateTime<Utc>,
+    /// Its owner (a rule may serve some customers first).
+    pub customer: UserId,
+    pub subject: Option<String>,
 }
 
 /// An agent as routing sees them.
@@ -109,6 +112,48 @@ impl RoutingRule for FewestOpenFirst {
     }
 }
 
+/// An example of a rule of one's own (docs/architecture.md): the
+/// customers in `vips` are served before everyone else, however long the
+/// others have waited; who serves them is still `then`'s choice.
+pub struct VipFirst<R> {
+    pub vips: std::collections::HashSet<UserId>,
+    pub then: R,
+}
+
+impl<R: RoutingRule> RoutingRule for VipFirst<R> {
+    fn plan(
+        &self,
+        waiting: &[Waiting],
+        agents: &[Candidate],
+        capacity: u32,
+        now: DateTime<Utc>,
+    ) -> Vec<Assignment> {
+        let (vip, rest): (Vec<Waiting>, Vec<Waiting>) = waiting
+            .iter()
+            .cloned()
+            .partition(|w| self.vips.contains(&w.customer));
+        let mut plan = self.then.plan(&vip, agents, capacity, now);
+        // The agents as the VIPs leave them, for everyone else.
+        let after: Vec<Candidate> = agents
+            .iter()
+            .map(|a| {
+                let taken = plan.iter().filter(|p| p.agent == a.id).count() as u32;
+                Candidate {
+                    open: a.open + taken,
+                    last_assigned_at: if taken > 0 {
+                        Some(now)
+                    } else {
+                        a.last_assigned_at
+                    },
+                    ..a.clone()
+                }
+            })
+            .collect();
+        plan.extend(self.then.plan(&rest, &after, capacity, now));
+        plan
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -133,8 +178,30 @@ mod tests {
             .map(|i| Waiting {
                 id: ConversationId::from_ulid(Ulid::generate()),
                 created_at: at(i as i64),
+                customer: UserId::new(format!("customer-{i}")).unwrap(),
+                subject: None,
             })
             .collect()
+    }
+
+    #[test]
+    fn vips_are_served_first_and_the_rest_by_the_usual_rule() {
+        let agents = [agent("a", PresenceStatus::Online, 0, None)];
+        let w = waiting(3);
+        let rule = VipFirst {
+            vips: [w[2].customer.clone()].into_iter().collect(),
+            then: FewestOpenFirst,
+        };
+        // One place: the VIP, though the newest.
+        let plan = rule.plan(&w, &agents, 1, at(100));
+        assert_eq!(plan.len(), 1);
+        assert_eq!(plan[0].conversation, w[2].id);
+        // Two places: the VIP, then the oldest of the rest.
+        let plan = rule.plan(&w, &agents, 2, at(100));
+        assert_eq!(
+            plan.iter().map(|p| p.conversation).collect::<Vec<_>>(),
+            vec![w[2].id, w[0].id]
+        );
     }
 
     fn to(plan: &[Assignment]) -> Vec<&str> {
@@ -208,6 +275,8 @@ mod tests {
                         Waiting {
                             id: ConversationId::from_ulid(Ulid::generate()),
                             created_at: at(step),
+                            customer: UserId::new(format!("c{step}")).unwrap(),
+                            subject: None,
                         },
                         None,
                         true,

@@ -164,6 +164,7 @@ pub(crate) async fn try_transfer(
 struct WaitingRow {
     id: String,
     client_id: String,
+    subject: Option<String>,
     created_at: DateTime<Utc>,
 }
 
@@ -185,7 +186,7 @@ pub(crate) async fn route(
     let backend = txn.get_database_backend();
     let waiting = WaitingRow::find_by_statement(statement(
         backend,
-        "SELECT id, client_id, created_at FROM conversations \
+        "SELECT id, client_id, subject, created_at FROM conversations \
          WHERE status = 'open' AND support_id IS NULL ORDER BY created_at, id LIMIT ?",
         vec![i64::try_from(WAITING_PER_DECISION).unwrap_or(500).into()],
     ))
@@ -197,10 +198,13 @@ pub(crate) async fn route(
         .into_iter()
         .map(|w| {
             let id: ConversationId = w.id.parse().map_err(storage)?;
-            owners.insert(id, w.client_id);
+            let customer = UserId::new(w.client_id).map_err(storage)?;
+            owners.insert(id, customer.clone());
             Ok(Waiting {
                 id,
                 created_at: w.created_at,
+                customer,
+                subject: w.subject,
             })
         })
         .collect::<Result<_, RepositoryError>>()?;
@@ -248,12 +252,7 @@ pub(crate) async fn route(
         .await?;
         if claimed == 1 {
             assigned_now(&txn, &assignment.agent, now).await?;
-            let customer = owners
-                .remove(&assignment.conversation)
-                .map(UserId::new)
-                .transpose()
-                .map_err(storage)?;
-            if let Some(customer) = customer {
+            if let Some(customer) = owners.remove(&assignment.conversation) {
                 routed.push(Routed {
                     conversation: assignment.conversation,
                     agent: assignment.agent,
