@@ -274,7 +274,8 @@ mod tests {
                     0 | 1 => convs.push((
                         Waiting {
                             id: ConversationId::from_ulid(Ulid::generate()),
-                            created_at: at(step),
+                            // Ties on the time too (two opened at once).
+                            created_at: at(step - (step % 3)),
                             customer: UserId::new(format!("c{step}")).unwrap(),
                             subject: None,
                         },
@@ -305,7 +306,13 @@ mod tests {
                         };
                         let room = target < ids.len() && load(target, &convs) < CAPACITY;
                         if let Some(c) = convs.get_mut(i).filter(|c| c.2 && c.1.is_some()) {
+                            let from = c.1;
                             c.1 = if room { Some(target) } else { None };
+                            // As the store records it: the new agent was
+                            // just assigned, and one who handed back too.
+                            if let Some(a) = c.1.or(from) {
+                                last[a] = Some(step);
+                            }
                         }
                     }
                 }
@@ -320,12 +327,40 @@ mod tests {
                         last_assigned_at: last[a].map(at),
                     })
                     .collect();
-                let queue: Vec<Waiting> = convs
+                let mut queue: Vec<Waiting> = convs
                     .iter()
                     .filter(|c| c.2 && c.1.is_none())
                     .map(|c| c.0.clone())
                     .collect();
+                // In any order: the rule must sort it itself.
+                for i in (1..queue.len()).rev() {
+                    queue.swap(i, rng.below(i as u64 + 1) as usize);
+                }
                 let plan = FewestOpenFirst.plan(&queue, &candidates, CAPACITY, at(step));
+                // Each pick is the qualifying agent with the fewest open,
+                // then the oldest last assignment, then the smallest id.
+                let mut model = candidates.clone();
+                for a in &plan {
+                    let best = model
+                        .iter()
+                        .filter(|c| FewestOpenFirst::qualifies(c, CAPACITY))
+                        .min_by(|x, y| {
+                            (x.open, x.last_assigned_at, &x.id).cmp(&(
+                                y.open,
+                                y.last_assigned_at,
+                                &y.id,
+                            ))
+                        })
+                        .map(|c| c.id.clone());
+                    assert_eq!(
+                        best.as_ref(),
+                        Some(&a.agent),
+                        "seed {seed}: not the fairest pick"
+                    );
+                    let c = model.iter_mut().find(|c| c.id == a.agent).unwrap();
+                    c.open += 1;
+                    c.last_assigned_at = Some(at(step));
+                }
                 let mut seen = std::collections::HashSet::new();
                 for a in &plan {
                     assert!(seen.insert(a.conversation), "seed {seed}: assigned twice");

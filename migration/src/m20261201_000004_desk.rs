@@ -67,6 +67,14 @@ impl MigrationTrait for Migration {
             )
             .await?;
         let db = manager.get_connection();
+        // Automatic assignment's lock: one row every routing decision
+        // writes first (adapters/persistence/src/routing.rs).
+        db.execute_unprepared(
+            "CREATE TABLE routing_lock (id INTEGER PRIMARY KEY, n BIGINT NOT NULL)",
+        )
+        .await?;
+        db.execute_unprepared("INSERT INTO routing_lock (id, n) VALUES (1, 0)")
+            .await?;
         db.execute_unprepared(
             "INSERT INTO agents (id, away, first_seen_at) \
              SELECT support_id, false, MIN(created_at) FROM conversations \
@@ -121,6 +129,10 @@ impl MigrationTrait for Migration {
                 )
                 .await?;
         }
+        manager
+            .get_connection()
+            .execute_unprepared("DROP TABLE IF EXISTS routing_lock")
+            .await?;
         manager
             .drop_table(Table::drop().table(Agents::Table).to_owned())
             .await

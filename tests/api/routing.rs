@@ -220,29 +220,34 @@ async fn two_hundred_conversations_ten_agents_on_two_nodes() {
         .take(7)
         .cloned()
         .collect();
+    // Every agent connection heard of each of the 50 assignments, once.
     for socket in &mut sockets {
-        drain(socket, Duration::from_millis(200)).await;
-    }
-    let started = tokio::time::Instant::now();
-    for (i, cid) in closing.iter().enumerate() {
-        assert_eq!(nodes[i % 2].close(owner[cid], cid).await.status(), 200);
-    }
-    let oldest7: HashSet<String> = waiting[..7]
-        .iter()
-        .map(|c| c["id"].as_str().unwrap().to_owned())
-        .collect();
-    let mut got: HashSet<String> = HashSet::new();
-    while got.len() < 7 {
-        let f = sockets[0]
-            .recv_within(Duration::from_secs(2))
-            .await
-            .expect("an assignment within 2 s of a close");
-        if f["sub_type"] == "conversation_assigned" && !f["payload"]["support_id"].is_null() {
-            got.insert(f["payload"]["conversation_id"].as_str().unwrap().to_owned());
+        let frames = drain(socket, Duration::from_millis(300)).await;
+        let assigned = assigned_by_conversation(&frames);
+        assert_eq!(assigned.len(), 50, "every assignment reached every agent");
+        for (cid, to) in assigned {
+            assert_eq!(to.len(), 1, "{cid} assigned {to:?}");
         }
     }
-    assert!(started.elapsed() < Duration::from_secs(2) * 7);
-    assert_eq!(got, oldest7, "the 7 oldest waiting, no other");
+    // One close at a time: each assigns the oldest waiting, within 2 s.
+    for (i, cid) in closing.iter().enumerate() {
+        let closed_at = tokio::time::Instant::now();
+        assert_eq!(nodes[i % 2].close(owner[cid], cid).await.status(), 200);
+        let taken = loop {
+            let f = sockets[0]
+                .recv_within(Duration::from_secs(2))
+                .await
+                .expect("an assignment within 2 s of a close");
+            if f["sub_type"] == "conversation_assigned" && !f["payload"]["support_id"].is_null() {
+                break f;
+            }
+        };
+        assert!(closed_at.elapsed() < Duration::from_secs(2));
+        assert_eq!(
+            taken["payload"]["conversation_id"], waiting[i]["id"],
+            "close {i} gave the place to the oldest waiting"
+        );
+    }
     for agent in &agents {
         assert_eq!(open_of(&a, agent).await.len(), 5, "nobody above capacity");
     }

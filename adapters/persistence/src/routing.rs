@@ -1,9 +1,14 @@
 //! Automatic assignment's database side: every decision that could put an
 //! agent above capacity or assign a conversation twice runs in one
-//! transaction under the routing lock, one at a time across every node —
-//! a transaction-scoped advisory lock on PostgreSQL; on SQLite the one
-//! write connection already serializes writers. Never a check in one
+//! transaction under the routing lock, one at a time across every node:
+//! its first statement writes the one row of `routing_lock`, which holds
+//! the row (PostgreSQL) or the database's write lock (SQLite, before the
+//! transaction has read anything, so even another process on the same
+//! file cannot commit under it) until the commit. Never a check in one
 //! statement and an act in another outside it.
+//!
+//! Conversations are claimed in id order, the order the message writer
+//! locks them in, so the two never wait for each other in a cycle.
 
 use std::sync::Arc;
 
@@ -40,13 +45,18 @@ async fn exec(
         .rows_affected())
 }
 
-/// Takes the routing lock for the rest of `txn`.
+/// Takes the routing lock for the rest of `txn`: MUST be its first
+/// statement. A holder that does not let go within 2 s fails the waiter
+/// (PostgreSQL's `lock_timeout`) instead of holding its connection.
 async fn lock(txn: &DatabaseTransaction) -> Result<(), RepositoryError> {
     if txn.get_database_backend() == DbBackend::Postgres {
-        txn.execute_unprepared("SELECT pg_advisory_xact_lock(hashtextextended('qc-routing', 0))")
+        txn.execute_unprepared("SET LOCAL lock_timeout = '2s'")
             .await
             .map_err(storage)?;
     }
+    txn.execute_unprepared("UPDATE routing_lock SET n = n + 1 WHERE id = 1")
+        .await
+        .map_err(storage)?;
     Ok(())
 }
 
@@ -93,10 +103,6 @@ pub(crate) async fn try_assign_within(
 ) -> Result<Claim, RepositoryError> {
     let txn = db.write().begin().await.map_err(storage)?;
     lock(&txn).await?;
-    if open_of(&txn, agent).await? >= i64::from(capacity) {
-        txn.rollback().await.map_err(storage)?;
-        return Ok(Claim::AtCapacity);
-    }
     let claimed = exec(
         &txn,
         CLAIM,
@@ -104,8 +110,13 @@ pub(crate) async fn try_assign_within(
     )
     .await?;
     if claimed == 0 {
+        // Closed or taken: that answer wins over the capacity.
         txn.rollback().await.map_err(storage)?;
         return Ok(Claim::Lost);
+    }
+    if open_of(&txn, agent).await? > i64::from(capacity) {
+        txn.rollback().await.map_err(storage)?;
+        return Ok(Claim::AtCapacity);
     }
     assigned_now(&txn, agent, Utc::now()).await?;
     txn.commit().await.map_err(storage)?;
@@ -125,12 +136,8 @@ pub(crate) async fn try_transfer(
     capacity: Option<u32>,
 ) -> Result<Transfer, RepositoryError> {
     let txn = db.write().begin().await.map_err(storage)?;
-    if let (Some(capacity), Some(agent)) = (capacity, &to) {
+    if capacity.is_some() {
         lock(&txn).await?;
-        if open_of(&txn, agent).await? >= i64::from(capacity) {
-            txn.rollback().await.map_err(storage)?;
-            return Ok(Transfer::AtCapacity);
-        }
     }
     // One conditional UPDATE: a close, another transfer or a batch of
     // texts racing this one either happened before (and its seq is in
@@ -153,9 +160,17 @@ pub(crate) async fn try_transfer(
         txn.rollback().await.map_err(storage)?;
         return Ok(Transfer::Lost);
     };
-    if let Some(agent) = &to {
-        assigned_now(&txn, agent, Utc::now()).await?;
+    if let (Some(capacity), Some(agent)) = (capacity, &to)
+        && open_of(&txn, agent).await? > i64::from(capacity)
+    {
+        txn.rollback().await.map_err(storage)?;
+        return Ok(Transfer::AtCapacity);
     }
+    // The new agent was just assigned one; an agent who handed one back
+    // counts as just assigned too, so routing does not give it straight
+    // back to them while someone else has room.
+    let now = Utc::now();
+    assigned_now(&txn, to.as_ref().unwrap_or(from), now).await?;
     txn.commit().await.map_err(storage)?;
     Ok(Transfer::Moved { last_seq })
 }
@@ -238,7 +253,25 @@ pub(crate) async fn route(
         })
         .collect::<Result<_, RepositoryError>>()?;
     let now = Utc::now();
-    let plan = rule.plan(&waiting, &candidates, capacity, now);
+    let mut plan = rule.plan(&waiting, &candidates, capacity, now);
+    // A rule of one's own is checked, not trusted: only candidates, never
+    // above capacity, each conversation once (what breaks it is skipped).
+    let mut room: std::collections::HashMap<UserId, u32> = candidates
+        .iter()
+        .map(|c| (c.id.clone(), capacity.saturating_sub(c.open)))
+        .collect();
+    let mut seen = std::collections::HashSet::new();
+    plan.retain(|a| {
+        let fits = room.get_mut(&a.agent).is_some_and(|r| {
+            if *r == 0 {
+                return false;
+            }
+            *r -= 1;
+            true
+        });
+        fits && seen.insert(a.conversation)
+    });
+    plan.sort_by_key(|a| a.conversation.to_string());
     let mut routed = Vec::with_capacity(plan.len());
     for assignment in plan {
         let claimed = exec(

@@ -1261,21 +1261,21 @@ async fn routing_decides_in_the_database_within_capacity_oldest_first() {
             .await
             .unwrap();
         // Capacity 2, two agents not away: the four oldest, alternately.
-        let got: Vec<(ConversationId, &str)> = out
+        // (Applied in id order, the message writer's lock order.)
+        let mut got: Vec<(ConversationId, &str, &str)> = out
             .routed
             .iter()
-            .map(|x| (x.conversation, x.agent.as_str()))
+            .map(|x| (x.conversation, x.agent.as_str(), x.customer.as_str()))
             .collect();
-        assert_eq!(
-            got,
-            vec![
-                (waiting[0].id, "agent-1"),
-                (waiting[1].id, "agent-2"),
-                (waiting[2].id, "agent-1"),
-                (waiting[3].id, "agent-2"),
-            ]
-        );
-        assert_eq!(out.routed[0].customer.as_str(), "c0");
+        got.sort_by_key(|g| g.0.to_string());
+        let mut expected = vec![
+            (waiting[0].id, "agent-1", "c0"),
+            (waiting[1].id, "agent-2", "c1"),
+            (waiting[2].id, "agent-1", "c2"),
+            (waiting[3].id, "agent-2", "c3"),
+        ];
+        expected.sort_by_key(|g| g.0.to_string());
+        assert_eq!(got, expected);
         assert_eq!(out.waiting, 1);
         assert_eq!(out.oldest_waiting, Some(waiting[4].created_at));
         // Nobody has room: nothing more, and by hand neither.
@@ -1342,5 +1342,44 @@ async fn routing_decides_in_the_database_within_capacity_oldest_first() {
                 .support_id,
             None
         );
+    }
+}
+
+#[tokio::test]
+async fn racing_claims_by_one_agent_stop_at_the_capacity() {
+    for db in databases().await {
+        let r = std::sync::Arc::new(repos(&db).await);
+        let agent = UserId::new("agent-1").unwrap();
+        r.agents.seen(&agent).await.unwrap();
+        let mut ids = Vec::new();
+        for i in 0..10 {
+            ids.push(new_conversation(&r, &format!("c{i}"), t0()).await.id);
+        }
+        let claims: Vec<_> = ids
+            .iter()
+            .map(|id| {
+                let (r, agent, id) = (r.clone(), agent.clone(), *id);
+                tokio::spawn(async move { r.conversations.try_assign_within(id, &agent, 3).await })
+            })
+            .collect();
+        let mut outcomes: Vec<Claim> = Vec::new();
+        for claim in claims {
+            outcomes.push(claim.await.unwrap().unwrap());
+        }
+        let assigned = outcomes.iter().filter(|c| **c == Claim::Assigned).count();
+        let full = outcomes.iter().filter(|c| **c == Claim::AtCapacity).count();
+        assert_eq!((assigned, full), (3, 7), "{outcomes:?}");
+        let held = r
+            .conversations
+            .list(
+                &ConversationFilter::AssignedTo(agent.clone()),
+                &PageRequest {
+                    after: None,
+                    limit: 50,
+                },
+            )
+            .await
+            .unwrap();
+        assert_eq!(held.items.len(), 3);
     }
 }
