@@ -190,14 +190,6 @@ impl Presence {
         Ok(())
     }
 
-    /// `user`'s presence now.
-    ///
-    /// # Errors
-    /// When the store or the agents' table cannot be read.
-    pub async fn status_of(&self, user: &User) -> Result<PresenceStatus, PresenceError> {
-        self.announcer().status_of(user, None).await
-    }
-
     /// Every agent ever seen, with live presence and open conversations.
     ///
     /// # Errors
@@ -222,14 +214,7 @@ impl Presence {
         let before = self.ports.agents.set_away(agent, away).await?;
         self.seen.insert(agent.clone());
         let user = User::agent(agent.clone());
-        let connected = self
-            .ports
-            .store
-            .connected(std::slice::from_ref(&user))
-            .await?
-            .first()
-            .copied()
-            .unwrap_or(false);
+        let connected = self.announcer().is_connected(&user).await?;
         if before != away && connected {
             self.announcer()
                 .announce(&user, PresenceStatus::of(true, away))
@@ -249,23 +234,7 @@ impl Presence {
     /// Tells `to` the presence of `agent` (a customer whose conversation
     /// `agent` just took). Best effort: logged when it fails.
     pub async fn tell(&self, to: User, agent: &UserId) {
-        let user = User::agent(agent.clone());
-        let announcer = self.announcer();
-        match announcer.status_of(&user, None).await {
-            Ok(status) => {
-                let event = ChatEvent::Presence {
-                    user,
-                    status,
-                    at: self.ports.clock.now(),
-                };
-                crate::use_cases::publish_best_effort(
-                    &self.ports.broker,
-                    Envelope::new(vec![to], event),
-                )
-                .await;
-            }
-            Err(e) => tracing::warn!(error = %e, "agent presence not told to the customer"),
-        }
+        self.announcer().tell(to, User::agent(agent.clone())).await;
     }
 
     /// Users this node holds a connection of now (for tests and metrics).
@@ -289,6 +258,38 @@ struct Announcer {
 }
 
 impl Announcer {
+    /// Whether some live node holds `user`.
+    async fn is_connected(&self, user: &User) -> Result<bool, PresenceError> {
+        Ok(self
+            .ports
+            .store
+            .connected(std::slice::from_ref(user))
+            .await?
+            .first()
+            .copied()
+            .unwrap_or(false))
+    }
+
+    /// Tells `to` the presence of `user` now. Best effort: logged when it
+    /// cannot be read.
+    async fn tell(&self, to: User, user: User) {
+        match self.status_of(&user, None).await {
+            Ok(status) => {
+                let event = ChatEvent::Presence {
+                    user,
+                    status,
+                    at: self.ports.clock.now(),
+                };
+                crate::use_cases::publish_best_effort(
+                    &self.ports.broker,
+                    Envelope::new(vec![to], event),
+                )
+                .await;
+            }
+            Err(e) => tracing::warn!(error = %e, "a presence not told"),
+        }
+    }
+
     /// `connected`: when already known; else asked of the store.
     async fn status_of(
         &self,
@@ -297,14 +298,7 @@ impl Announcer {
     ) -> Result<PresenceStatus, PresenceError> {
         let connected = match connected {
             Some(c) => c,
-            None => self
-                .ports
-                .store
-                .connected(std::slice::from_ref(user))
-                .await?
-                .first()
-                .copied()
-                .unwrap_or(false),
+            None => self.is_connected(user).await?,
         };
         if !connected {
             return Ok(PresenceStatus::Offline);
@@ -404,24 +398,7 @@ impl Announcer {
                 .await;
         }
         for agent in agents {
-            let user = User::agent(agent);
-            match self.status_of(&user, None).await {
-                Ok(status) => {
-                    let event = ChatEvent::Presence {
-                        user,
-                        status,
-                        at: self.ports.clock.now(),
-                    };
-                    crate::use_cases::publish_best_effort(
-                        &self.ports.broker,
-                        Envelope::new(vec![customer.clone()], event),
-                    )
-                    .await;
-                }
-                Err(e) => {
-                    tracing::warn!(error = %e, "an agent's presence not told to the customer")
-                }
-            }
+            self.tell(customer.clone(), User::agent(agent)).await;
         }
     }
 }

@@ -179,7 +179,7 @@ impl Application {
         // Automatic assignment, when asked for: one routing task per node,
         // told of every change that may let a waiting conversation go.
         let router = config.auto_routing.map(|capacity| {
-            let router = Router::start(
+            Router::start(
                 RouterPorts {
                     conversations: conversations.clone(),
                     agents: agents.clone(),
@@ -189,15 +189,15 @@ impl Application {
                 },
                 Arc::new(FewestOpenFirst),
                 capacity,
-            );
-            let kick = router.clone();
-            presence.when_available(Arc::new(move || kick.kick()));
-            router
+            )
         });
-        let kick: Option<Arc<dyn Fn() + Send + Sync>> = router.clone().map(|r| {
-            let hook: Arc<dyn Fn() + Send + Sync> = Arc::new(move || r.kick());
+        let kick: Option<qc_application::presence::Hook> = router.clone().map(|r| {
+            let hook: qc_application::presence::Hook = Arc::new(move || r.kick());
             hook
         });
+        if let Some(kick) = &kick {
+            presence.when_available(kick.clone());
+        }
         let ws = Arc::new(WsContext {
             auth: auth.clone(),
             origins: AllowedOrigins::parse(config.allowed_origins.as_deref()),

@@ -159,6 +159,14 @@ async fn a_note_never_reaches_the_customer_in_history() {
     assert_eq!(r.status(), 400);
 }
 
+/// The first conversation of `who`'s listing (`GET /conversations`).
+async fn first_listed(app: &TestApp, who: &User) -> Value {
+    let r = app.get("/conversations", &who.token).await;
+    assert_eq!(r.status(), 200);
+    let page: Value = r.json().await.unwrap();
+    page["items"][0].clone()
+}
+
 /// A pair whose agent wrote a reply (read by nobody yet) and then a note.
 async fn reply_then_note(app: &TestApp) -> (Pair, Value, Value) {
     let mut p = app.chat_pair().await;
@@ -175,38 +183,22 @@ async fn reply_then_note(app: &TestApp) -> (Pair, Value, Value) {
 async fn a_note_never_reaches_the_customer_as_last_message() {
     let app = spawn_app().await;
     let (p, reply, note) = reply_then_note(&app).await;
-    let mine: Value = app
-        .get("/conversations", &p.client.token)
-        .await
-        .json()
-        .await
-        .unwrap();
-    assert_eq!(mine["items"][0]["last_message"], reply, "the latest text");
+    let mine = first_listed(&app, &p.client).await;
+    assert_eq!(mine["last_message"], reply, "the latest text");
     assert_eq!(
         conversation(&app, &p.client, &p.cid).await["last_message"],
         reply
     );
     // The agent's own view has the note last.
-    let theirs: Value = app
-        .get("/conversations", &p.agent.token)
-        .await
-        .json()
-        .await
-        .unwrap();
-    assert_eq!(theirs["items"][0]["last_message"], note);
+    assert_eq!(first_listed(&app, &p.agent).await["last_message"], note);
 }
 
 #[tokio::test]
 async fn a_note_never_counts_in_the_customers_unread_count() {
     let app = spawn_app().await;
     let (p, _reply, _note) = reply_then_note(&app).await;
-    let mine: Value = app
-        .get("/conversations", &p.client.token)
-        .await
-        .json()
-        .await
-        .unwrap();
-    assert_eq!(mine["items"][0]["unread_count"], 1, "the reply only");
+    let mine = first_listed(&app, &p.client).await;
+    assert_eq!(mine["unread_count"], 1, "the reply only");
     assert_eq!(
         conversation(&app, &p.client, &p.cid).await["unread_count"],
         1

@@ -25,6 +25,21 @@ pub struct TestApp {
     shutdown: CancellationToken,
     server: tokio::task::JoinHandle<()>,
     _dir: Option<tempfile::TempDir>,
+    /// Held by the first node of a two-node test: see [`two_node_turn`].
+    pub(crate) serial: Option<tokio::sync::OwnedMutexGuard<()>>,
+}
+
+/// Two-node tests run one at a time. Each is two servers, a shared
+/// database and Redis, and asserts on cross-node delivery within a few
+/// seconds; several at once on two cores (with the rest of the suite)
+/// starved the nodes' Redis round trips past what the tests allow.
+pub async fn two_node_turn() -> tokio::sync::OwnedMutexGuard<()> {
+    static TURN: std::sync::OnceLock<std::sync::Arc<tokio::sync::Mutex<()>>> =
+        std::sync::OnceLock::new();
+    TURN.get_or_init(Default::default)
+        .clone()
+        .lock_owned()
+        .await
 }
 
 /// A user with a valid token.
@@ -105,6 +120,7 @@ pub async fn spawn_on(
         shutdown,
         server,
         _dir: dir,
+        serial: None,
     }
 }
 

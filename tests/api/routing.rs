@@ -156,6 +156,7 @@ async fn drain(ws: &mut Ws, quiet: Duration) -> Vec<Value> {
 #[tokio::test]
 async fn two_hundred_conversations_ten_agents_on_two_nodes() {
     let Some(redis_url) = redis() else { return };
+    let _turn = two_node_turn().await;
     let (db_url, dir) = fresh_database().await;
     let prefix = format!("qc-it-{}", ulid::Ulid::generate());
     let configure = {

@@ -4,11 +4,11 @@
 use async_trait::async_trait;
 use qc_application::ports::{AgentRecord, AgentRepository, RepositoryError};
 use qc_domain::UserId;
-use sea_orm::{ConnectionTrait, FromQueryResult, Statement, TransactionTrait, Value};
+use sea_orm::{ConnectionTrait, FromQueryResult, TransactionTrait, Value};
 
 use crate::Database;
 use crate::conversations::storage;
-use crate::views::placeholders;
+use crate::sql::{exec, statement};
 
 const SEEN: &str = "INSERT INTO agents (id, away, first_seen_at) VALUES (?, ?, ?) \
                     ON CONFLICT (id) DO NOTHING";
@@ -50,18 +50,13 @@ impl SeaOrmAgentRepository {
         sql: &str,
         values: Vec<Value>,
     ) -> Result<Vec<AgentRecord>, RepositoryError> {
-        let backend = db.get_database_backend();
-        Row::find_by_statement(Statement::from_sql_and_values(
-            backend,
-            placeholders(backend, sql),
-            values,
-        ))
-        .all(db)
-        .await
-        .map_err(storage)?
-        .into_iter()
-        .map(Row::into_record)
-        .collect()
+        Row::find_by_statement(statement(db, sql, values))
+            .all(db)
+            .await
+            .map_err(storage)?
+            .into_iter()
+            .map(Row::into_record)
+            .collect()
     }
 }
 
@@ -71,23 +66,6 @@ fn seen_values(agent: &UserId) -> Vec<Value> {
         false.into(),
         chrono::Utc::now().into(),
     ]
-}
-
-async fn exec(
-    db: &impl ConnectionTrait,
-    sql: &str,
-    values: Vec<Value>,
-) -> Result<u64, RepositoryError> {
-    let backend = db.get_database_backend();
-    Ok(db
-        .execute_raw(Statement::from_sql_and_values(
-            backend,
-            placeholders(backend, sql),
-            values,
-        ))
-        .await
-        .map_err(storage)?
-        .rows_affected())
 }
 
 #[async_trait]

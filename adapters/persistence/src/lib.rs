@@ -8,6 +8,7 @@ mod conversations;
 mod entities;
 mod messages;
 mod routing;
+mod sql;
 mod views;
 mod writer;
 

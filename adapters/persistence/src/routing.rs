@@ -15,35 +15,15 @@ use std::sync::Arc;
 use chrono::{DateTime, Utc};
 use qc_application::ports::{Claim, RepositoryError, RouteOutcome, Routed, Transfer};
 use qc_domain::{Candidate, ConversationId, PresenceStatus, RoutingRule, UserId, Waiting};
-use sea_orm::{
-    ConnectionTrait, DatabaseTransaction, DbBackend, FromQueryResult, Statement, TransactionTrait,
-    Value,
-};
+use sea_orm::{ConnectionTrait, DatabaseTransaction, DbBackend, FromQueryResult, TransactionTrait};
 
 use crate::Database;
 use crate::conversations::storage;
-use crate::views::placeholders;
+use crate::sql::{exec, statement};
 
 /// Waiting conversations one decision looks at (oldest first); the rest
 /// wait for the next one, a moment later.
 const WAITING_PER_DECISION: u64 = 500;
-
-fn statement(backend: DbBackend, sql: &str, values: Vec<Value>) -> Statement {
-    Statement::from_sql_and_values(backend, placeholders(backend, sql), values)
-}
-
-async fn exec(
-    txn: &DatabaseTransaction,
-    sql: &str,
-    values: Vec<Value>,
-) -> Result<u64, RepositoryError> {
-    let backend = txn.get_database_backend();
-    Ok(txn
-        .execute_raw(statement(backend, sql, values))
-        .await
-        .map_err(storage)?
-        .rows_affected())
-}
 
 /// Takes the routing lock for the rest of `txn`: MUST be its first
 /// statement. A holder that does not let go within 2 s fails the waiter
@@ -66,9 +46,8 @@ struct Count {
 }
 
 async fn open_of(txn: &DatabaseTransaction, agent: &UserId) -> Result<i64, RepositoryError> {
-    let backend = txn.get_database_backend();
     Ok(Count::find_by_statement(statement(
-        backend,
+        txn,
         "SELECT COUNT(*) AS n FROM conversations WHERE support_id = ? AND status = 'open'",
         vec![agent.as_str().into()],
     ))
@@ -142,9 +121,8 @@ pub(crate) async fn try_transfer(
     // One conditional UPDATE: a close, another transfer or a batch of
     // texts racing this one either happened before (and its seq is in
     // last_seq) or waits for it.
-    let backend = txn.get_database_backend();
     let moved = LastSeq::find_by_statement(statement(
-        backend,
+        &txn,
         "UPDATE conversations SET support_id = ? \
          WHERE id = ? AND status = 'open' AND support_id = ? RETURNING last_seq",
         vec![
@@ -198,9 +176,8 @@ pub(crate) async fn route(
 ) -> Result<RouteOutcome, RepositoryError> {
     let txn = db.write().begin().await.map_err(storage)?;
     lock(&txn).await?;
-    let backend = txn.get_database_backend();
     let waiting = WaitingRow::find_by_statement(statement(
-        backend,
+        &txn,
         "SELECT id, client_id, subject, created_at FROM conversations \
          WHERE status = 'open' AND support_id IS NULL ORDER BY created_at, id LIMIT ?",
         vec![i64::try_from(WAITING_PER_DECISION).unwrap_or(500).into()],
@@ -230,7 +207,7 @@ pub(crate) async fn route(
     }
     let marks = vec!["?"; online.len()].join(", ");
     let candidates = CandidateRow::find_by_statement(statement(
-        backend,
+        &txn,
         &format!(
             "SELECT a.id, a.last_assigned_at, \
              (SELECT COUNT(*) FROM conversations c WHERE c.support_id = a.id AND c.status = 'open') \
@@ -312,9 +289,8 @@ async fn queue_after(
         .filter(|w| !routed.iter().any(|r| r.conversation == w.id))
         .collect();
     let waiting_now = if waiting.len() as u64 >= WAITING_PER_DECISION {
-        let backend = txn.get_database_backend();
         let all = Count::find_by_statement(statement(
-            backend,
+            txn,
             "SELECT COUNT(*) AS n FROM conversations WHERE status = 'open' AND support_id IS NULL",
             vec![],
         ))

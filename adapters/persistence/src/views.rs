@@ -7,7 +7,7 @@
 
 use qc_application::ports::{ConversationFilter, RepositoryError};
 use qc_domain::{Conversation, ConversationId, ConversationView, Message, Side};
-use sea_orm::{ConnectionTrait, DbBackend, FromQueryResult, Statement, Value};
+use sea_orm::{ConnectionTrait, FromQueryResult, Value};
 
 use crate::conversations::storage;
 use crate::entities::{conversation, message};
@@ -115,33 +115,12 @@ fn select(side: Side) -> &'static str {
     }
 }
 
-/// `?` placeholders as the backend wants them (`$1`, `$2`… on PostgreSQL).
-pub(crate) fn placeholders(backend: DbBackend, sql: &str) -> String {
-    if backend != DbBackend::Postgres {
-        return sql.to_owned();
-    }
-    let mut out = String::with_capacity(sql.len() + 16);
-    let mut n = 0;
-    for ch in sql.chars() {
-        if ch == '?' {
-            n += 1;
-            out.push('$');
-            out.push_str(&n.to_string());
-        } else {
-            out.push(ch);
-        }
-    }
-    out
-}
-
 async fn run(
     db: &impl ConnectionTrait,
     sql: &str,
     values: Vec<Value>,
 ) -> Result<Vec<ConversationView>, RepositoryError> {
-    let backend = db.get_database_backend();
-    let stmt = Statement::from_sql_and_values(backend, placeholders(backend, sql), values);
-    ViewRow::find_by_statement(stmt)
+    ViewRow::find_by_statement(crate::sql::statement(db, sql, values))
         .all(db)
         .await
         .map_err(storage)?
@@ -207,18 +186,4 @@ pub(crate) async fn list(
         select(viewer)
     );
     run(db, &sql, values).await
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn placeholders_are_numbered_for_postgres_only() {
-        assert_eq!(
-            placeholders(DbBackend::Postgres, "a = ? AND b = ?"),
-            "a = $1 AND b = $2"
-        );
-        assert_eq!(placeholders(DbBackend::Sqlite, "a = ?"), "a = ?");
-    }
 }
