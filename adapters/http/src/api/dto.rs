@@ -13,7 +13,8 @@ use crate::frames::timestamp;
 /// An error: a stable machine-readable `code` and a human `message`.
 #[derive(Debug, Clone, Object)]
 pub struct ErrorBody {
-    /// e.g. `not_found`, `already_assigned`, `conversation_closed`, `unauthorized`.
+    /// e.g. `not_found`, `already_assigned`, `at_capacity`, `unknown_agent`,
+    /// `conversation_closed`, `unauthorized`.
     pub code: String,
     pub message: String,
 }

@@ -11,8 +11,12 @@ use super::dto::ErrorBody;
 
 #[derive(Debug, ApiResponse)]
 pub enum ApiError {
-    /// The request is malformed (bad id, bad JSON), or names a message that
-    /// is not in the conversation (`unknown_message`).
+    /// The request is malformed (`invalid_request`: bad JSON, a missing
+    /// field), or names what the caller cannot use: a message that is not
+    /// a text of the conversation (`unknown_message`), a cursor not in the
+    /// listing (`invalid_cursor`), an agent the desk does not know
+    /// (`unknown_agent`), a status other than `online` or `away`
+    /// (`invalid_status`).
     #[oai(status = 400)]
     BadRequest(Json<ErrorBody>),
     /// No token, or an invalid or expired one.
@@ -24,8 +28,8 @@ pub enum ApiError {
     /// No such conversation, or one the caller may not see.
     #[oai(status = 404)]
     NotFound(Json<ErrorBody>),
-    /// `already_assigned`, `conversation_closed` or
-    /// `too_many_open_conversations`.
+    /// `already_assigned`, `conversation_closed`,
+    /// `too_many_open_conversations`, or (automatic routing) `at_capacity`.
     #[oai(status = 409)]
     Conflict(Json<ErrorBody>),
     /// `payload_too_large`: the body is over `QC_HTTP_BODY_LIMIT` bytes
