@@ -10,6 +10,7 @@ pub mod ports;
 pub mod presence;
 pub mod routing;
 pub mod use_cases;
+pub mod webhooks;
 
 #[cfg(test)]
 mod test_support;

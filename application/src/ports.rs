@@ -6,6 +6,7 @@ pub mod clock;
 pub mod conversation_repository;
 pub mod ids;
 pub mod message_repository;
+pub mod outbox;
 pub mod presence;
 
 pub use agent_repository::{AgentRecord, AgentRepository};
@@ -20,4 +21,5 @@ pub use message_repository::{
     AppendError, Appended, HistoryCursor, HistoryError, HistoryPage, HistoryQuery, MarkReadError,
     MessageRepository, PublishTurn,
 };
+pub use outbox::{Backlog, DeadEvent, DeliveryError, Outbox, OutboxEvent, WebhookSender};
 pub use presence::PresenceStore;

@@ -9,11 +9,13 @@ use std::time::Duration;
 use anyhow::Context;
 use poem::Server;
 use poem::listener::{Acceptor, AcceptorExt, TcpAcceptor};
+use qc_application::ports::Outbox;
 use qc_application::ports::{
     AgentRepository, Broker, Clock, ConversationRepository, IdGenerator, MessageRepository,
     PresenceStore, SystemClock, Transport, UlidGenerator,
 };
 use qc_application::use_cases::*;
+use qc_application::webhooks::Dispatcher;
 use qc_application::{
     ConversationAccess, LocalPresenceStore, Presence, PresencePorts, Router, RouterPorts,
 };
@@ -24,12 +26,12 @@ use qc_http::{
     AllowedOrigins, Authenticator, HttpDeps, Hub, TokenVerifier, WsContext, build_routes,
 };
 use qc_persistence::{
-    SeaOrmAgentRepository, SeaOrmConversationRepository, SeaOrmMessageRepository,
+    SeaOrmAgentRepository, SeaOrmConversationRepository, SeaOrmMessageRepository, SeaOrmOutbox,
 };
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
-use crate::settings::{BrokerConfig, Config, JwtConfig};
+use crate::settings::{BrokerConfig, Config, JwtConfig, WebhookConfig};
 
 /// The process-wide Prometheus recorder, installed on first use (several
 /// `Application`s in one test process share it).
@@ -88,6 +90,41 @@ pub struct Application {
     shutdown: CancellationToken,
     tracker: TaskTracker,
     auth: Arc<Authenticator>,
+    /// The webhook delivery task runs while this lives.
+    _webhooks: Option<Arc<Dispatcher>>,
+}
+
+/// Starts this node's webhook delivery.
+async fn start_webhooks(
+    db: &qc_persistence::Database,
+    hooks: &WebhookConfig,
+    clock: Arc<dyn Clock>,
+) -> anyhow::Result<Arc<Dispatcher>> {
+    let outbox: Arc<dyn Outbox> = Arc::new(SeaOrmOutbox::new(db.clone()));
+    if !db.is_postgres() {
+        // A SQLite file has one node: a lease left in it is the previous
+        // process's, which died holding it. Its events are due now.
+        let released = outbox
+            .release_leases()
+            .await
+            .context("cannot read the webhook outbox")?;
+        if released > 0 {
+            tracing::info!(
+                events = released,
+                "webhook events the previous run was sending are due again"
+            );
+        }
+    }
+    let sender = Arc::new(qc_webhooks::HttpWebhookSender::new(
+        &hooks.url,
+        &hooks.secret,
+    )?);
+    let host = qc_webhooks::check_url(&hooks.url)?
+        .host_str()
+        .unwrap_or_default()
+        .to_owned();
+    tracing::info!(%host, "webhooks on: every change is sent, signed, from the outbox");
+    Ok(Dispatcher::start(outbox, sender, clock, db.stored_events()))
 }
 
 /// Builds the token verifier the configuration asks for.
@@ -117,6 +154,12 @@ impl Application {
     pub async fn build(config: &Config) -> anyhow::Result<Self> {
         let db = qc_persistence::connect(&config.database_url).await?;
         qc_persistence::migrate(&db).await?;
+        let db = db.with_webhooks(config.webhooks.is_some());
+        let clock: Arc<dyn Clock> = Arc::new(SystemClock);
+        let webhooks = match &config.webhooks {
+            Some(hooks) => Some(start_webhooks(&db, hooks, clock.clone()).await?),
+            None => None,
+        };
 
         let conversations: Arc<dyn ConversationRepository> =
             Arc::new(SeaOrmConversationRepository::new(db.clone()));
@@ -145,7 +188,6 @@ impl Application {
         ));
         let hub = Hub::new(access.clone(), transport);
         let broker: Arc<dyn Broker> = hub.clone();
-        let clock: Arc<dyn Clock> = Arc::new(SystemClock);
         let ids: Arc<dyn IdGenerator> = Arc::new(UlidGenerator);
         let presence = Presence::start(
             PresencePorts {
@@ -322,6 +364,7 @@ impl Application {
             shutdown,
             tracker,
             auth,
+            _webhooks: webhooks,
         })
     }
 

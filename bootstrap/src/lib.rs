@@ -7,4 +7,6 @@ pub mod settings;
 pub mod telemetry;
 
 pub use app::Application;
-pub use settings::{BrokerConfig, Cli, Command, Config, JwtConfig, Settings};
+pub use settings::{
+    BrokerConfig, Cli, Command, Config, JwtConfig, Settings, WebhookConfig, WebhooksCommand,
+};

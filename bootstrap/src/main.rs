@@ -1,4 +1,5 @@
-//! The `quickconnect` binary: `serve` (default), `migrate`, `token`.
+//! The `quickconnect` binary: `serve` (default), `migrate`, `token`,
+//! `webhooks failed|retry`.
 
 use std::process::ExitCode;
 
@@ -6,7 +7,9 @@ use anyhow::Context;
 use clap::Parser;
 use qc_domain::Role;
 use quickconnect::settings::parse_role;
-use quickconnect::{Application, Cli, Command, Config, JwtConfig, Settings, telemetry};
+use quickconnect::{
+    Application, Cli, Command, Config, JwtConfig, Settings, WebhooksCommand, telemetry,
+};
 
 /// mimalloc instead of the system allocator: the message path allocates
 /// small, short-lived buffers on several threads at once, where glibc's
@@ -56,7 +59,62 @@ async fn run(command: Command, config: Config) -> anyhow::Result<()> {
             tracing::info!("migrations applied");
             Ok(())
         }
+        Command::Webhooks { action } => webhooks(action, &config).await,
         Command::Serve => serve(config).await,
+    }
+}
+
+/// `quickconnect webhooks failed|retry`: the dead events in the outbox.
+async fn webhooks(action: WebhooksCommand, config: &Config) -> anyhow::Result<()> {
+    use qc_application::ports::Outbox;
+    let db = qc_persistence::connect(&config.database_url).await?;
+    qc_persistence::migrate(&db).await?;
+    let outbox = qc_persistence::SeaOrmOutbox::new(db);
+    match action {
+        WebhooksCommand::Failed { limit, json } => {
+            let dead = outbox.dead_events(limit).await?;
+            if dead.is_empty() && !json {
+                println!("no dead webhook events");
+            }
+            for e in dead {
+                let at = |t: chrono::DateTime<chrono::Utc>| {
+                    t.to_rfc3339_opts(chrono::SecondsFormat::Millis, true)
+                };
+                if json {
+                    println!(
+                        "{}",
+                        serde_json::json!({
+                            "id": e.id,
+                            "type": e.event_type,
+                            "conversation_id": e.conversation_id,
+                            "created_at": at(e.created_at),
+                            "dead_at": at(e.dead_at),
+                            "attempts": e.attempts,
+                            "last_error": e.last_error,
+                        })
+                    );
+                } else {
+                    println!(
+                        "{}  {:<22}  {}  {}  {} attempts  {}",
+                        e.id,
+                        e.event_type,
+                        e.conversation_id,
+                        at(e.created_at),
+                        e.attempts,
+                        e.last_error.as_deref().unwrap_or("-")
+                    );
+                }
+            }
+            Ok(())
+        }
+        WebhooksCommand::Retry { id } => {
+            let n = outbox.revive(id.as_deref(), chrono::Utc::now()).await?;
+            match (&id, n) {
+                (Some(id), 0) => anyhow::bail!("no dead webhook event with id {id}"),
+                _ => println!("{n} dead webhook event(s) will be sent again"),
+            }
+            Ok(())
+        }
     }
 }
 

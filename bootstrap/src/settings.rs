@@ -72,6 +72,10 @@ pub struct Settings {
     pub routing: String,
     /// In `auto` routing, most open conversations assigned to one agent.
     pub agent_capacity: u32,
+    /// Where webhook events are POSTed (CONTRACT §6); with the secret.
+    pub webhook_url: Option<String>,
+    /// The HMAC-SHA256 key of the `QC-Signature` header.
+    pub webhook_secret: Option<String>,
 }
 
 impl Default for Settings {
@@ -110,6 +114,8 @@ impl Default for Settings {
             max_open_conversations: 5,
             routing: "manual".into(),
             agent_capacity: 5,
+            webhook_url: None,
+            webhook_secret: None,
         }
     }
 }
@@ -157,6 +163,30 @@ pub enum Command {
         /// Lifetime in seconds.
         #[arg(long, default_value_t = 3600)]
         ttl: i64,
+    },
+    /// Webhook events given up after 24 h of retries: list or resend them.
+    Webhooks {
+        #[command(subcommand)]
+        action: WebhooksCommand,
+    },
+}
+
+#[derive(Debug, Clone, Subcommand)]
+pub enum WebhooksCommand {
+    /// List the dead events, oldest first.
+    Failed {
+        /// At most this many.
+        #[arg(long, default_value_t = 100)]
+        limit: u32,
+        /// One JSON object per line instead of a table.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Send dead events again (each gets another 24 h of retries).
+    Retry {
+        /// Only this event (its `id`); every dead event when omitted.
+        #[arg(long, value_name = "EVENT_ID")]
+        id: Option<String>,
     },
 }
 
@@ -228,6 +258,23 @@ pub enum BrokerConfig {
     Redis { url: String, prefix: String },
 }
 
+/// Where and how webhook events are sent.
+#[derive(Clone, PartialEq, Eq)]
+pub struct WebhookConfig {
+    pub url: String,
+    pub secret: String,
+}
+
+/// Never the secret in a log line or a panic message.
+impl std::fmt::Debug for WebhookConfig {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("WebhookConfig")
+            .field("url", &self.url)
+            .field("secret", &"***")
+            .finish()
+    }
+}
+
 /// The certificate chain and key to serve wss:// and https:// with.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct TlsFiles {
@@ -257,6 +304,8 @@ pub struct Config {
     pub max_open_conversations: u32,
     /// `Some(capacity)` in `auto` routing, `None` in `manual`.
     pub auto_routing: Option<u32>,
+    /// Webhooks, when both their URL and secret are set.
+    pub webhooks: Option<WebhookConfig>,
     pub log: String,
     pub log_json: bool,
     pub limits: WsLimits,
@@ -396,6 +445,7 @@ impl Config {
             s.ws_rate_per_sec == 0 || s.ws_rate_burst >= 1,
             "QC_WS_RATE_BURST must be at least 1 when rate limiting is on"
         );
+        let webhooks = webhooks(s.webhook_url.as_deref(), s.webhook_secret.as_deref())?;
         Ok(Self {
             tls,
             bind,
@@ -421,6 +471,7 @@ impl Config {
                 .then_some((s.http_rate_per_sec, s.http_rate_burst)),
             max_open_conversations: s.max_open_conversations,
             auto_routing,
+            webhooks,
             log: s.log,
             log_json,
             limits: WsLimits {
@@ -436,6 +487,34 @@ impl Config {
                 close_grace: Duration::from_secs(10),
             },
         })
+    }
+}
+
+/// Webhooks are on when both settings are given; one without the other is
+/// a mistake worth stopping for (events would silently not be sent).
+fn webhooks(url: Option<&str>, secret: Option<&str>) -> anyhow::Result<Option<WebhookConfig>> {
+    let url = url.map(str::trim).filter(|u| !u.is_empty());
+    let secret = secret.filter(|s| !s.is_empty());
+    match (url, secret) {
+        (None, None) => Ok(None),
+        (Some(_), None) => {
+            bail!("QC_WEBHOOK_URL is set without QC_WEBHOOK_SECRET: set both, or neither")
+        }
+        (None, Some(_)) => {
+            bail!("QC_WEBHOOK_SECRET is set without QC_WEBHOOK_URL: set both, or neither")
+        }
+        (Some(url), Some(secret)) => {
+            qc_webhooks::check_url(url)?;
+            ensure!(
+                secret.len() >= qc_webhooks::MIN_SECRET_BYTES,
+                "QC_WEBHOOK_SECRET must be at least {} bytes",
+                qc_webhooks::MIN_SECRET_BYTES
+            );
+            Ok(Some(WebhookConfig {
+                url: url.to_owned(),
+                secret: secret.to_owned(),
+            }))
+        }
     }
 }
 
@@ -597,5 +676,32 @@ mod tests {
             bad(|s| s.jwt_public_key_file = Some("/nonexistent/key.pem".into()))
                 .contains("cannot read")
         );
+    }
+
+    #[test]
+    fn webhooks_need_a_url_and_a_secret_together() {
+        let config = |url: Option<&str>, secret: Option<&str>| {
+            Config::from_settings(Settings {
+                webhook_url: url.map(Into::into),
+                webhook_secret: secret.map(Into::into),
+                ..Settings::default()
+            })
+        };
+        let secret = "0123456789abcdef";
+        assert!(config(None, None).unwrap().webhooks.is_none());
+        let on = config(Some("https://hooks.example.com/qc"), Some(secret))
+            .unwrap()
+            .webhooks
+            .unwrap();
+        assert_eq!(on.url, "https://hooks.example.com/qc");
+        assert!(
+            !format!("{on:?}").contains(secret),
+            "the secret is never printed"
+        );
+        let err = |url, secret| config(url, secret).unwrap_err().to_string();
+        assert!(err(Some("http://x/"), None).contains("QC_WEBHOOK_SECRET"));
+        assert!(err(None, Some(secret)).contains("QC_WEBHOOK_URL"));
+        assert!(err(Some("hooks.example.com"), Some(secret)).contains("QC_WEBHOOK_URL"));
+        assert!(err(Some("http://x/"), Some("short")).contains("16 bytes"));
     }
 }

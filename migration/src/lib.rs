@@ -7,6 +7,7 @@ mod m20251118_000001_create_conversations;
 mod m20251118_000002_create_messages;
 mod m20261201_000003_message_sender_side;
 mod m20261201_000004_desk;
+mod m20261201_000005_webhook_outbox;
 
 pub struct Migrator;
 
@@ -18,6 +19,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20251118_000002_create_messages::Migration),
             Box::new(m20261201_000003_message_sender_side::Migration),
             Box::new(m20261201_000004_desk::Migration),
+            Box::new(m20261201_000005_webhook_outbox::Migration),
         ]
     }
 }

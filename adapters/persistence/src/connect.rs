@@ -7,7 +7,7 @@ use anyhow::Context;
 use qc_migration::{Migrator, MigratorTrait};
 use sea_orm::sqlx::sqlite::{SqliteJournalMode, SqliteSynchronous};
 use sea_orm::{ConnectOptions, ConnectionTrait, DatabaseConnection};
-use tokio::sync::oneshot;
+use tokio::sync::{Notify, oneshot};
 
 /// The open database: a pool for reads and a pool for writes.
 ///
@@ -24,6 +24,10 @@ pub struct Database {
     write: DatabaseConnection,
     /// A SQLite file's checkpointer runs while any clone lives.
     _checkpointer: Option<Arc<oneshot::Sender<()>>>,
+    /// Whether changes write their webhook events to the outbox.
+    webhooks: bool,
+    /// Told after a commit that wrote events (the dispatcher's wake-up).
+    stored_events: Arc<Notify>,
 }
 
 impl Database {
@@ -33,6 +37,35 @@ impl Database {
 
     pub(crate) fn write(&self) -> &DatabaseConnection {
         &self.write
+    }
+
+    /// From now on, every change this handle's repositories make also
+    /// writes its webhook event to the outbox, in the same transaction.
+    /// Set it before building the repositories (the message writer reads
+    /// it when it starts).
+    #[must_use]
+    pub fn with_webhooks(mut self, on: bool) -> Self {
+        self.webhooks = on;
+        self
+    }
+
+    pub(crate) fn webhooks(&self) -> bool {
+        self.webhooks
+    }
+
+    /// Notified after each commit on this handle that wrote webhook events.
+    pub fn stored_events(&self) -> Arc<Notify> {
+        self.stored_events.clone()
+    }
+
+    /// A commit wrote webhook events.
+    pub(crate) fn events_stored(&self) {
+        self.stored_events.notify_one();
+    }
+
+    /// Whether this is a PostgreSQL database (several nodes may share it).
+    pub fn is_postgres(&self) -> bool {
+        self.write.get_database_backend() == sea_orm::DbBackend::Postgres
     }
 
     /// Runs raw SQL on the write pool (tooling and tests).
@@ -64,6 +97,8 @@ pub async fn connect(url: &str) -> anyhow::Result<Database> {
                 read: db.clone(),
                 write: db,
                 _checkpointer: None,
+                webhooks: false,
+                stored_events: Arc::default(),
             });
         }
         let write = open_with(url, 1, Role::Writer).await?;
@@ -73,6 +108,8 @@ pub async fn connect(url: &str) -> anyhow::Result<Database> {
             read,
             write,
             _checkpointer: checkpointer,
+            webhooks: false,
+            stored_events: Arc::default(),
         })
     } else if url.starts_with("postgres:") || url.starts_with("postgresql:") {
         let db = open(url, 16).await?;
@@ -80,6 +117,8 @@ pub async fn connect(url: &str) -> anyhow::Result<Database> {
             read: db.clone(),
             write: db,
             _checkpointer: None,
+            webhooks: false,
+            stored_events: Arc::default(),
         })
     } else {
         anyhow::bail!("unsupported database URL (expected sqlite://… or postgres://…)");

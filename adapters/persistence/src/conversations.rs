@@ -15,6 +15,8 @@ use sea_orm::{
 
 use crate::Database;
 use crate::entities::conversation::{Column, Entity};
+use crate::outbox;
+use qc_application::webhooks::events;
 
 /// A new conversation (unassigned, `last_seq` 0), unless its owner already
 /// has the cap's number of open ones.
@@ -61,6 +63,7 @@ impl ConversationRepository for SeaOrmConversationRepository {
             c.client_id.to_string().into(),
             i64::from(max_open).into(),
         ];
+        let event = self.db.webhooks().then(|| events::conversation_created(c));
         let stored = match backend {
             DbBackend::Postgres => {
                 let txn = self.db.write().begin().await.map_err(storage)?;
@@ -80,21 +83,43 @@ impl ConversationRepository for SeaOrmConversationRepository {
                     .await
                     .map_err(storage)?
                     .rows_affected();
+                if n == 1
+                    && let Some(event) = &event
+                {
+                    outbox::record(&txn, std::slice::from_ref(event)).await?;
+                }
                 txn.commit().await.map_err(storage)?;
                 n
             }
-            _ => self
-                .db
-                .write()
-                .execute_raw(Statement::from_sql_and_values(
-                    backend,
-                    CAPPED_INSERT_SQLITE,
-                    values,
-                ))
-                .await
-                .map_err(storage)?
-                .rows_affected(),
+            _ => {
+                let insert = Statement::from_sql_and_values(backend, CAPPED_INSERT_SQLITE, values);
+                match &event {
+                    None => self
+                        .db
+                        .write()
+                        .execute_raw(insert)
+                        .await
+                        .map_err(storage)?
+                        .rows_affected(),
+                    Some(event) => {
+                        let txn = self.db.write().begin().await.map_err(storage)?;
+                        let n = txn
+                            .execute_raw(insert)
+                            .await
+                            .map_err(storage)?
+                            .rows_affected();
+                        if n == 1 {
+                            outbox::record(&txn, std::slice::from_ref(event)).await?;
+                        }
+                        txn.commit().await.map_err(storage)?;
+                        n
+                    }
+                }
+            }
         };
+        if stored == 1 && event.is_some() {
+            self.db.events_stored();
+        }
         Ok(stored == 1)
     }
 
@@ -114,34 +139,56 @@ impl ConversationRepository for SeaOrmConversationRepository {
         agent: &UserId,
     ) -> Result<bool, RepositoryError> {
         // One conditional UPDATE: the database decides the race.
-        let result = Entity::update_many()
+        let claim = Entity::update_many()
             .col_expr(Column::SupportId, Expr::value(agent.to_string()))
             .filter(Column::Id.eq(id.to_string()))
             .filter(Column::Status.eq(ConversationStatus::Open.as_str()))
-            .filter(Column::SupportId.is_null())
-            .exec(self.db.write())
-            .await
-            .map_err(storage)?;
-        Ok(result.rows_affected == 1)
+            .filter(Column::SupportId.is_null());
+        if !self.db.webhooks() {
+            let result = claim.exec(self.db.write()).await.map_err(storage)?;
+            return Ok(result.rows_affected == 1);
+        }
+        let txn = self.db.write().begin().await.map_err(storage)?;
+        let claimed = claim.exec(&txn).await.map_err(storage)?.rows_affected == 1;
+        if claimed {
+            let event = events::conversation_assigned(id, Some(agent), None, Utc::now());
+            outbox::record(&txn, &[event]).await?;
+        }
+        txn.commit().await.map_err(storage)?;
+        if claimed {
+            self.db.events_stored();
+        }
+        Ok(claimed)
     }
 
     async fn try_close(
         &self,
         id: ConversationId,
         at: DateTime<Utc>,
+        closed_by: &UserId,
     ) -> Result<bool, RepositoryError> {
-        let result = Entity::update_many()
+        let close = Entity::update_many()
             .col_expr(
                 Column::Status,
                 Expr::value(ConversationStatus::Closed.as_str()),
             )
             .col_expr(Column::ClosedAt, Expr::value(at))
             .filter(Column::Id.eq(id.to_string()))
-            .filter(Column::Status.eq(ConversationStatus::Open.as_str()))
-            .exec(self.db.write())
-            .await
-            .map_err(storage)?;
-        Ok(result.rows_affected == 1)
+            .filter(Column::Status.eq(ConversationStatus::Open.as_str()));
+        if !self.db.webhooks() {
+            let result = close.exec(self.db.write()).await.map_err(storage)?;
+            return Ok(result.rows_affected == 1);
+        }
+        let txn = self.db.write().begin().await.map_err(storage)?;
+        let closed = close.exec(&txn).await.map_err(storage)?.rows_affected == 1;
+        if closed {
+            outbox::record(&txn, &[events::conversation_closed(id, closed_by, at)]).await?;
+        }
+        txn.commit().await.map_err(storage)?;
+        if closed {
+            self.db.events_stored();
+        }
+        Ok(closed)
     }
 
     async fn list(

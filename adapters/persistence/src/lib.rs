@@ -7,6 +7,7 @@ mod connect;
 mod conversations;
 mod entities;
 mod messages;
+mod outbox;
 mod routing;
 mod sql;
 mod views;
@@ -16,6 +17,7 @@ pub use agents::SeaOrmAgentRepository;
 pub use connect::{Database, connect, create_postgres_database, migrate};
 pub use conversations::SeaOrmConversationRepository;
 pub use messages::SeaOrmMessageRepository;
+pub use outbox::SeaOrmOutbox;
 
 #[cfg(test)]
 mod tests;

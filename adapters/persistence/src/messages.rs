@@ -16,7 +16,9 @@ use sea_orm::{
 use crate::Database;
 use crate::conversations::storage;
 use crate::entities::{conversation, message};
+use crate::outbox;
 use crate::writer::Writer;
+use qc_application::webhooks::events;
 
 #[derive(Clone)]
 pub struct SeaOrmMessageRepository {
@@ -29,7 +31,7 @@ impl SeaOrmMessageRepository {
     /// Starts the database's writer task: call once per database (clones
     /// share it) inside a Tokio runtime.
     pub fn new(db: Database) -> Self {
-        let writer = Writer::spawn(db.write().clone());
+        let writer = Writer::spawn(&db);
         Self { db, writer }
     }
 
@@ -187,8 +189,17 @@ impl MessageRepository for SeaOrmMessageRepository {
                 .exec(&txn)
                 .await
                 .map_err(storage)?;
+            // The counter's update locked the conversation's row: the
+            // event takes its place in the conversation's order.
+            if self.db.webhooks() {
+                let event = events::messages_read(conversation, &reader.id, up_to, at);
+                outbox::record(&txn, &[event]).await?;
+            }
         }
         txn.commit().await.map_err(storage)?;
+        if marked > 0 && self.db.webhooks() {
+            self.db.events_stored();
+        }
         Ok(marked)
     }
 }

@@ -19,7 +19,9 @@ use sea_orm::{ConnectionTrait, DatabaseTransaction, DbBackend, FromQueryResult, 
 
 use crate::Database;
 use crate::conversations::storage;
+use crate::outbox;
 use crate::sql::{exec, statement};
+use qc_application::webhooks::{WebhookRecord, events};
 
 /// Waiting conversations one decision looks at (oldest first); the rest
 /// wait for the next one, a moment later.
@@ -37,6 +39,20 @@ async fn lock(txn: &DatabaseTransaction) -> Result<(), RepositoryError> {
     txn.execute_unprepared("UPDATE routing_lock SET n = n + 1 WHERE id = 1")
         .await
         .map_err(storage)?;
+    Ok(())
+}
+
+/// Writes `events` to the outbox and commits `txn`.
+async fn commit_with(
+    db: &Database,
+    txn: DatabaseTransaction,
+    events: &[WebhookRecord],
+) -> Result<(), RepositoryError> {
+    outbox::record(&txn, events).await?;
+    txn.commit().await.map_err(storage)?;
+    if !events.is_empty() {
+        db.events_stored();
+    }
     Ok(())
 }
 
@@ -97,8 +113,12 @@ pub(crate) async fn try_assign_within(
         txn.rollback().await.map_err(storage)?;
         return Ok(Claim::AtCapacity);
     }
-    assigned_now(&txn, agent, Utc::now()).await?;
-    txn.commit().await.map_err(storage)?;
+    let now = Utc::now();
+    assigned_now(&txn, agent, now).await?;
+    let event = db
+        .webhooks()
+        .then(|| events::conversation_assigned(id, Some(agent), None, now));
+    commit_with(db, txn, event.as_slice()).await?;
     Ok(Claim::Assigned)
 }
 
@@ -149,7 +169,10 @@ pub(crate) async fn try_transfer(
     // back to them while someone else has room.
     let now = Utc::now();
     assigned_now(&txn, to.as_ref().unwrap_or(from), now).await?;
-    txn.commit().await.map_err(storage)?;
+    let event = db
+        .webhooks()
+        .then(|| events::conversation_assigned(id, to.as_ref(), Some(from), now));
+    commit_with(db, txn, event.as_slice()).await?;
     Ok(Transfer::Moved { last_seq })
 }
 
@@ -272,7 +295,15 @@ pub(crate) async fn route(
         }
     }
     let mut outcome = queue_after(&txn, &waiting, &routed).await?;
-    txn.commit().await.map_err(storage)?;
+    let events: Vec<_> = if db.webhooks() {
+        routed
+            .iter()
+            .map(|r| events::conversation_assigned(r.conversation, Some(&r.agent), None, now))
+            .collect()
+    } else {
+        Vec::new()
+    };
+    commit_with(db, txn, &events).await?;
     outcome.routed = routed;
     Ok(outcome)
 }

@@ -9,6 +9,8 @@ use qc_application::ports::*;
 use qc_domain::*;
 use ulid::Ulid;
 
+mod outbox;
+
 use crate::{
     SeaOrmAgentRepository, SeaOrmConversationRepository, SeaOrmMessageRepository, connect, migrate,
 };
@@ -55,6 +57,11 @@ fn ident(id: &str, role: Role) -> Identity {
         user_id: UserId::new(id).unwrap(),
         role,
     }
+}
+
+/// Who closes in these tests (the webhook event names them).
+fn agent_id() -> UserId {
+    UserId::new("agent-1").unwrap()
 }
 
 fn t0() -> chrono::DateTime<Utc> {
@@ -141,10 +148,15 @@ async fn conversations_round_trip_assign_once_and_close_once() {
         assert_eq!(found.support_id, Some(a1));
 
         let at = t0() + Duration::seconds(60);
-        assert!(r.conversations.try_close(c.id, at).await.unwrap());
+        assert!(
+            r.conversations
+                .try_close(c.id, at, &agent_id())
+                .await
+                .unwrap()
+        );
         assert!(
             !r.conversations
-                .try_close(c.id, at + Duration::seconds(1))
+                .try_close(c.id, at + Duration::seconds(1), &agent_id())
                 .await
                 .unwrap()
         );
@@ -219,7 +231,10 @@ async fn append_numbers_messages_and_refuses_closed_or_missing() {
             Err(AppendError::ConversationMissing)
         ));
 
-        r.conversations.try_close(c.id, t0()).await.unwrap();
+        r.conversations
+            .try_close(c.id, t0(), &agent_id())
+            .await
+            .unwrap();
         assert!(matches!(
             r.messages
                 .append(new_message(&c, "client-1", "late", None))
@@ -499,7 +514,10 @@ async fn listings_filter_order_and_paginate() {
             .try_assign(mine[1].id, &agent)
             .await
             .unwrap();
-        r.conversations.try_close(mine[2].id, t0()).await.unwrap();
+        r.conversations
+            .try_close(mine[2].id, t0(), &agent_id())
+            .await
+            .unwrap();
 
         let owned = ConversationFilter::OwnedBy(UserId::new("client-1").unwrap());
         let p1 = r
@@ -855,7 +873,12 @@ async fn open_conversations_are_capped_per_owner_even_when_opened_at_once() {
                 .unwrap()
         );
         assert!(!r.conversations.insert(&open("flooder"), 5).await.unwrap());
-        assert!(r.conversations.try_close(stored[0].id, t0()).await.unwrap());
+        assert!(
+            r.conversations
+                .try_close(stored[0].id, t0(), &agent_id())
+                .await
+                .unwrap()
+        );
         assert!(r.conversations.insert(&open("flooder"), 5).await.unwrap());
         assert!(!r.conversations.insert(&open("flooder"), 5).await.unwrap());
     }
@@ -1084,7 +1107,12 @@ async fn a_transfer_moves_a_conversation_only_from_its_agent_and_only_while_open
                 .is_empty()
         );
         assert!(r.conversations.try_assign(c.id, &a1).await.unwrap());
-        assert!(r.conversations.try_close(c.id, t0()).await.unwrap());
+        assert!(
+            r.conversations
+                .try_close(c.id, t0(), &agent_id())
+                .await
+                .unwrap()
+        );
         assert_eq!(
             r.conversations
                 .try_transfer(c.id, &a1, Some(a2.clone()), None)
@@ -1114,7 +1142,10 @@ async fn agents_are_recorded_once_keep_their_away_flag_and_count_open_conversati
         claimed_conversation(&r, "client-1", t0()).await;
         claimed_conversation(&r, "client-2", t0()).await;
         let closed = claimed_conversation(&r, "client-3", t0()).await;
-        r.conversations.try_close(closed.id, t0()).await.unwrap();
+        r.conversations
+            .try_close(closed.id, t0(), &agent_id())
+            .await
+            .unwrap();
         r.agents.seen(&a1).await.unwrap();
         assert!(!r.agents.set_away(&a1, true).await.unwrap(), "was not away");
         assert!(r.agents.set_away(&a1, true).await.unwrap(), "already away");
@@ -1303,7 +1334,7 @@ async fn routing_decides_in_the_database_within_capacity_oldest_first() {
         );
         // A close frees a place; the next decision fills it.
         r.conversations
-            .try_close(waiting[0].id, t0())
+            .try_close(waiting[0].id, t0(), &agent_id())
             .await
             .unwrap();
         let out = r

@@ -5,7 +5,7 @@
 //! statement is a hand-off between the runtime and the database driver
 //! (a thread wake-up on SQLite, a network round trip on PostgreSQL). The
 //! database was nearly idle; the hand-offs were the cost. A batch pays a
-//! fixed five statements however many messages it carries:
+//! fixed five statements (six with webhooks) however many messages it carries:
 //!
 //! 1. the batch's conversations, read under lock (`FOR UPDATE`, in id
 //!    order, on PostgreSQL; SQLite's single write connection already
@@ -15,7 +15,9 @@
 //! 2. the `client_msg_id` duplicates among them (only when one carries it);
 //! 3. one `UPDATE conversations` of every counter that grew;
 //! 4. one `INSERT INTO messages` of every row;
-//! 5. `COMMIT`, after which every sender is acked.
+//! 5. with webhooks on, one `INSERT INTO webhook_outbox` of every row's
+//!    `message.created` event (the message and its event commit together);
+//! 6. `COMMIT`, after which every sender is acked.
 //!
 //! The statements differ by database ([`sqlite`] with JSON arrays, two
 //! round trips; [`postgres`] with SQL arrays), both in sqlx directly; the
@@ -83,11 +85,12 @@ pub(crate) struct Writer {
 }
 
 impl Writer {
-    /// Starts the writer task on `db` (the write connection).
-    pub(crate) fn spawn(db: DatabaseConnection) -> Self {
+    /// Starts the writer task on `db`'s write connection; with webhooks
+    /// on, each batch also writes its messages' events to the outbox.
+    pub(crate) fn spawn(db: &crate::Database) -> Self {
         let (tx, rx) = mpsc::channel(QUEUE);
         let (fences, fences_rx) = mpsc::unbounded_channel();
-        tokio::spawn(run(db, rx, fences_rx));
+        tokio::spawn(run(db.clone(), rx, fences_rx));
         Self { tx, fences }
     }
 
@@ -121,7 +124,7 @@ fn stopped() -> RepositoryError {
 type Fence = (ConversationId, oneshot::Sender<PublishTurn>);
 
 async fn run(
-    db: DatabaseConnection,
+    db: crate::Database,
     mut rx: mpsc::Receiver<Pending>,
     mut fences: mpsc::UnboundedReceiver<Fence>,
 ) {
@@ -142,8 +145,20 @@ async fn run(
             break;
         }
         let started = Instant::now();
-        let outcomes = match tokio::time::timeout(BATCH_TIMEOUT, commit_batch(&db, &batch)).await {
-            Ok(outcomes) => outcomes,
+        let webhooks = db.webhooks();
+        let committed =
+            tokio::time::timeout(BATCH_TIMEOUT, commit_batch(db.write(), &batch, webhooks)).await;
+        let outcomes = match committed {
+            Ok(outcomes) => {
+                if webhooks
+                    && outcomes
+                        .iter()
+                        .any(|o| matches!(o, Ok(Appended::Stored { .. })))
+                {
+                    db.events_stored();
+                }
+                outcomes
+            }
             Err(_) => {
                 // A database that stopped answering without closing the
                 // connection: the senders hear `unavailable` instead of
@@ -223,15 +238,15 @@ fn finish(
 /// Commits one batch, retrying once when another writer (another node on
 /// PostgreSQL) stored one of its `client_msg_id`s between our duplicate
 /// check and our insert: the retry's check then sees it.
-async fn commit_batch(db: &DatabaseConnection, batch: &[Pending]) -> Vec<Reply> {
+async fn commit_batch(db: &DatabaseConnection, batch: &[Pending], webhooks: bool) -> Vec<Reply> {
     let mut attempt = 0;
     loop {
         attempt += 1;
         let result = match db.get_database_backend() {
             DbBackend::Postgres => {
-                postgres::try_commit(db.get_postgres_connection_pool(), batch).await
+                postgres::try_commit(db.get_postgres_connection_pool(), batch, webhooks).await
             }
-            _ => sqlite::try_commit(db.get_sqlite_connection_pool(), batch).await,
+            _ => sqlite::try_commit(db.get_sqlite_connection_pool(), batch, webhooks).await,
         };
         match result {
             Ok(outcomes) => return outcomes,

@@ -193,8 +193,9 @@ pub trait ConversationRepository: Send + Sync {
     async fn try_assign(&self, id: ConversationId, agent: &UserId)
     -> Result<bool, RepositoryError>;
 
-    /// Atomically closes the conversation if open. Returns whether this call
-    /// closed it.
+    /// Atomically closes the conversation if open (`closed_by` is who
+    /// closed it, for the webhook event). Returns whether this call closed
+    /// it.
     ///
     /// # Errors
     /// MUST return [`RepositoryError`] on storage failure.
@@ -202,6 +203,7 @@ pub trait ConversationRepository: Send + Sync {
         &self,
         id: ConversationId,
         at: DateTime<Utc>,
+        closed_by: &UserId,
     ) -> Result<bool, RepositoryError>;
 
     /// # Errors

@@ -50,7 +50,7 @@ impl CloseConversation {
         let at = self.clock.now();
         if !self
             .conversations
-            .try_close(id, at)
+            .try_close(id, at, &who.user_id)
             .await
             .map_err(unavailable)?
         {
@@ -96,7 +96,7 @@ mod tests {
         f.conversations
             .expect_try_close()
             .times(1)
-            .returning(|_, _| Ok(true));
+            .returning(|_, _, _| Ok(true));
         f.broker
             .expect_publish()
             .withf(|env| {
@@ -123,7 +123,7 @@ mod tests {
         f.conversations
             .expect_try_close()
             .times(1)
-            .returning(|_, _| Ok(true));
+            .returning(|_, _, _| Ok(true));
         f.broker
             .expect_publish()
             .withf(|env| env.all_agents && env.recipients == vec![client().user()])

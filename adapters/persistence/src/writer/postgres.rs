@@ -35,9 +35,16 @@ const INSERT: &str = "INSERT INTO messages \
      SELECT * FROM UNNEST($1::text[], $2::text[], $3::bigint[], $4::text[], $5::text[], \
      $6::text[], $7::text[], $8::text[], $9::timestamptz[])";
 
+/// The outbox rows of a batch's messages (webhooks on).
+const OUTBOX: &str = "INSERT INTO webhook_outbox \
+     (id, conversation_id, event_type, body, created_ms, due_ms, deadline_ms) \
+     SELECT * FROM UNNEST($1::text[], $2::text[], $3::text[], $4::text[], $5::bigint[], \
+     $6::bigint[], $7::bigint[])";
+
 pub(super) async fn try_commit(
     pool: &PgPool,
     batch: &[Pending],
+    webhooks: bool,
 ) -> Result<Vec<Reply>, CommitError> {
     let mut txn = pool.begin().await?;
     let rows: Vec<ConversationRow> = sqlx::query_as(LOCK)
@@ -78,9 +85,48 @@ pub(super) async fn try_commit(
             .bind(m.iter().map(|m| m.created_at).collect::<Vec<_>>())
             .execute(&mut *txn)
             .await?;
+        if webhooks {
+            outbox(&mut txn, m).await?;
+        }
     }
     txn.commit().await?;
     Ok(decision.outcomes)
+}
+
+async fn outbox(
+    txn: &mut Transaction<'static, Postgres>,
+    stored: &[Message],
+) -> Result<(), CommitError> {
+    let events: Vec<_> = stored
+        .iter()
+        .map(qc_application::webhooks::events::message_created)
+        .collect();
+    let now = crate::outbox::millis(chrono::Utc::now());
+    let created: Vec<i64> = events
+        .iter()
+        .map(|e| crate::outbox::millis(e.created_at))
+        .collect();
+    sqlx::query(OUTBOX)
+        .bind(events.iter().map(|e| e.id.as_str()).collect::<Vec<_>>())
+        .bind(
+            events
+                .iter()
+                .map(|e| e.conversation_id.as_str())
+                .collect::<Vec<_>>(),
+        )
+        .bind(events.iter().map(|e| e.event_type).collect::<Vec<_>>())
+        .bind(events.iter().map(|e| e.body.as_str()).collect::<Vec<_>>())
+        .bind(&created)
+        .bind(vec![now; events.len()])
+        .bind(
+            created
+                .iter()
+                .map(|c| c.saturating_add(crate::outbox::retry_for_ms()))
+                .collect::<Vec<_>>(),
+        )
+        .execute(&mut **txn)
+        .await?;
+    Ok(())
 }
 
 async fn duplicates_of(

@@ -71,6 +71,21 @@ const DUPLICATES: &str = "SELECT id, conversation_id, seq, sender_id, sender_sid
      WHERE conversation_id IN (SELECT value FROM json_each(?1)) \
      AND client_msg_id IN (SELECT value FROM json_each(?2))";
 
+/// The outbox rows of a batch's messages (webhooks on), before its COMMIT.
+const OUTBOX: &str = "INSERT INTO webhook_outbox \
+     (id, conversation_id, event_type, body, created_ms, due_ms, deadline_ms) \
+     SELECT json_extract(value, '$[0]'), json_extract(value, '$[1]'), json_extract(value, '$[2]'), \
+     json_extract(value, '$[3]'), json_extract(value, '$[4]'), json_extract(value, '$[5]'), \
+     json_extract(value, '$[6]') FROM json_each(?3); ";
+
+/// `WRITE_AND_COMMIT` with the outbox's insert before the COMMIT.
+static WRITE_OUTBOX_AND_COMMIT: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
+    let write = WRITE_AND_COMMIT
+        .strip_suffix("COMMIT")
+        .unwrap_or(WRITE_AND_COMMIT);
+    format!("{write}{OUTBOX}COMMIT")
+});
+
 const WRITE_AND_COMMIT: &str = "UPDATE conversations SET last_seq = v.seq, \
      unread_by_agent = unread_by_agent + v.by_agent, \
      unread_by_customer = unread_by_customer + v.by_customer \
@@ -90,9 +105,10 @@ const WRITE_AND_COMMIT: &str = "UPDATE conversations SET last_seq = v.seq, \
 pub(super) async fn try_commit(
     pool: &SqlitePool,
     batch: &[Pending],
+    webhooks: bool,
 ) -> Result<Vec<Reply>, CommitError> {
     let mut conn = pool.acquire().await?;
-    let result = steps(&mut conn, batch).await;
+    let result = steps(&mut conn, batch, webhooks).await;
     if result.is_err() {
         // Whatever ran since BEGIN is undone; with no transaction open this
         // fails harmlessly.
@@ -101,7 +117,11 @@ pub(super) async fn try_commit(
     result
 }
 
-async fn steps(conn: &mut SqliteConnection, batch: &[Pending]) -> Result<Vec<Reply>, CommitError> {
+async fn steps(
+    conn: &mut SqliteConnection,
+    batch: &[Pending],
+    webhooks: bool,
+) -> Result<Vec<Reply>, CommitError> {
     let rows: Vec<ConversationRow> = sqlx::query_as(BEGIN_AND_LOCK)
         .bind(json!(conversation_ids(batch)).to_string())
         .fetch_all(&mut *conn)
@@ -138,11 +158,39 @@ async fn steps(conn: &mut SqliteConnection, batch: &[Pending]) -> Result<Vec<Rep
             ])
         })
         .collect();
-    sqlx::query(WRITE_AND_COMMIT)
-        .bind(serde_json::Value::Array(bumped).to_string())
-        .bind(serde_json::Value::Array(rows).to_string())
-        .execute(&mut *conn)
-        .await?;
+    let bumped = serde_json::Value::Array(bumped).to_string();
+    let rows = serde_json::Value::Array(rows).to_string();
+    if webhooks {
+        let now = crate::outbox::millis(chrono::Utc::now());
+        let events: Vec<_> = stored
+            .iter()
+            .map(|m| {
+                let e = qc_application::webhooks::events::message_created(m);
+                let created = crate::outbox::millis(e.created_at);
+                json!([
+                    e.id,
+                    e.conversation_id,
+                    e.event_type,
+                    e.body,
+                    created,
+                    now,
+                    created.saturating_add(crate::outbox::retry_for_ms()),
+                ])
+            })
+            .collect();
+        sqlx::query(WRITE_OUTBOX_AND_COMMIT.as_str())
+            .bind(bumped)
+            .bind(rows)
+            .bind(serde_json::Value::Array(events).to_string())
+            .execute(&mut *conn)
+            .await?;
+    } else {
+        sqlx::query(WRITE_AND_COMMIT)
+            .bind(bumped)
+            .bind(rows)
+            .execute(&mut *conn)
+            .await?;
+    }
     Ok(outcomes)
 }
 

@@ -1,0 +1,235 @@
+//! The events webhooks report, rendered once, when the change is stored:
+//! the outbox keeps the exact body that is sent and signed (CONTRACT §6).
+//! `data` has the same fields as the HTTP API's Conversation and Message
+//! (a test in `tests/` holds the two together).
+
+use chrono::{DateTime, SecondsFormat, Utc};
+use qc_domain::{Conversation, ConversationId, Message, MessageId, UserId};
+use serde::Serialize;
+use serde_json::json;
+use ulid::Ulid;
+
+/// One event for the outbox, written in the transaction of its change.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct WebhookRecord {
+    pub id: String,
+    pub conversation_id: String,
+    pub event_type: &'static str,
+    /// `{"id", "type", "created_at", "data"}`, as sent.
+    pub body: String,
+    pub created_at: DateTime<Utc>,
+}
+
+/// RFC 3339 UTC with milliseconds and a `Z`, as everywhere on the wire.
+fn timestamp(at: DateTime<Utc>) -> String {
+    at.to_rfc3339_opts(SecondsFormat::Millis, true)
+}
+
+#[derive(Serialize)]
+struct Envelope<'a, T: Serialize> {
+    id: &'a str,
+    #[serde(rename = "type")]
+    event_type: &'a str,
+    created_at: String,
+    data: T,
+}
+
+fn record(
+    conversation: ConversationId,
+    event_type: &'static str,
+    at: DateTime<Utc>,
+    data: impl Serialize,
+) -> WebhookRecord {
+    let id = Ulid::generate().to_string();
+    let body = serde_json::to_string(&Envelope {
+        id: &id,
+        event_type,
+        created_at: timestamp(at),
+        data,
+    })
+    // Plain strings and numbers: serializing cannot fail.
+    .unwrap_or_default();
+    WebhookRecord {
+        id,
+        conversation_id: conversation.to_string(),
+        event_type,
+        body,
+        created_at: at,
+    }
+}
+
+/// The Message, as the HTTP API shows it (texts and notes alike).
+#[derive(Serialize)]
+struct MessageData<'a> {
+    id: String,
+    conversation_id: String,
+    sender_id: &'a str,
+    message_type: &'static str,
+    content: &'a str,
+    created_at: String,
+    read_at: Option<String>,
+    seq: i64,
+    client_msg_id: Option<&'a str>,
+}
+
+impl<'a> From<&'a Message> for MessageData<'a> {
+    fn from(m: &'a Message) -> Self {
+        Self {
+            id: m.id.to_string(),
+            conversation_id: m.conversation_id.to_string(),
+            sender_id: m.sender_id.as_str(),
+            message_type: m.kind.as_str(),
+            content: &m.content,
+            created_at: timestamp(m.created_at),
+            read_at: m.read_at.map(timestamp),
+            seq: m.seq,
+            client_msg_id: m.client_msg_id.as_ref().map(|c| c.as_str()),
+        }
+    }
+}
+
+/// `conversation.created`: the Conversation as its owner sees it (new: no
+/// message yet, nothing unread).
+pub fn conversation_created(c: &Conversation) -> WebhookRecord {
+    record(
+        c.id,
+        "conversation.created",
+        c.created_at,
+        json!({
+            "id": c.id.to_string(),
+            "client_id": c.client_id.as_str(),
+            "support_id": c.support_id.as_ref().map(UserId::as_str),
+            "status": c.status.as_str(),
+            "subject": c.subject,
+            "created_at": timestamp(c.created_at),
+            "closed_at": c.closed_at.map(timestamp),
+            "last_message": null,
+            "unread_count": 0,
+        }),
+    )
+}
+
+/// `message.created`: the stored Message.
+pub fn message_created(m: &Message) -> WebhookRecord {
+    record(
+        m.conversation_id,
+        "message.created",
+        m.created_at,
+        MessageData::from(m),
+    )
+}
+
+/// `conversation.assigned`: `support_id` null is a hand-back to the
+/// queue; `previous_support_id` null a first assignment.
+pub fn conversation_assigned(
+    conversation: ConversationId,
+    support_id: Option<&UserId>,
+    previous_support_id: Option<&UserId>,
+    at: DateTime<Utc>,
+) -> WebhookRecord {
+    record(
+        conversation,
+        "conversation.assigned",
+        at,
+        json!({
+            "conversation_id": conversation.to_string(),
+            "support_id": support_id.map(UserId::as_str),
+            "previous_support_id": previous_support_id.map(UserId::as_str),
+        }),
+    )
+}
+
+/// `conversation.closed`.
+pub fn conversation_closed(
+    conversation: ConversationId,
+    closed_by: &UserId,
+    at: DateTime<Utc>,
+) -> WebhookRecord {
+    record(
+        conversation,
+        "conversation.closed",
+        at,
+        json!({
+            "conversation_id": conversation.to_string(),
+            "closed_by": closed_by.as_str(),
+        }),
+    )
+}
+
+/// `messages.read`.
+pub fn messages_read(
+    conversation: ConversationId,
+    reader_id: &UserId,
+    up_to: MessageId,
+    at: DateTime<Utc>,
+) -> WebhookRecord {
+    record(
+        conversation,
+        "messages.read",
+        at,
+        json!({
+            "conversation_id": conversation.to_string(),
+            "reader_id": reader_id.as_str(),
+            "up_to": up_to.to_string(),
+        }),
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use qc_domain::{MessageKind, Side};
+    use serde_json::Value;
+
+    fn parsed(r: &WebhookRecord) -> Value {
+        serde_json::from_str(&r.body).unwrap()
+    }
+
+    #[test]
+    fn a_message_event_carries_the_message_and_a_fresh_id() {
+        let m = Message {
+            id: MessageId::from_ulid(Ulid::generate()),
+            conversation_id: ConversationId::from_ulid(Ulid::generate()),
+            seq: 7,
+            sender_id: UserId::new("agent-1").unwrap(),
+            sender_side: Side::Agent,
+            kind: MessageKind::Note,
+            content: "Refund approved".into(),
+            client_msg_id: None,
+            created_at: "2026-12-01T10:00:00.123456Z".parse().unwrap(),
+            read_at: None,
+        };
+        let (a, b) = (message_created(&m), message_created(&m));
+        assert_ne!(a.id, b.id, "every event has its own id");
+        let v = parsed(&a);
+        assert_eq!(v["id"], a.id.as_str());
+        assert_eq!(v["type"], "message.created");
+        assert_eq!(v["created_at"], "2026-12-01T10:00:00.123Z");
+        let data = &v["data"];
+        assert_eq!(data["id"], m.id.to_string());
+        assert_eq!(data["message_type"], "note");
+        assert_eq!(data["content"], "Refund approved");
+        assert_eq!(data["seq"], 7);
+        assert_eq!(data["sender_id"], "agent-1");
+        assert!(data["read_at"].is_null() && data["client_msg_id"].is_null());
+        assert_eq!(a.conversation_id, m.conversation_id.to_string());
+    }
+
+    #[test]
+    fn assignment_close_and_read_events_name_their_people() {
+        let id = ConversationId::from_ulid(Ulid::generate());
+        let (a1, a2) = (UserId::new("a1").unwrap(), UserId::new("a2").unwrap());
+        let at = Utc::now();
+        let v = parsed(&conversation_assigned(id, None, Some(&a1), at));
+        assert!(v["data"]["support_id"].is_null());
+        assert_eq!(v["data"]["previous_support_id"], "a1");
+        let v = parsed(&conversation_closed(id, &a2, at));
+        assert_eq!(v["type"], "conversation.closed");
+        assert_eq!(v["data"]["closed_by"], "a2");
+        let up_to = MessageId::from_ulid(Ulid::generate());
+        let v = parsed(&messages_read(id, &a1, up_to, at));
+        assert_eq!(v["data"]["up_to"], up_to.to_string());
+        assert_eq!(v["data"]["reader_id"], "a1");
+        assert_eq!(v["data"]["conversation_id"], id.to_string());
+    }
+}

@@ -1,0 +1,346 @@
+//! Webhooks (CONTRACT §6): every change is written to an outbox in the
+//! transaction that makes it ([`events`] renders the bodies), and each
+//! node's [`Dispatcher`] claims due events, sends them signed, and records
+//! the outcome: delivered (removed), retried with exponential backoff and
+//! jitter, or, 24 h after the event, given up (kept as dead, counted in
+//! `/metrics`, sent again by `quickconnect webhooks retry`).
+//!
+//! Nothing on the chat path waits for this: a message's transaction only
+//! adds its event's row; sending happens on the dispatcher's task, up to
+//! [`IN_FLIGHT`] at once, each bounded by the sender's 10 s timeout.
+
+pub mod events;
+
+use std::sync::{Arc, Weak};
+use std::time::{Duration, Instant};
+
+use chrono::{DateTime, Utc};
+use tokio::sync::Notify;
+use tokio::task::JoinSet;
+
+use crate::ports::{Clock, DeliveryError, Outbox, OutboxEvent, WebhookSender};
+
+pub use events::WebhookRecord;
+
+/// How long a claimed event is this node's: longer than an attempt can take
+/// (the 10 s timeout) plus recording it. A node that dies mid-delivery
+/// leaves it to another node after this.
+pub const LEASE: Duration = Duration::from_secs(30);
+
+/// Attempts in flight per node (at most one per conversation).
+pub const IN_FLIGHT: usize = 64;
+
+/// How long an event is retried before it is given up (from its creation,
+/// or from `quickconnect webhooks retry`).
+pub const RETRY_FOR: Duration = Duration::from_secs(24 * 3600);
+
+/// How often the outbox is looked at when nothing told this node of a new
+/// event (another node's events, retries coming due).
+const POLL: Duration = Duration::from_millis(500);
+
+/// How often the backlog gauges are refreshed.
+const BACKLOG_EVERY: Duration = Duration::from_secs(5);
+
+/// The delay before retry number `attempt` (1 for the first retry):
+/// 2 s doubled per attempt, at most 10 min, with equal jitter (`jitter` in
+/// 0..1 picks between half and all of it). The first retry comes within
+/// 2 s, and a failing event is tried at least every 10 min.
+pub fn retry_delay(attempt: u32, jitter: f64) -> Duration {
+    const FIRST: Duration = Duration::from_secs(2);
+    const MOST: Duration = Duration::from_secs(600);
+    let doubled = FIRST.saturating_mul(1 << attempt.saturating_sub(1).min(20));
+    let full = doubled.min(MOST);
+    full / 2 + full.mul_f64(jitter.clamp(0.0, 1.0) / 2.0)
+}
+
+/// What happens to an event after a failed attempt.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum AfterFailure {
+    RetryAt(DateTime<Utc>),
+    GiveUp,
+}
+
+/// A failed attempt number `attempts` (counting this one) at `now`: retried
+/// after [`retry_delay`], but never past `deadline`; at the deadline it is
+/// given up.
+pub fn after_failure(
+    attempts: u32,
+    now: DateTime<Utc>,
+    deadline: DateTime<Utc>,
+    jitter: f64,
+) -> AfterFailure {
+    if now >= deadline {
+        return AfterFailure::GiveUp;
+    }
+    let delay =
+        chrono::Duration::from_std(retry_delay(attempts, jitter)).unwrap_or(chrono::Duration::MAX);
+    AfterFailure::RetryAt((now + delay).min(deadline))
+}
+
+type Attempt = (OutboxEvent, Result<(), DeliveryError>, Duration);
+
+/// A node's delivery worker.
+pub struct Dispatcher {
+    outbox: Arc<dyn Outbox>,
+    sender: Arc<dyn WebhookSender>,
+    clock: Arc<dyn Clock>,
+    kick: Arc<Notify>,
+}
+
+impl Dispatcher {
+    /// Starts the node's delivery task; it stops when the returned handle
+    /// (and every clone) is dropped. `stored` is notified when this node
+    /// stores an event (it is sent at once instead of at the next poll).
+    pub fn start(
+        outbox: Arc<dyn Outbox>,
+        sender: Arc<dyn WebhookSender>,
+        clock: Arc<dyn Clock>,
+        stored: Arc<Notify>,
+    ) -> Arc<Self> {
+        let dispatcher = Arc::new(Self {
+            outbox,
+            sender,
+            clock,
+            kick: stored,
+        });
+        tokio::spawn(run(Arc::downgrade(&dispatcher)));
+        dispatcher
+    }
+
+    /// Records the outcomes of finished attempts. A failure to record
+    /// leaves the events leased: they are sent again when the lease ends
+    /// (at least once).
+    async fn settle(&self, finished: Vec<Attempt>) {
+        if finished.is_empty() {
+            return;
+        }
+        let now = self.clock.now();
+        let mut delivered = Vec::new();
+        for (event, outcome, took) in finished {
+            metrics::histogram!("qc_webhook_delivery_seconds").record(took.as_secs_f64());
+            let error = match outcome {
+                Ok(()) => {
+                    metrics::counter!("qc_webhook_deliveries_total", "outcome" => "delivered")
+                        .increment(1);
+                    delivered.push(event.position);
+                    continue;
+                }
+                Err(e) => e,
+            };
+            metrics::counter!("qc_webhook_deliveries_total", "outcome" => "failed").increment(1);
+            let attempts = event.attempts + 1;
+            let recorded = match after_failure(attempts, now, event.deadline, rand::random()) {
+                AfterFailure::RetryAt(due) => {
+                    tracing::debug!(event = %event.id, attempts, %error, %due, "webhook attempt failed; retrying");
+                    self.outbox.retry_at(event.position, due, &error.0).await
+                }
+                AfterFailure::GiveUp => {
+                    tracing::warn!(event = %event.id, kind = %event.event_type, attempts, %error,
+                        "webhook event given up after its retries (`quickconnect webhooks retry` sends it again)");
+                    metrics::counter!("qc_webhook_events_dead_total").increment(1);
+                    self.outbox.give_up(event.position, now, &error.0).await
+                }
+            };
+            if let Err(e) = recorded {
+                tracing::warn!(error = %e, event = %event.id, "could not record a webhook attempt");
+            }
+        }
+        if !delivered.is_empty()
+            && let Err(e) = self.outbox.delivered(&delivered).await
+        {
+            tracing::warn!(error = %e, events = delivered.len(), "could not record delivered webhook events; they will be sent again");
+        }
+    }
+
+    async fn refresh_backlog(&self) {
+        match self.outbox.backlog().await {
+            Ok(b) => {
+                metrics::gauge!("qc_webhook_outbox_pending").set(b.pending as f64);
+                metrics::gauge!("qc_webhook_outbox_dead").set(b.dead as f64);
+            }
+            Err(e) => tracing::debug!(error = %e, "webhook backlog unavailable"),
+        }
+    }
+}
+
+async fn run(dispatcher: Weak<Dispatcher>) {
+    let mut in_flight: JoinSet<Attempt> = JoinSet::new();
+    let mut finished = Vec::new();
+    let mut backlog_at = Instant::now();
+    loop {
+        let Some(d) = dispatcher.upgrade() else {
+            break;
+        };
+        while let Some(done) = in_flight.try_join_next() {
+            if let Ok(done) = done {
+                finished.push(done);
+            }
+        }
+        d.settle(std::mem::take(&mut finished)).await;
+        if Instant::now() >= backlog_at {
+            d.refresh_backlog().await;
+            backlog_at = Instant::now() + BACKLOG_EVERY;
+        }
+        let room = IN_FLIGHT - in_flight.len();
+        let mut full = false;
+        if room > 0 {
+            let limit = u32::try_from(room).unwrap_or(u32::MAX);
+            match d.outbox.claim(d.clock.now(), LEASE, limit).await {
+                Ok(events) => {
+                    full = events.len() == room;
+                    for event in events {
+                        let sender = d.sender.clone();
+                        in_flight.spawn(async move {
+                            let started = Instant::now();
+                            let outcome = sender.send(&event).await;
+                            (event, outcome, started.elapsed())
+                        });
+                    }
+                }
+                Err(e) => tracing::warn!(error = %e, "webhook outbox unavailable"),
+            }
+        }
+        // Wait for an attempt to finish, a new event here, or the poll.
+        // While full, only a finished attempt makes room.
+        let wait = if full { LEASE } else { POLL };
+        tokio::select! {
+            Some(done) = in_flight.join_next(), if !in_flight.is_empty() => {
+                if let Ok(done) = done {
+                    finished.push(done);
+                }
+            }
+            () = d.kick.notified(), if !full => {}
+            () = tokio::time::sleep(wait) => {}
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::ports::SystemClock;
+    use crate::ports::outbox::{MockOutbox, MockWebhookSender};
+
+    #[test]
+    fn retries_start_within_2_s_double_and_stop_at_10_min() {
+        assert_eq!(retry_delay(1, 0.0), Duration::from_secs(1));
+        assert_eq!(retry_delay(1, 1.0), Duration::from_secs(2));
+        assert_eq!(retry_delay(2, 1.0), Duration::from_secs(4));
+        assert_eq!(retry_delay(5, 1.0), Duration::from_secs(32));
+        assert_eq!(retry_delay(10, 1.0), Duration::from_secs(600));
+        assert_eq!(retry_delay(10, 0.0), Duration::from_secs(300));
+        assert_eq!(retry_delay(u32::MAX, 1.0), Duration::from_secs(600));
+        for attempt in 1..40 {
+            let d = retry_delay(attempt, 0.5);
+            assert!(d >= retry_delay(attempt, 0.0) && d <= retry_delay(attempt, 1.0));
+        }
+    }
+
+    #[test]
+    fn a_failure_at_the_deadline_gives_up_and_before_it_never_retries_past_it() {
+        let now = Utc::now();
+        let deadline = now + chrono::Duration::seconds(3);
+        assert_eq!(
+            after_failure(1, now, deadline, 1.0),
+            AfterFailure::RetryAt(now + chrono::Duration::seconds(2))
+        );
+        assert_eq!(
+            after_failure(9, now, deadline, 1.0),
+            AfterFailure::RetryAt(deadline),
+            "the last retry is at the deadline"
+        );
+        assert_eq!(
+            after_failure(9, deadline, deadline, 0.3),
+            AfterFailure::GiveUp
+        );
+    }
+
+    fn event(position: i64, deadline: DateTime<Utc>) -> OutboxEvent {
+        OutboxEvent {
+            position,
+            id: format!("ev{position}"),
+            conversation_id: "c".into(),
+            event_type: "message.created".into(),
+            body: "{}".into(),
+            attempts: 0,
+            created_at: Utc::now(),
+            deadline,
+        }
+    }
+
+    #[tokio::test]
+    async fn delivered_events_are_removed_failed_ones_retried_and_expired_ones_given_up() {
+        let far = Utc::now() + chrono::Duration::hours(1);
+        let past = Utc::now() - chrono::Duration::seconds(1);
+        let mut outbox = MockOutbox::new();
+        outbox
+            .expect_delivered()
+            .withf(|p| p == [1])
+            .times(1)
+            .returning(|_| Ok(()));
+        outbox
+            .expect_retry_at()
+            .withf(move |p, due, e| {
+                *p == 2
+                    && *due > Utc::now()
+                    && *due <= Utc::now() + chrono::Duration::seconds(2)
+                    && e == "HTTP 500"
+            })
+            .times(1)
+            .returning(|_, _, _| Ok(()));
+        outbox
+            .expect_give_up()
+            .withf(|p, _, e| *p == 3 && e == "HTTP 500")
+            .times(1)
+            .returning(|_, _, _| Ok(()));
+        let d = Dispatcher {
+            outbox: Arc::new(outbox),
+            sender: Arc::new(MockWebhookSender::new()),
+            clock: Arc::new(SystemClock),
+            kick: Arc::default(),
+        };
+        let failed = || Err(DeliveryError("HTTP 500".into()));
+        d.settle(vec![
+            (event(1, far), Ok(()), Duration::ZERO),
+            (event(2, far), failed(), Duration::ZERO),
+            (event(3, past), failed(), Duration::ZERO),
+        ])
+        .await;
+    }
+
+    #[tokio::test]
+    async fn the_worker_sends_what_it_claims_and_records_it() {
+        let mut outbox = MockOutbox::new();
+        let far = Utc::now() + chrono::Duration::hours(1);
+        let mut first = true;
+        outbox.expect_backlog().returning(|| Ok(Default::default()));
+        outbox.expect_claim().returning(move |_, lease, limit| {
+            assert_eq!((lease, limit), (LEASE, IN_FLIGHT as u32));
+            if std::mem::take(&mut first) {
+                Ok(vec![event(1, far), event(2, far)])
+            } else {
+                Ok(vec![])
+            }
+        });
+        let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
+        outbox.expect_delivered().returning(move |p| {
+            tx.send(p.to_vec()).unwrap();
+            Ok(())
+        });
+        let mut sender = MockWebhookSender::new();
+        sender.expect_send().times(2).returning(|_| Ok(()));
+        let d = Dispatcher::start(
+            Arc::new(outbox),
+            Arc::new(sender),
+            Arc::new(SystemClock),
+            Arc::default(),
+        );
+        let mut positions = Vec::new();
+        while positions.len() < 2 {
+            positions.extend(rx.recv().await.unwrap());
+        }
+        positions.sort_unstable();
+        assert_eq!(positions, [1, 2]);
+        drop(d);
+    }
+}
