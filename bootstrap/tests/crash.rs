@@ -1,4 +1,5 @@
-//! Crash safety of the group commit: the real binary, killed with SIGKILL
+//! Crash safety of the group commit (and of the webhook outbox): the real
+//! binary, killed with SIGKILL
 //! while many senders keep it batching, then started again on the same
 //! database. Every text whose ack (its stored echo) reached a client must
 //! be in history exactly once, with gapless seq.
@@ -9,7 +10,7 @@
 use std::collections::{HashMap, HashSet};
 use std::process::Stdio;
 use std::sync::{Arc, Mutex};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use futures_util::{SinkExt, StreamExt};
 use qc_domain::Role;
@@ -236,4 +237,139 @@ async fn every_acked_text_survives_sigkill_under_batched_load_on_postgres() {
         .expect("QC_TEST_POSTGRES_URL is set but PostgreSQL is unusable");
     let dir = tempfile::tempdir().unwrap();
     every_acked_text_survives(url, dir.path()).await;
+}
+
+/// A webhook receiver on `addr`: every request's event id goes to `ids`;
+/// answers 200, or never when `hang`. Stops when `stop` is cancelled.
+fn receiver(
+    addr: std::net::SocketAddr,
+    hang: bool,
+    ids: tokio::sync::mpsc::UnboundedSender<Value>,
+    stop: tokio_util::sync::CancellationToken,
+) -> tokio::task::JoinHandle<()> {
+    use poem::listener::TcpAcceptor;
+    let socket = tokio::net::TcpSocket::new_v4().unwrap();
+    socket.set_reuseaddr(true).unwrap();
+    socket.bind(addr).unwrap();
+    let acceptor = TcpAcceptor::from_tokio(socket.listen(128).unwrap()).unwrap();
+    let app = poem::endpoint::make(move |req: poem::Request| {
+        let ids = ids.clone();
+        async move {
+            let body: Value =
+                serde_json::from_slice(&req.into_body().into_bytes().await.unwrap()).unwrap();
+            let _ = ids.send(body);
+            if hang {
+                std::future::pending::<()>().await;
+            }
+            "ok"
+        }
+    });
+    tokio::spawn(async move {
+        let _ = poem::Server::new_with_acceptor(acceptor)
+            .run_with_graceful_shutdown(
+                app,
+                stop.cancelled_owned(),
+                Some(Duration::from_millis(10)),
+            )
+            .await;
+    })
+}
+
+/// Webhook events are in the outbox, committed with their changes: a node
+/// SIGKILLed while its receiver hung on some and before it sent the others
+/// sends every one after it restarts, each conversation's in order.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn undelivered_webhook_events_are_sent_after_a_sigkill_and_restart() {
+    let dir = tempfile::tempdir().unwrap();
+    let db_url = format!(
+        "sqlite://{}?mode=rwc",
+        dir.path().join("hooks.db").display()
+    );
+    let hooks = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap();
+    let url = format!("http://{hooks}/hooks");
+    let env = [
+        ("QC_DATABASE_URL", db_url.as_str()),
+        ("QC_JWT_SECRET", SECRET),
+        ("QC_HTTP_RATE_PER_SEC", "0"),
+        ("QC_WEBHOOK_URL", url.as_str()),
+        ("QC_WEBHOOK_SECRET", "whsec-crash-0123456789"),
+        ("QC_LOG", "warn"),
+    ];
+    let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
+    let hanging = tokio_util::sync::CancellationToken::new();
+    let first_receiver = receiver(hooks, true, tx.clone(), hanging.clone());
+    let server = Server::start(dir.path(), &env, Stdio::inherit()).await;
+    let http = reqwest::Client::new();
+    let agent =
+        qc_http::auth::mint_hs256(SECRET.as_bytes(), "crash-agent", Role::Support, 3600).unwrap();
+    let mut conversations = Vec::new();
+    for i in 0..10 {
+        let t = token(&format!("hook-client-{i}"));
+        let cid = open_conversation(server.port, &t).await;
+        for action in ["assign", "close"] {
+            let r = http
+                .post(server.url(&format!("/conversations/{cid}/{action}")))
+                .bearer_auth(&agent)
+                .json(&json!({}))
+                .send()
+                .await
+                .unwrap();
+            assert_eq!(r.status(), 200);
+        }
+        conversations.push(cid);
+    }
+    // The receiver holds requests open: those events are leased by the
+    // node, the rest wait behind them.
+    let first = tokio::time::timeout(Duration::from_secs(10), rx.recv())
+        .await
+        .expect("the node sends while the receiver hangs")
+        .unwrap();
+    assert_eq!(first["type"], "conversation.created");
+    drop(server); // SIGKILL
+    hanging.cancel();
+    first_receiver.await.unwrap();
+    while rx.try_recv().is_ok() {}
+
+    receiver(hooks, false, tx, tokio_util::sync::CancellationToken::new());
+    let restarted = Instant::now();
+    let again = Server::start(dir.path(), &env, Stdio::inherit()).await;
+    let mut per_conversation: HashMap<String, Vec<String>> = HashMap::new();
+    let mut ids = HashSet::new();
+    while ids.len() < 30 {
+        let event = tokio::time::timeout(Duration::from_secs(30), rx.recv())
+            .await
+            .unwrap_or_else(|_| panic!("{} of 30 events after the restart", ids.len()))
+            .unwrap();
+        if !ids.insert(event["id"].as_str().unwrap().to_owned()) {
+            continue;
+        }
+        let cid = event["data"]["conversation_id"]
+            .as_str()
+            .or_else(|| event["data"]["id"].as_str())
+            .unwrap()
+            .to_owned();
+        per_conversation
+            .entry(cid)
+            .or_default()
+            .push(event["type"].as_str().unwrap().to_owned());
+    }
+    for cid in &conversations {
+        assert_eq!(
+            per_conversation[cid],
+            [
+                "conversation.created",
+                "conversation.assigned",
+                "conversation.closed"
+            ],
+            "every event of {cid}, in order"
+        );
+    }
+    eprintln!(
+        "webhook crash test: 30 events delivered {:?} after the restart",
+        restarted.elapsed()
+    );
+    drop(again);
 }

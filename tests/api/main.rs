@@ -20,3 +20,4 @@ mod slow_consumer;
 mod support_desk;
 mod timeouts;
 mod tls;
+mod webhooks;
