@@ -14,7 +14,7 @@ use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use qc_application::ports::{Backlog, DeadEvent, Outbox, OutboxEvent, RepositoryError};
 use qc_application::webhooks::{RETRY_FOR, WebhookRecord};
-use sea_orm::{ConnectionTrait, DbBackend, FromQueryResult, Value};
+use sea_orm::{ConnectionTrait, FromQueryResult, Value};
 
 use crate::Database;
 use crate::conversations::storage;
@@ -111,18 +111,34 @@ struct CountRow {
     dead: i64,
 }
 
-/// The claim: due, unleased, the earliest live event of its conversation.
-/// `{lock}` is `FOR UPDATE SKIP LOCKED` on PostgreSQL.
-fn claim_sql(lock: &str) -> String {
+/// The earliest live event of each conversation that is due and not
+/// leased, oldest first. The heads are found by a loose index scan of the
+/// `(conversation_id, position)` partial index, one seek per conversation
+/// with live events, never by reading the events queued behind them: a
+/// receiver that is down leaves a backlog the claim does not pay for.
+/// `{lock}` is `FOR UPDATE OF e SKIP LOCKED` on PostgreSQL.
+fn heads_sql(lock: &str) -> String {
     format!(
-        "UPDATE webhook_outbox SET lease_ms = ? WHERE position IN ( \
-         SELECT e.position FROM webhook_outbox e \
-         WHERE e.dead_ms IS NULL AND e.due_ms <= ? AND (e.lease_ms IS NULL OR e.lease_ms <= ?) \
-         AND NOT EXISTS (SELECT 1 FROM webhook_outbox p WHERE p.conversation_id = e.conversation_id \
-         AND p.dead_ms IS NULL AND p.position < e.position) \
-         ORDER BY e.position LIMIT ? {lock}) \
-         RETURNING position, id, conversation_id, event_type, body, attempts, created_ms, deadline_ms"
+        "WITH RECURSIVE c(cid) AS ( \
+         SELECT MIN(conversation_id) FROM webhook_outbox WHERE dead_ms IS NULL \
+         UNION ALL \
+         SELECT (SELECT MIN(o.conversation_id) FROM webhook_outbox o \
+                 WHERE o.dead_ms IS NULL AND o.conversation_id > c.cid) \
+         FROM c WHERE c.cid IS NOT NULL) \
+         SELECT e.position FROM c JOIN webhook_outbox e ON e.position = \
+         (SELECT MIN(p.position) FROM webhook_outbox p WHERE p.conversation_id = c.cid \
+          AND p.dead_ms IS NULL) \
+         WHERE e.due_ms <= ? AND (e.lease_ms IS NULL OR e.lease_ms <= ?) \
+         ORDER BY e.position LIMIT ? {lock}"
     )
+}
+
+const RETURNING: &str =
+    "RETURNING position, id, conversation_id, event_type, body, attempts, created_ms, deadline_ms";
+
+#[derive(FromQueryResult)]
+struct Position {
+    position: i64,
 }
 
 #[async_trait]
@@ -133,27 +149,54 @@ impl Outbox for SeaOrmOutbox {
         lease: Duration,
         limit: u32,
     ) -> Result<Vec<OutboxEvent>, RepositoryError> {
-        let db = self.db.write();
-        let lock = if db.get_database_backend() == DbBackend::Postgres {
-            "FOR UPDATE SKIP LOCKED"
-        } else {
-            ""
-        };
         let now_ms = millis(now);
         let until = now_ms.saturating_add(i64::try_from(lease.as_millis()).unwrap_or(i64::MAX));
-        let mut rows = ClaimedRow::find_by_statement(statement(
-            db,
-            &claim_sql(lock),
-            vec![
-                until.into(),
-                now_ms.into(),
-                now_ms.into(),
-                i64::from(limit).into(),
-            ],
-        ))
-        .all(db)
-        .await
-        .map_err(storage)?;
+        let window = vec![now_ms.into(), now_ms.into(), i64::from(limit).into()];
+        let db = self.db.write();
+        let mut rows = if self.db.is_postgres() {
+            // One statement: of nodes claiming at once, each head goes to
+            // one (a locked row is skipped, a leased one is not due).
+            let mut values = vec![until.into()];
+            values.extend(window);
+            ClaimedRow::find_by_statement(statement(
+                db,
+                &format!(
+                    "UPDATE webhook_outbox SET lease_ms = ? WHERE position IN ({}) {RETURNING}",
+                    heads_sql("FOR UPDATE OF e SKIP LOCKED")
+                ),
+                values,
+            ))
+            .all(db)
+            .await
+            .map_err(storage)?
+        } else {
+            // SQLite: the heads are read beside the writer (a read
+            // connection, WAL), and only the lease is written, re-checked,
+            // on the write connection: the message writer never waits for
+            // the search. One node per file, so nobody claims in between.
+            let read = self.db.read();
+            let heads = Position::find_by_statement(statement(read, &heads_sql(""), window))
+                .all(read)
+                .await
+                .map_err(storage)?;
+            if heads.is_empty() {
+                return Ok(Vec::new());
+            }
+            let marks = vec!["?"; heads.len()].join(", ");
+            let mut values: Vec<Value> = vec![until.into(), now_ms.into(), now_ms.into()];
+            values.extend(heads.iter().map(|h| h.position.into()));
+            ClaimedRow::find_by_statement(statement(
+                db,
+                &format!(
+                    "UPDATE webhook_outbox SET lease_ms = ? WHERE dead_ms IS NULL AND due_ms <= ? \
+                     AND (lease_ms IS NULL OR lease_ms <= ?) AND position IN ({marks}) {RETURNING}"
+                ),
+                values,
+            ))
+            .all(db)
+            .await
+            .map_err(storage)?
+        };
         rows.sort_by_key(|r| r.position);
         Ok(rows
             .into_iter()

@@ -38,6 +38,10 @@ pub const RETRY_FOR: Duration = Duration::from_secs(24 * 3600);
 /// event (another node's events, retries coming due).
 const POLL: Duration = Duration::from_millis(500);
 
+/// Least time between two claims: a busy node stores events in every
+/// batch, and each tells the dispatcher; they are taken together.
+const CLAIM_GAP: Duration = Duration::from_millis(10);
+
 /// How often the backlog gauges are refreshed.
 const BACKLOG_EVERY: Duration = Duration::from_secs(5);
 
@@ -167,6 +171,7 @@ async fn run(dispatcher: Weak<Dispatcher>) {
     let mut in_flight: JoinSet<Attempt> = JoinSet::new();
     let mut finished = Vec::new();
     let mut backlog_at = Instant::now();
+    let mut last_claim = tokio::time::Instant::now() - CLAIM_GAP;
     loop {
         let Some(d) = dispatcher.upgrade() else {
             break;
@@ -184,6 +189,8 @@ async fn run(dispatcher: Weak<Dispatcher>) {
         let room = IN_FLIGHT - in_flight.len();
         let mut full = false;
         if room > 0 {
+            tokio::time::sleep_until(last_claim + CLAIM_GAP).await;
+            last_claim = tokio::time::Instant::now();
             let limit = u32::try_from(room).unwrap_or(u32::MAX);
             match d.outbox.claim(d.clock.now(), LEASE, limit).await {
                 Ok(events) => {
