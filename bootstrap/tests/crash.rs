@@ -373,3 +373,63 @@ async fn undelivered_webhook_events_are_sent_after_a_sigkill_and_restart() {
     );
     drop(again);
 }
+
+/// `quickconnect webhooks failed|retry` on a database holding a dead
+/// event: listed (table and JSON), revived by id, an unknown id refused.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_webhooks_subcommands_list_and_revive_dead_events() {
+    let dir = tempfile::tempdir().unwrap();
+    let db_url = format!("sqlite://{}?mode=rwc", dir.path().join("dead.db").display());
+    let db = qc_persistence::connect(&db_url).await.unwrap();
+    qc_persistence::migrate(&db).await.unwrap();
+    db.execute_sql(
+        "INSERT INTO webhook_outbox (id, conversation_id, event_type, body, created_ms, due_ms, \
+         deadline_ms, attempts, last_error, dead_ms) VALUES ('01KAB3T0G8XHT5GMEJ146S6JR4', \
+         '01KAAWW5V95WFFDERJZCTDE2QQ', 'conversation.closed', '{}', 1763457171976, 1763543571976, \
+         1763543571976, 197, 'HTTP 503', 1763543571976)",
+    )
+    .await
+    .unwrap();
+    let run = |args: &[&str]| {
+        let out = std::process::Command::new(env!("CARGO_BIN_EXE_quickconnect"))
+            .args(args)
+            .current_dir(dir.path())
+            .env("QC_DATABASE_URL", &db_url)
+            .env("QC_LOG", "warn")
+            .output()
+            .unwrap();
+        (
+            out.status.success(),
+            String::from_utf8(out.stdout).unwrap(),
+            String::from_utf8(out.stderr).unwrap(),
+        )
+    };
+    let (ok, table, _) = run(&["webhooks", "failed"]);
+    assert!(ok);
+    assert!(
+        table.contains("01KAB3T0G8XHT5GMEJ146S6JR4")
+            && table.contains("conversation.closed")
+            && table.contains("197 attempts")
+            && table.contains("HTTP 503"),
+        "{table}"
+    );
+    let (ok, json, _) = run(&["webhooks", "failed", "--json"]);
+    assert!(ok);
+    let v: Value = serde_json::from_str(json.trim()).unwrap();
+    assert_eq!(v["id"], "01KAB3T0G8XHT5GMEJ146S6JR4");
+    assert_eq!(v["dead_at"], "2025-11-19T09:12:51.976Z");
+    assert_eq!(v["last_error"], "HTTP 503");
+
+    let (ok, _, err) = run(&["webhooks", "retry", "--id", "01KAB3T0G8XHT5GMEJ146S6JR5"]);
+    assert!(!ok, "an id that names no dead event is an error");
+    assert!(err.contains("no dead webhook event with id"), "{err}");
+    let (ok, out, _) = run(&["webhooks", "retry", "--id", "01KAB3T0G8XHT5GMEJ146S6JR4"]);
+    assert!(ok);
+    assert!(
+        out.contains("1 dead webhook event(s) will be sent again"),
+        "{out}"
+    );
+    let (ok, none, _) = run(&["webhooks", "failed"]);
+    assert!(ok);
+    assert_eq!(none.trim(), "no dead webhook events");
+}

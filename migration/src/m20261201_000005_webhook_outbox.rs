@@ -6,6 +6,12 @@
 //!   a conversation `position` is the order the changes committed in.
 //! - Times are milliseconds since the epoch (`*_ms`): compared on every
 //!   claim, the same on both databases.
+//! - `body` is the exact JSON sent, except for `message.created`: that
+//!   event would repeat its message (most of a text's bytes written twice,
+//!   on the message path), so it keeps only `message_id` and its body is
+//!   rendered from the message row when it is sent.
+//! - `id` (a fresh ULID per event) has no unique index: one index less
+//!   written per text; `position` is the key.
 //! - `dead_ms` is set when the event was given up; a dead event no longer
 //!   holds back its conversation's later ones.
 //! - The partial index finds a conversation's earliest live event (the
@@ -17,10 +23,11 @@ use sea_orm_migration::sea_orm::DbBackend;
 #[derive(DeriveMigrationName)]
 pub struct Migration;
 
-const COLUMNS: &str = "id TEXT NOT NULL UNIQUE, \
+const COLUMNS: &str = "id TEXT NOT NULL, \
      conversation_id TEXT NOT NULL, \
      event_type TEXT NOT NULL, \
-     body TEXT NOT NULL, \
+     body TEXT, \
+     message_id TEXT, \
      created_ms BIGINT NOT NULL, \
      due_ms BIGINT NOT NULL, \
      deadline_ms BIGINT NOT NULL, \

@@ -147,6 +147,15 @@ async fn every_event_type_arrives_signed_with_the_apis_shapes() {
     );
     // Delivered, so gone from the outbox: nothing can be sent again.
     outbox_drained(&app.db_url).await;
+    // Counted (the recorder is the test process's: at least these 7).
+    let metrics = app.http.get(app.url("/metrics")).send().await.unwrap();
+    let metrics = metrics.text().await.unwrap();
+    let delivered = metrics
+        .lines()
+        .find_map(|l| l.strip_prefix("qc_webhook_deliveries_total{outcome=\"delivered\"} "))
+        .unwrap_or_else(|| panic!("delivered attempts counted:\n{metrics}"));
+    assert!(delivered.parse::<f64>().unwrap() >= 7.0);
+    assert!(metrics.contains("qc_webhook_delivery_seconds"));
 }
 
 #[tokio::test]

@@ -10,13 +10,13 @@ use qc_domain::{Conversation, ConversationId, ConversationStatus, ConversationVi
 use sea_orm::sea_query::Expr;
 use sea_orm::{
     ColumnTrait, ConnectionTrait, DbBackend, EntityTrait, QueryFilter, QuerySelect, Statement,
-    TransactionTrait, Value,
+    TransactionTrait, UpdateMany, Value,
 };
 
 use crate::Database;
 use crate::entities::conversation::{Column, Entity};
 use crate::outbox;
-use qc_application::webhooks::events;
+use qc_application::webhooks::{WebhookRecord, events};
 
 /// A new conversation (unassigned, `last_seq` 0), unless its owner already
 /// has the cap's number of open ones.
@@ -42,6 +42,25 @@ pub struct SeaOrmConversationRepository {
 impl SeaOrmConversationRepository {
     pub fn new(db: Database) -> Self {
         Self { db }
+    }
+
+    /// Runs a conditional update of one conversation; returns whether it
+    /// changed the row. With webhooks on, `event` is written in the same
+    /// transaction when it did.
+    async fn update_with_event(
+        &self,
+        update: UpdateMany<Entity>,
+        event: impl FnOnce() -> WebhookRecord,
+    ) -> Result<bool, RepositoryError> {
+        if !self.db.webhooks() {
+            let result = update.exec(self.db.write()).await.map_err(storage)?;
+            return Ok(result.rows_affected == 1);
+        }
+        let txn = self.db.write().begin().await.map_err(storage)?;
+        let changed = update.exec(&txn).await.map_err(storage)?.rows_affected == 1;
+        let events = if changed { vec![event()] } else { Vec::new() };
+        outbox::commit_with(&self.db, txn, &events).await?;
+        Ok(changed)
     }
 }
 
@@ -83,12 +102,11 @@ impl ConversationRepository for SeaOrmConversationRepository {
                     .await
                     .map_err(storage)?
                     .rows_affected();
-                if n == 1
-                    && let Some(event) = &event
-                {
-                    outbox::record(&txn, std::slice::from_ref(event)).await?;
-                }
-                txn.commit().await.map_err(storage)?;
+                let events = match &event {
+                    Some(event) if n == 1 => std::slice::from_ref(event),
+                    _ => &[],
+                };
+                outbox::commit_with(&self.db, txn, events).await?;
                 n
             }
             _ => {
@@ -117,9 +135,6 @@ impl ConversationRepository for SeaOrmConversationRepository {
                 }
             }
         };
-        if stored == 1 && event.is_some() {
-            self.db.events_stored();
-        }
         Ok(stored == 1)
     }
 
@@ -144,21 +159,10 @@ impl ConversationRepository for SeaOrmConversationRepository {
             .filter(Column::Id.eq(id.to_string()))
             .filter(Column::Status.eq(ConversationStatus::Open.as_str()))
             .filter(Column::SupportId.is_null());
-        if !self.db.webhooks() {
-            let result = claim.exec(self.db.write()).await.map_err(storage)?;
-            return Ok(result.rows_affected == 1);
-        }
-        let txn = self.db.write().begin().await.map_err(storage)?;
-        let claimed = claim.exec(&txn).await.map_err(storage)?.rows_affected == 1;
-        if claimed {
-            let event = events::conversation_assigned(id, Some(agent), None, Utc::now());
-            outbox::record(&txn, &[event]).await?;
-        }
-        txn.commit().await.map_err(storage)?;
-        if claimed {
-            self.db.events_stored();
-        }
-        Ok(claimed)
+        self.update_with_event(claim, || {
+            events::conversation_assigned(id, Some(agent), None, Utc::now())
+        })
+        .await
     }
 
     async fn try_close(
@@ -175,20 +179,8 @@ impl ConversationRepository for SeaOrmConversationRepository {
             .col_expr(Column::ClosedAt, Expr::value(at))
             .filter(Column::Id.eq(id.to_string()))
             .filter(Column::Status.eq(ConversationStatus::Open.as_str()));
-        if !self.db.webhooks() {
-            let result = close.exec(self.db.write()).await.map_err(storage)?;
-            return Ok(result.rows_affected == 1);
-        }
-        let txn = self.db.write().begin().await.map_err(storage)?;
-        let closed = close.exec(&txn).await.map_err(storage)?.rows_affected == 1;
-        if closed {
-            outbox::record(&txn, &[events::conversation_closed(id, closed_by, at)]).await?;
-        }
-        txn.commit().await.map_err(storage)?;
-        if closed {
-            self.db.events_stored();
-        }
-        Ok(closed)
+        self.update_with_event(close, || events::conversation_closed(id, closed_by, at))
+            .await
     }
 
     async fn list(

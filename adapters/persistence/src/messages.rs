@@ -189,17 +189,16 @@ impl MessageRepository for SeaOrmMessageRepository {
                 .exec(&txn)
                 .await
                 .map_err(storage)?;
-            // The counter's update locked the conversation's row: the
-            // event takes its place in the conversation's order.
-            if self.db.webhooks() {
-                let event = events::messages_read(conversation, &reader.id, up_to, at);
-                outbox::record(&txn, &[event]).await?;
-            }
         }
-        txn.commit().await.map_err(storage)?;
-        if marked > 0 && self.db.webhooks() {
-            self.db.events_stored();
-        }
+        // Only when something was marked: the counter's update then locked
+        // the conversation's row, so the event takes its place in the
+        // conversation's order.
+        let events = if marked > 0 && self.db.webhooks() {
+            vec![events::messages_read(conversation, &reader.id, up_to, at)]
+        } else {
+            Vec::new()
+        };
+        outbox::commit_with(&self.db, txn, &events).await?;
         Ok(marked)
     }
 }

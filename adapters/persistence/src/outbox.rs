@@ -8,16 +8,19 @@
 //! theirs until they record the outcome (or die: then it is due again when
 //! the lease runs out).
 
+use std::collections::HashMap;
 use std::time::Duration;
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use qc_application::ports::{Backlog, DeadEvent, Outbox, OutboxEvent, RepositoryError};
-use qc_application::webhooks::{RETRY_FOR, WebhookRecord};
-use sea_orm::{ConnectionTrait, FromQueryResult, Value};
+use qc_application::webhooks::{RETRY_FOR, WebhookRecord, events};
+use qc_domain::Message;
+use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, FromQueryResult, QueryFilter, Value};
 
 use crate::Database;
 use crate::conversations::storage;
+use crate::entities::message;
 use crate::sql::{exec, statement};
 
 pub(crate) fn millis(at: DateTime<Utc>) -> i64 {
@@ -71,6 +74,24 @@ pub(crate) async fn record(
     .map(|_| ())
 }
 
+/// Writes `events` to the outbox in `txn`, commits it, and then tells the
+/// dispatcher (when there were any).
+///
+/// # Errors
+/// When the insert or the commit fails (nothing is committed).
+pub(crate) async fn commit_with(
+    db: &Database,
+    txn: sea_orm::DatabaseTransaction,
+    events: &[WebhookRecord],
+) -> Result<(), RepositoryError> {
+    record(&txn, events).await?;
+    txn.commit().await.map_err(storage)?;
+    if !events.is_empty() {
+        db.events_stored();
+    }
+    Ok(())
+}
+
 #[derive(Clone)]
 pub struct SeaOrmOutbox {
     db: Database,
@@ -80,6 +101,33 @@ impl SeaOrmOutbox {
     pub fn new(db: Database) -> Self {
         Self { db }
     }
+
+    /// The messages the claimed `message.created` events render, by id
+    /// (one read for the whole claim).
+    async fn messages_of(
+        &self,
+        rows: &[ClaimedRow],
+    ) -> Result<HashMap<String, Message>, RepositoryError> {
+        let ids: Vec<&str> = rows
+            .iter()
+            .filter(|r| r.body.is_none())
+            .filter_map(|r| r.message_id.as_deref())
+            .collect();
+        if ids.is_empty() {
+            return Ok(HashMap::new());
+        }
+        message::Entity::find()
+            .filter(message::Column::Id.is_in(ids))
+            .all(self.db.read())
+            .await
+            .map_err(storage)?
+            .into_iter()
+            .map(|row| {
+                let id = row.id.clone();
+                Message::try_from(row).map(|m| (id, m)).map_err(storage)
+            })
+            .collect()
+    }
 }
 
 #[derive(FromQueryResult)]
@@ -88,7 +136,8 @@ struct ClaimedRow {
     id: String,
     conversation_id: String,
     event_type: String,
-    body: String,
+    body: Option<String>,
+    message_id: Option<String>,
     attempts: i32,
     created_ms: i64,
     deadline_ms: i64,
@@ -133,8 +182,8 @@ fn heads_sql(lock: &str) -> String {
     )
 }
 
-const RETURNING: &str =
-    "RETURNING position, id, conversation_id, event_type, body, attempts, created_ms, deadline_ms";
+const RETURNING: &str = "RETURNING position, id, conversation_id, event_type, body, message_id, \
+     attempts, created_ms, deadline_ms";
 
 #[derive(FromQueryResult)]
 struct Position {
@@ -198,17 +247,37 @@ impl Outbox for SeaOrmOutbox {
             .map_err(storage)?
         };
         rows.sort_by_key(|r| r.position);
+        let messages = self.messages_of(&rows).await?;
         Ok(rows
             .into_iter()
-            .map(|r| OutboxEvent {
-                position: r.position,
-                id: r.id,
-                conversation_id: r.conversation_id,
-                event_type: r.event_type,
-                body: r.body,
-                attempts: u32::try_from(r.attempts).unwrap_or(0),
-                created_at: from_millis(r.created_ms),
-                deadline: from_millis(r.deadline_ms),
+            .filter_map(|r| {
+                let body = match (r.body, &r.message_id) {
+                    (Some(body), _) => body,
+                    (None, Some(message)) => match messages.get(message) {
+                        Some(m) => events::message_created_body(&r.id, m),
+                        None => {
+                            // Written in the message's own transaction, so
+                            // this cannot be; kept leased, it is tried
+                            // again when the lease runs out.
+                            tracing::error!(event = %r.id, %message, "a webhook event's message is missing");
+                            return None;
+                        }
+                    },
+                    (None, None) => {
+                        tracing::error!(event = %r.id, "a webhook event has no body");
+                        return None;
+                    }
+                };
+                Some(OutboxEvent {
+                    position: r.position,
+                    id: r.id,
+                    conversation_id: r.conversation_id,
+                    event_type: r.event_type,
+                    body,
+                    attempts: u32::try_from(r.attempts).unwrap_or(0),
+                    created_at: from_millis(r.created_ms),
+                    deadline: from_millis(r.deadline_ms),
+                })
             })
             .collect())
     }

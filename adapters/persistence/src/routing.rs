@@ -21,7 +21,7 @@ use crate::Database;
 use crate::conversations::storage;
 use crate::outbox;
 use crate::sql::{exec, statement};
-use qc_application::webhooks::{WebhookRecord, events};
+use qc_application::webhooks::events;
 
 /// Waiting conversations one decision looks at (oldest first); the rest
 /// wait for the next one, a moment later.
@@ -39,20 +39,6 @@ async fn lock(txn: &DatabaseTransaction) -> Result<(), RepositoryError> {
     txn.execute_unprepared("UPDATE routing_lock SET n = n + 1 WHERE id = 1")
         .await
         .map_err(storage)?;
-    Ok(())
-}
-
-/// Writes `events` to the outbox and commits `txn`.
-async fn commit_with(
-    db: &Database,
-    txn: DatabaseTransaction,
-    events: &[WebhookRecord],
-) -> Result<(), RepositoryError> {
-    outbox::record(&txn, events).await?;
-    txn.commit().await.map_err(storage)?;
-    if !events.is_empty() {
-        db.events_stored();
-    }
     Ok(())
 }
 
@@ -118,7 +104,7 @@ pub(crate) async fn try_assign_within(
     let event = db
         .webhooks()
         .then(|| events::conversation_assigned(id, Some(agent), None, now));
-    commit_with(db, txn, event.as_slice()).await?;
+    outbox::commit_with(db, txn, event.as_slice()).await?;
     Ok(Claim::Assigned)
 }
 
@@ -172,7 +158,7 @@ pub(crate) async fn try_transfer(
     let event = db
         .webhooks()
         .then(|| events::conversation_assigned(id, to.as_ref(), Some(from), now));
-    commit_with(db, txn, event.as_slice()).await?;
+    outbox::commit_with(db, txn, event.as_slice()).await?;
     Ok(Transfer::Moved { last_seq })
 }
 
@@ -303,7 +289,7 @@ pub(crate) async fn route(
     } else {
         Vec::new()
     };
-    commit_with(db, txn, &events).await?;
+    outbox::commit_with(db, txn, &events).await?;
     outcome.routed = routed;
     Ok(outcome)
 }

@@ -34,21 +34,30 @@ struct Envelope<'a, T: Serialize> {
     data: T,
 }
 
+/// A fresh event id.
+pub fn event_id() -> String {
+    Ulid::generate().to_string()
+}
+
+fn body(id: &str, event_type: &str, at: DateTime<Utc>, data: impl Serialize) -> String {
+    serde_json::to_string(&Envelope {
+        id,
+        event_type,
+        created_at: timestamp(at),
+        data,
+    })
+    // Plain strings and numbers: serializing cannot fail.
+    .unwrap_or_default()
+}
+
 fn record(
     conversation: ConversationId,
     event_type: &'static str,
     at: DateTime<Utc>,
     data: impl Serialize,
 ) -> WebhookRecord {
-    let id = Ulid::generate().to_string();
-    let body = serde_json::to_string(&Envelope {
-        id: &id,
-        event_type,
-        created_at: timestamp(at),
-        data,
-    })
-    // Plain strings and numbers: serializing cannot fail.
-    .unwrap_or_default();
+    let id = event_id();
+    let body = body(&id, event_type, at, data);
     WebhookRecord {
         id,
         conversation_id: conversation.to_string(),
@@ -109,14 +118,16 @@ pub fn conversation_created(c: &Conversation) -> WebhookRecord {
     )
 }
 
-/// `message.created`: the stored Message.
-pub fn message_created(m: &Message) -> WebhookRecord {
-    record(
-        m.conversation_id,
-        "message.created",
-        m.created_at,
-        MessageData::from(m),
-    )
+pub const MESSAGE_CREATED: &str = "message.created";
+
+/// The body of `message.created` event `id`: the Message as it was stored
+/// (unread: a later read is its own `messages.read` event). Rendered when
+/// the event is sent, from the message row, so the outbox does not keep a
+/// second copy of every text.
+pub fn message_created_body(id: &str, m: &Message) -> String {
+    let mut data = MessageData::from(m);
+    data.read_at = None;
+    body(id, MESSAGE_CREATED, m.created_at, data)
 }
 
 /// `conversation.assigned`: `support_id` null is a hand-back to the
@@ -199,10 +210,20 @@ mod tests {
             created_at: "2026-12-01T10:00:00.123456Z".parse().unwrap(),
             read_at: None,
         };
-        let (a, b) = (message_created(&m), message_created(&m));
-        assert_ne!(a.id, b.id, "every event has its own id");
-        let v = parsed(&a);
-        assert_eq!(v["id"], a.id.as_str());
+        let (a, b) = (event_id(), event_id());
+        assert_ne!(a, b, "every event has its own id");
+        let read = Message {
+            read_at: Some(Utc::now()),
+            ..m.clone()
+        };
+        let body = message_created_body(&a, &read);
+        assert_eq!(
+            body,
+            message_created_body(&a, &m),
+            "rendered as stored, unread"
+        );
+        let v: Value = serde_json::from_str(&body).unwrap();
+        assert_eq!(v["id"], a.as_str());
         assert_eq!(v["type"], "message.created");
         assert_eq!(v["created_at"], "2026-12-01T10:00:00.123Z");
         let data = &v["data"];
@@ -212,7 +233,7 @@ mod tests {
         assert_eq!(data["seq"], 7);
         assert_eq!(data["sender_id"], "agent-1");
         assert!(data["read_at"].is_null() && data["client_msg_id"].is_null());
-        assert_eq!(a.conversation_id, m.conversation_id.to_string());
+        assert_eq!(data["conversation_id"], m.conversation_id.to_string());
     }
 
     #[test]

@@ -35,11 +35,13 @@ const INSERT: &str = "INSERT INTO messages \
      SELECT * FROM UNNEST($1::text[], $2::text[], $3::bigint[], $4::text[], $5::text[], \
      $6::text[], $7::text[], $8::text[], $9::timestamptz[])";
 
-/// The outbox rows of a batch's messages (webhooks on).
+/// The outbox rows of a batch's messages (webhooks on): ids and times only
+/// (the body is rendered from the message when sent).
 const OUTBOX: &str = "INSERT INTO webhook_outbox \
-     (id, conversation_id, event_type, body, created_ms, due_ms, deadline_ms) \
-     SELECT * FROM UNNEST($1::text[], $2::text[], $3::text[], $4::text[], $5::bigint[], \
-     $6::bigint[], $7::bigint[])";
+     (id, conversation_id, event_type, message_id, created_ms, due_ms, deadline_ms) \
+     SELECT id, conversation_id, 'message.created', message_id, created_ms, due_ms, deadline_ms \
+     FROM UNNEST($1::text[], $2::text[], $3::text[], $4::bigint[], $5::bigint[], $6::bigint[]) \
+     AS v(id, conversation_id, message_id, created_ms, due_ms, deadline_ms)";
 
 pub(super) async fn try_commit(
     pool: &PgPool,
@@ -97,27 +99,27 @@ async fn outbox(
     txn: &mut Transaction<'static, Postgres>,
     stored: &[Message],
 ) -> Result<(), CommitError> {
-    let events: Vec<_> = stored
-        .iter()
-        .map(qc_application::webhooks::events::message_created)
-        .collect();
     let now = crate::outbox::millis(chrono::Utc::now());
-    let created: Vec<i64> = events
+    let created: Vec<i64> = stored
         .iter()
-        .map(|e| crate::outbox::millis(e.created_at))
+        .map(|m| crate::outbox::millis(m.created_at))
         .collect();
     sqlx::query(OUTBOX)
-        .bind(events.iter().map(|e| e.id.as_str()).collect::<Vec<_>>())
         .bind(
-            events
+            stored
                 .iter()
-                .map(|e| e.conversation_id.as_str())
+                .map(|_| qc_application::webhooks::events::event_id())
                 .collect::<Vec<_>>(),
         )
-        .bind(events.iter().map(|e| e.event_type).collect::<Vec<_>>())
-        .bind(events.iter().map(|e| e.body.as_str()).collect::<Vec<_>>())
+        .bind(
+            stored
+                .iter()
+                .map(|m| m.conversation_id.to_string())
+                .collect::<Vec<_>>(),
+        )
+        .bind(stored.iter().map(|m| m.id.to_string()).collect::<Vec<_>>())
         .bind(&created)
-        .bind(vec![now; events.len()])
+        .bind(vec![now; stored.len()])
         .bind(
             created
                 .iter()

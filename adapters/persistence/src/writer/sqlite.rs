@@ -71,12 +71,13 @@ const DUPLICATES: &str = "SELECT id, conversation_id, seq, sender_id, sender_sid
      WHERE conversation_id IN (SELECT value FROM json_each(?1)) \
      AND client_msg_id IN (SELECT value FROM json_each(?2))";
 
-/// The outbox rows of a batch's messages (webhooks on), before its COMMIT.
+/// The outbox rows of a batch's messages (webhooks on), before its COMMIT:
+/// ids and times only (the body is rendered from the message when sent).
 const OUTBOX: &str = "INSERT INTO webhook_outbox \
-     (id, conversation_id, event_type, body, created_ms, due_ms, deadline_ms) \
-     SELECT json_extract(value, '$[0]'), json_extract(value, '$[1]'), json_extract(value, '$[2]'), \
-     json_extract(value, '$[3]'), json_extract(value, '$[4]'), json_extract(value, '$[5]'), \
-     json_extract(value, '$[6]') FROM json_each(?3); ";
+     (id, conversation_id, event_type, message_id, created_ms, due_ms, deadline_ms) \
+     SELECT json_extract(value, '$[0]'), json_extract(value, '$[1]'), 'message.created', \
+     json_extract(value, '$[2]'), json_extract(value, '$[3]'), json_extract(value, '$[4]'), \
+     json_extract(value, '$[5]') FROM json_each(?3); ";
 
 /// `WRITE_AND_COMMIT` with the outbox's insert before the COMMIT.
 static WRITE_OUTBOX_AND_COMMIT: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
@@ -165,13 +166,11 @@ async fn steps(
         let events: Vec<_> = stored
             .iter()
             .map(|m| {
-                let e = qc_application::webhooks::events::message_created(m);
-                let created = crate::outbox::millis(e.created_at);
+                let created = crate::outbox::millis(m.created_at);
                 json!([
-                    e.id,
-                    e.conversation_id,
-                    e.event_type,
-                    e.body,
+                    qc_application::webhooks::events::event_id(),
+                    m.conversation_id.to_string(),
+                    m.id.to_string(),
                     created,
                     now,
                     created.saturating_add(crate::outbox::retry_for_ms()),
