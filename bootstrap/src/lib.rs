@@ -3,6 +3,7 @@
 //! over this; the black-box tests start the same [`Application`].
 
 pub mod app;
+pub mod dev_secret;
 pub mod settings;
 pub mod telemetry;
 

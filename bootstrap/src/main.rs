@@ -6,6 +6,7 @@ use std::process::ExitCode;
 use anyhow::Context;
 use clap::Parser;
 use qc_domain::Role;
+use quickconnect::dev_secret::Origin;
 use quickconnect::settings::parse_role;
 use quickconnect::{
     Application, Cli, Command, Config, JwtConfig, Settings, WebhooksCommand, telemetry,
@@ -42,11 +43,16 @@ async fn run(command: Command, config: Config) -> anyhow::Result<()> {
     match command {
         Command::Token { role, sub, ttl } => {
             let role = parse_role(&role)?;
-            let JwtConfig::Secret(secret) = &config.jwt else {
-                anyhow::bail!(
-                    "`token` needs QC_JWT_SECRET (the same one the server uses); \
-                     a server in dev mode prints ready-made tokens at start"
-                );
+            let mut config = config;
+            // In dev mode, the secret the dev server keeps beside its
+            // database (made here if this is the first run).
+            let kept = config.keep_dev_secret()?;
+            let secret = match (&config.jwt, kept) {
+                (JwtConfig::Secret(secret), _) | (JwtConfig::DevSecret(secret), Some(_)) => secret,
+                _ => anyhow::bail!(
+                    "`token` needs QC_JWT_SECRET (the same one the server uses), or dev mode \
+                     on a database file (whose kept secret the dev server uses)"
+                ),
             };
             let sub = sub.unwrap_or_else(|| ulid::Ulid::generate().to_string());
             println!("{}", qc_http::auth::mint_hs256(secret, &sub, role, ttl)?);
@@ -118,13 +124,28 @@ async fn webhooks(action: WebhooksCommand, config: &Config) -> anyhow::Result<()
     }
 }
 
-async fn serve(config: Config) -> anyhow::Result<()> {
+async fn serve(mut config: Config) -> anyhow::Result<()> {
     let _log = telemetry::init(&config.log, config.log_json);
+    let kept = config.keep_dev_secret()?;
     let app = Application::build(&config).await?;
     if matches!(config.jwt, JwtConfig::DevSecret(_)) {
+        let secret = match &kept {
+            Some((path, Origin::Created)) => format!(
+                "a random HS256 secret was made and kept in {} (mode 0600) for the next runs",
+                path.display()
+            ),
+            Some((path, Origin::Reused)) => format!(
+                "the HS256 secret kept in {} since the first run is used",
+                path.display()
+            ),
+            None => {
+                "a random HS256 secret was made for this run (an in-memory database keeps none)"
+                    .to_owned()
+            }
+        };
         tracing::warn!(
-            "DEV MODE, NOT FOR PRODUCTION: no QC_JWT_SECRET or QC_JWT_PUBLIC_KEY_FILE is set, so a random \
-             HS256 secret was generated for this run; development tokens are printed on standard output"
+            "DEV MODE, NOT FOR PRODUCTION: no QC_JWT_SECRET or QC_JWT_PUBLIC_KEY_FILE is set, so {secret}; \
+             development tokens are printed on standard output"
         );
         let auth = app.authenticator();
         let client =
@@ -135,7 +156,7 @@ async fn serve(config: Config) -> anyhow::Result<()> {
             Role::Support,
             24 * 3600,
         )?;
-        println!("Development tokens (valid 24 h, this run only):");
+        println!("Development tokens (valid 24 h):");
         println!("  client : {client}");
         println!("  support: {support}");
     }

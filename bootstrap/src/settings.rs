@@ -245,7 +245,8 @@ pub enum JwtConfig {
     Secret(Vec<u8>),
     /// RS256/ES256 from a PEM public key.
     PublicKey(Vec<u8>),
-    /// Development: a random secret for this run only.
+    /// Development: a random secret, kept across runs once
+    /// [`Config::keep_dev_secret`] has read or written its file.
     DevSecret(Vec<u8>),
 }
 
@@ -515,6 +516,29 @@ fn webhooks(url: Option<&str>, secret: Option<&str>) -> anyhow::Result<Option<We
                 secret: secret.to_owned(),
             }))
         }
+    }
+}
+
+impl Config {
+    /// In dev mode, swaps this run's random secret for the one kept beside
+    /// the database (made there on the first run): development tokens then
+    /// survive restarts. Returns the file and whether it was made now;
+    /// `None` outside dev mode, and for an in-memory database.
+    ///
+    /// # Errors
+    /// When the file cannot be read or written, or holds something else.
+    pub fn keep_dev_secret(
+        &mut self,
+    ) -> anyhow::Result<Option<(PathBuf, crate::dev_secret::Origin)>> {
+        if !matches!(self.jwt, JwtConfig::DevSecret(_)) {
+            return Ok(None);
+        }
+        let Some(path) = crate::dev_secret::path_for(&self.database_url) else {
+            return Ok(None);
+        };
+        let (secret, origin) = crate::dev_secret::load_or_create(&path)?;
+        self.jwt = JwtConfig::DevSecret(secret);
+        Ok(Some((path, origin)))
     }
 }
 

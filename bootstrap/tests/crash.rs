@@ -433,3 +433,53 @@ async fn the_webhooks_subcommands_list_and_revive_dead_events() {
     assert!(ok);
     assert_eq!(none.trim(), "no dead webhook events");
 }
+
+/// Dev mode keeps its secret beside the database (mode 0600): a token made
+/// before a restart (here by `quickconnect token`, which reads the same
+/// file) still works after it, for the same identity.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_dev_mode_token_survives_a_restart() {
+    let dir = tempfile::tempdir().unwrap();
+    let db_url = format!("sqlite://{}?mode=rwc", dir.path().join("dev.db").display());
+    let env = [("QC_DATABASE_URL", db_url.as_str()), ("QC_LOG", "warn")];
+    let server = Server::start(dir.path(), &env, Stdio::null()).await;
+    let secret_file = dir.path().join("dev.db.dev-secret");
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = std::fs::metadata(&secret_file)
+            .unwrap()
+            .permissions()
+            .mode();
+        assert_eq!(mode & 0o777, 0o600, "the dev secret is private");
+    }
+    let minted = std::process::Command::new(env!("CARGO_BIN_EXE_quickconnect"))
+        .args(["token", "--role", "client", "--sub", "dev-customer"])
+        .current_dir(dir.path())
+        .env("QC_DATABASE_URL", &db_url)
+        .output()
+        .unwrap();
+    assert!(
+        minted.status.success(),
+        "{}",
+        String::from_utf8_lossy(&minted.stderr)
+    );
+    let token = String::from_utf8(minted.stdout).unwrap().trim().to_owned();
+    let cid = open_conversation(server.port, &token).await;
+    drop(server); // SIGKILL
+
+    let again = Server::start(dir.path(), &env, Stdio::null()).await;
+    let listed: Value = reqwest::Client::new()
+        .get(again.url("/conversations"))
+        .bearer_auth(&token)
+        .send()
+        .await
+        .unwrap()
+        .error_for_status()
+        .expect("the token made before the restart is accepted")
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(listed["items"][0]["id"], cid.as_str(), "the same identity");
+    assert_eq!(listed["items"][0]["client_id"], "dev-customer");
+}
