@@ -90,8 +90,8 @@ pub struct Application {
     shutdown: CancellationToken,
     tracker: TaskTracker,
     auth: Arc<Authenticator>,
-    /// The webhook delivery task runs while this lives.
-    _webhooks: Option<Arc<Dispatcher>>,
+    /// The webhook delivery task: stopped gracefully after the server.
+    webhooks: Option<Arc<Dispatcher>>,
 }
 
 /// Starts this node's webhook delivery.
@@ -364,7 +364,7 @@ impl Application {
             shutdown,
             tracker,
             auth,
-            _webhooks: webhooks,
+            webhooks,
         })
     }
 
@@ -404,9 +404,22 @@ impl Application {
                 tracing::warn!("some chat connections did not close in time");
             }
         };
-        Server::new_with_acceptor(self.acceptor)
+        let served = Server::new_with_acceptor(self.acceptor)
             .run_with_graceful_shutdown(self.routes, signal, Some(Duration::from_secs(5)))
             .await
-            .context("server failed")
+            .context("server failed");
+        if let Some(webhooks) = self.webhooks {
+            // The attempts in flight end within their 10 s timeout and are
+            // recorded: a delivered event is not sent again at the next start.
+            if tokio::time::timeout(Duration::from_secs(12), webhooks.stop())
+                .await
+                .is_err()
+            {
+                tracing::warn!(
+                    "webhook attempts still in flight at exit are sent again at the next start"
+                );
+            }
+        }
+        served
     }
 }

@@ -106,7 +106,9 @@ async fn racing_senders_on_two_nodes_are_seen_in_seq_order_on_both() {
             loop {
                 ws.send(frame.clone()).await;
                 let reply = loop {
-                    let f = ws.recv().await;
+                    let Some(f) = ws.recv_within(RECV_TIMEOUT).await else {
+                        panic!("{who}: no answer to text {i} within {RECV_TIMEOUT:?}");
+                    };
                     let own = f["type"] == "text" && f["payload"]["client_msg_id"] == cmid.as_str();
                     if own || f["sub_type"] == "error" {
                         break f;
@@ -150,7 +152,12 @@ async fn racing_senders_on_two_nodes_are_seen_in_seq_order_on_both() {
     for (name, watcher) in [("client on A", &mut watch_a), ("agent on B", &mut watch_b)] {
         let mut seqs: Vec<i64> = Vec::new();
         while !must_see.iter().all(|s| seqs.contains(s)) {
-            let f = watcher.recv().await;
+            let Some(f) = watcher.recv_within(RECV_TIMEOUT).await else {
+                let missing: Vec<&i64> = must_see.iter().filter(|s| !seqs.contains(s)).collect();
+                panic!(
+                    "{name}: no frame within {RECV_TIMEOUT:?}; missing seqs {missing:?}, seen {seqs:?}"
+                );
+            };
             if f["type"] == "text" {
                 seqs.push(f["payload"]["seq"].as_i64().unwrap());
             }

@@ -389,6 +389,9 @@ async fn chat_latency(app: &TestApp, n: usize) -> (Duration, Duration) {
 
 #[tokio::test]
 async fn a_receiver_that_never_answers_leaves_chat_latency_alone() {
+    // Timed: not beside the two-node tests (they would skew this, and
+    // this them).
+    let _turn = two_node_turn().await;
     let mut hooks = Receiver::start_with(Arc::new(|_| Reply::Hang)).await;
     let hanging = spawn_on_sqlite(hooked(hooks.url())).await;
     let plain = spawn_on_sqlite(|s| {

@@ -15,7 +15,7 @@ use std::sync::{Arc, Weak};
 use std::time::{Duration, Instant};
 
 use chrono::{DateTime, Utc};
-use tokio::sync::Notify;
+use tokio::sync::{Notify, watch};
 use tokio::task::JoinSet;
 
 use crate::ports::{Clock, DeliveryError, Outbox, OutboxEvent, WebhookSender};
@@ -89,6 +89,11 @@ pub struct Dispatcher {
     sender: Arc<dyn WebhookSender>,
     clock: Arc<dyn Clock>,
     kick: Arc<Notify>,
+    /// Set by [`Dispatcher::stop`]: claim nothing more, finish what is in
+    /// flight.
+    stopping: watch::Sender<bool>,
+    /// Set by the task when it has recorded its last attempt.
+    stopped: watch::Receiver<bool>,
 }
 
 impl Dispatcher {
@@ -101,14 +106,27 @@ impl Dispatcher {
         clock: Arc<dyn Clock>,
         stored: Arc<Notify>,
     ) -> Arc<Self> {
+        let (stopping, stop) = watch::channel(false);
+        let (done, stopped) = watch::channel(false);
         let dispatcher = Arc::new(Self {
             outbox,
             sender,
             clock,
             kick: stored,
+            stopping,
+            stopped,
         });
-        tokio::spawn(run(Arc::downgrade(&dispatcher)));
+        tokio::spawn(run(Arc::downgrade(&dispatcher), stop, done));
         dispatcher
+    }
+
+    /// A graceful stop: nothing more is claimed, the attempts in flight end
+    /// (each within the sender's timeout) and their outcomes are recorded,
+    /// so a delivered event is not sent again after a restart.
+    pub async fn stop(&self) {
+        self.stopping.send_replace(true);
+        let mut stopped = self.stopped.clone();
+        let _ = stopped.wait_for(|done| *done).await;
     }
 
     /// Records the outcomes of finished attempts. A failure to record
@@ -167,7 +185,11 @@ impl Dispatcher {
     }
 }
 
-async fn run(dispatcher: Weak<Dispatcher>) {
+async fn run(
+    dispatcher: Weak<Dispatcher>,
+    mut stop: watch::Receiver<bool>,
+    done: watch::Sender<bool>,
+) {
     let mut in_flight: JoinSet<Attempt> = JoinSet::new();
     let mut finished = Vec::new();
     let mut backlog_at = Instant::now();
@@ -176,9 +198,18 @@ async fn run(dispatcher: Weak<Dispatcher>) {
         let Some(d) = dispatcher.upgrade() else {
             break;
         };
-        while let Some(done) = in_flight.try_join_next() {
-            if let Ok(done) = done {
-                finished.push(done);
+        if *stop.borrow() {
+            while let Some(attempt) = in_flight.join_next().await {
+                if let Ok(attempt) = attempt {
+                    finished.push(attempt);
+                }
+            }
+            d.settle(std::mem::take(&mut finished)).await;
+            break;
+        }
+        while let Some(attempt) = in_flight.try_join_next() {
+            if let Ok(attempt) = attempt {
+                finished.push(attempt);
             }
         }
         d.settle(std::mem::take(&mut finished)).await;
@@ -211,15 +242,17 @@ async fn run(dispatcher: Weak<Dispatcher>) {
         // While full, only a finished attempt makes room.
         let wait = if full { LEASE } else { POLL };
         tokio::select! {
-            Some(done) = in_flight.join_next(), if !in_flight.is_empty() => {
-                if let Ok(done) = done {
-                    finished.push(done);
+            Some(attempt) = in_flight.join_next(), if !in_flight.is_empty() => {
+                if let Ok(attempt) = attempt {
+                    finished.push(attempt);
                 }
             }
             () = d.kick.notified(), if !full => {}
+            _ = stop.changed() => {}
             () = tokio::time::sleep(wait) => {}
         }
     }
+    done.send_replace(true);
 }
 
 #[cfg(test)]
@@ -305,6 +338,8 @@ mod tests {
             sender: Arc::new(MockWebhookSender::new()),
             clock: Arc::new(SystemClock),
             kick: Arc::default(),
+            stopping: watch::channel(false).0,
+            stopped: watch::channel(false).1,
         };
         let failed = || Err(DeliveryError("HTTP 500".into()));
         d.settle(vec![
@@ -349,5 +384,47 @@ mod tests {
         positions.sort_unstable();
         assert_eq!(positions, [1, 2]);
         drop(d);
+    }
+
+    /// Answers 200 after a second (of the paused clock).
+    struct Slow;
+
+    #[async_trait::async_trait]
+    impl WebhookSender for Slow {
+        async fn send(&self, _: &OutboxEvent) -> Result<(), DeliveryError> {
+            tokio::time::sleep(Duration::from_secs(1)).await;
+            Ok(())
+        }
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_graceful_stop_records_the_attempts_in_flight_and_claims_nothing_more() {
+        let far = Utc::now() + chrono::Duration::hours(1);
+        let (claimed, mut was_claimed) = tokio::sync::mpsc::unbounded_channel();
+        let mut outbox = MockOutbox::new();
+        outbox.expect_backlog().returning(|| Ok(Default::default()));
+        // Claimed once; a stopping dispatcher never claims again.
+        outbox.expect_claim().times(1).returning(move |_, _, _| {
+            claimed.send(()).unwrap();
+            Ok(vec![event(7, far)])
+        });
+        let (recorded, mut was_recorded) = tokio::sync::mpsc::unbounded_channel();
+        outbox.expect_delivered().times(1).returning(move |p| {
+            recorded.send(p.to_vec()).unwrap();
+            Ok(())
+        });
+        let d = Dispatcher::start(
+            Arc::new(outbox),
+            Arc::new(Slow),
+            Arc::new(SystemClock),
+            Arc::default(),
+        );
+        was_claimed.recv().await.unwrap();
+        d.stop().await;
+        assert_eq!(
+            was_recorded.try_recv().unwrap(),
+            [7],
+            "recorded before stop returned"
+        );
     }
 }
