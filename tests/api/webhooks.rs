@@ -399,13 +399,13 @@ async fn a_receiver_that_never_answers_leaves_chat_latency_alone() {
         s.user_rate_per_sec = 0;
     })
     .await;
-    // 100 conversations' events hang in the receiver: every delivery slot
-    // of the node is taken by a request that is never answered.
+    // 100 conversations' events hang in the receiver: each is a request
+    // the node sent and that is never answered.
     for _ in 0..100 {
         hanging.open_conversation(&hanging.user("client")).await;
     }
     let mut hung = 0;
-    while hung < 64 {
+    while hung < 100 {
         hooks
             .next_within(Duration::from_secs(10))
             .await
@@ -416,7 +416,7 @@ async fn a_receiver_that_never_answers_leaves_chat_latency_alone() {
     let (hang_p50, hang_p99) = chat_latency(&hanging, 300).await;
     eprintln!(
         "chat round trip p50/p99: no webhooks {base_p50:?}/{base_p99:?}, \
-         64 webhook requests hanging {hang_p50:?}/{hang_p99:?}"
+         100 webhook requests hanging {hang_p50:?}/{hang_p99:?}"
     );
     // Generous: the suite shares two cores; a chat path that waited on a
     // webhook would take seconds (the 10 s timeout), not milliseconds.

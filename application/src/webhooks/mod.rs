@@ -28,7 +28,7 @@ pub use events::WebhookRecord;
 pub const LEASE: Duration = Duration::from_secs(30);
 
 /// Attempts in flight per node (at most one per conversation).
-pub const IN_FLIGHT: usize = 64;
+pub const IN_FLIGHT: usize = 256;
 
 /// How long an event is retried before it is given up (from its creation,
 /// or from `quickconnect webhooks retry`).
