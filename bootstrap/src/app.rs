@@ -309,6 +309,7 @@ impl Application {
             broker,
         };
         let metrics = metrics_handle();
+        qc_http::telemetry::register();
         let dev_tokens: Option<qc_http::web::DevTokens> = match config.jwt {
             JwtConfig::DevSecret(_) => {
                 let auth = auth.clone();

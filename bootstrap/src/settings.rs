@@ -208,9 +208,7 @@ impl Settings {
     /// # Errors
     /// When a named config file is missing or any layer is malformed.
     pub fn load(cli: &Cli) -> anyhow::Result<Self> {
-        Self::figment(cli)?
-            .extract()
-            .context("invalid configuration")
+        Self::figment(cli)?.extract().map_err(explain)
     }
 
     fn figment(cli: &Cli) -> anyhow::Result<Figment> {
@@ -226,6 +224,11 @@ impl Settings {
             }
             None => fig = fig.merge(Toml::file("quickconnect.toml")),
         }
+        let file = cli
+            .config
+            .clone()
+            .unwrap_or_else(|| PathBuf::from("quickconnect.toml"));
+        refuse_unknown_keys(&file)?;
         // Every QC_ variable is a string: a numeric-looking secret stays a string.
         fig = fig.merge(Env::prefixed("QC_").filter(|k| !k.as_str().starts_with("test_")));
         let flags = FlagOverrides {
@@ -236,6 +239,95 @@ impl Settings {
         };
         Ok(fig.merge(Serialized::defaults(flags)))
     }
+}
+
+/// A setting misspelled in the file would silently keep its default: the
+/// start stops instead, naming it.
+fn refuse_unknown_keys(file: &std::path::Path) -> anyhow::Result<()> {
+    let keys: std::collections::BTreeMap<String, figment::value::Value> =
+        Figment::from(Toml::file(file)).extract().map_err(explain)?;
+    let known = serde_json::to_value(Settings::default())?;
+    let unknown: Vec<&String> = keys
+        .keys()
+        .filter(|k| known.get(k.as_str()).is_none())
+        .collect();
+    ensure!(
+        unknown.is_empty(),
+        "{}: unknown setting(s) {}; the keys are the QC_* variables in lower case without QC_ \
+         (docs/configuration.md)",
+        file.display(),
+        unknown
+            .iter()
+            .map(|k| format!("{k:?}"))
+            .collect::<Vec<_>>()
+            .join(", ")
+    );
+    Ok(())
+}
+
+/// figment's errors in the settings' own names: `QC_WS_RATE_PER_SEC: …`,
+/// never the bare key.
+fn explain(e: figment::Error) -> anyhow::Error {
+    let problems: Vec<String> = e
+        .into_iter()
+        .map(|e| {
+            let key = e.path.join("_");
+            let from = e
+                .metadata
+                .as_ref()
+                .and_then(|m| m.source.as_ref())
+                .map(|s| format!(" (in {s})"))
+                .unwrap_or_default();
+            if key.is_empty() {
+                format!("{}{from}", e.kind)
+            } else {
+                format!("QC_{}{from}: {}", key.to_ascii_uppercase(), e.kind)
+            }
+        })
+        .collect();
+    anyhow::anyhow!("invalid configuration: {}", problems.join("; "))
+}
+
+/// Each entry of `QC_ALLOWED_ORIGINS` must be an origin as browsers send
+/// it, `scheme://host[:port]`: `example.com` would never match one.
+fn check_origins(list: &str) -> anyhow::Result<()> {
+    for entry in list.split(',').map(str::trim).filter(|e| !e.is_empty()) {
+        ensure!(
+            is_origin(entry.trim_end_matches('/')),
+            "QC_ALLOWED_ORIGINS: {entry:?} is not an origin like https://app.example.com or http://localhost:3000"
+        );
+    }
+    Ok(())
+}
+
+/// `http(s)://host[:port]`, the host a name, an IPv4 address or a
+/// bracketed IPv6 one, and nothing after.
+fn is_origin(origin: &str) -> bool {
+    let Some((scheme, rest)) = origin.split_once("://") else {
+        return false;
+    };
+    if !matches!(scheme.to_ascii_lowercase().as_str(), "http" | "https") {
+        return false;
+    }
+    let (host, port) = match rest.strip_prefix('[') {
+        Some(v6) => match v6.split_once(']') {
+            Some((addr, after)) if !addr.is_empty() && addr.contains(':') => (addr, after),
+            _ => return false,
+        },
+        None => match rest.find(':') {
+            Some(colon) => (&rest[..colon], &rest[colon..]),
+            None => (rest, ""),
+        },
+    };
+    let host_ok = !host.is_empty()
+        && host
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | ':'));
+    let port_ok = port.is_empty()
+        || port
+            .strip_prefix(':')
+            .is_some_and(|p| p.parse::<u16>().is_ok());
+    host_ok && port_ok
 }
 
 /// How tokens are verified.
@@ -447,6 +539,9 @@ impl Config {
             "QC_WS_RATE_BURST must be at least 1 when rate limiting is on"
         );
         let webhooks = webhooks(s.webhook_url.as_deref(), s.webhook_secret.as_deref())?;
+        if let Some(origins) = &s.allowed_origins {
+            check_origins(origins)?;
+        }
         Ok(Self {
             tls,
             bind,
@@ -700,6 +795,72 @@ mod tests {
             bad(|s| s.jwt_public_key_file = Some("/nonexistent/key.pem".into()))
                 .contains("cannot read")
         );
+    }
+
+    #[test]
+    fn origins_must_be_scheme_host_and_port() {
+        for good in [
+            "https://app.example.com",
+            "http://localhost:3000",
+            "HTTPS://APP.EXAMPLE.COM/",
+            "http://127.0.0.1:2530",
+            "http://[::1]:8080",
+        ] {
+            assert!(is_origin(good.trim_end_matches('/')), "{good}");
+        }
+        for bad in [
+            "example.com",
+            "ftp://example.com",
+            "https://",
+            "https://app.example.com/path",
+            "http://localhost:port",
+            "http://localhost:99999",
+            "http://user@host",
+            "http://[::1",
+        ] {
+            assert!(!is_origin(bad), "{bad}");
+        }
+        let e = Config::from_settings(Settings {
+            allowed_origins: Some("https://ok.example.com, example.com".into()),
+            ..Settings::default()
+        })
+        .unwrap_err()
+        .to_string();
+        assert!(
+            e.contains("QC_ALLOWED_ORIGINS") && e.contains("\"example.com\""),
+            "{e}"
+        );
+    }
+
+    #[test]
+    fn an_unknown_key_in_the_file_stops_the_start_naming_it() {
+        Jail::expect_with(|jail| {
+            jail.create_file(
+                "quickconnect.toml",
+                "ws_rate_per_sec = 5
+ws_rate_per_second = 9",
+            )?;
+            let e = format!("{:#}", Settings::load(&cli(&[])).unwrap_err());
+            assert!(
+                e.contains("\"ws_rate_per_second\"") && e.contains("quickconnect.toml"),
+                "{e}"
+            );
+            assert!(
+                !e.contains("\"ws_rate_per_sec\""),
+                "the known key is not named: {e}"
+            );
+            Ok(())
+        });
+    }
+
+    #[test]
+    fn a_malformed_value_names_its_environment_variable() {
+        Jail::expect_with(|jail| {
+            jail.set_env("QC_WS_RATE_PER_SEC", "fast");
+            let e = format!("{:#}", Settings::load(&cli(&[])).unwrap_err());
+            assert!(e.contains("QC_WS_RATE_PER_SEC"), "{e}");
+            Ok(())
+        });
     }
 
     #[test]

@@ -34,8 +34,11 @@ pub fn filter(spec: &str) -> EnvFilter {
 #[must_use = "dropping the guard stops the log writer"]
 pub fn init(spec: &str, json: bool) -> WorkerGuard {
     let (writer, guard) = tracing_appender::non_blocking(std::io::stderr());
+    // Colours only for a person at a terminal, never into a log file.
+    let ansi = std::io::IsTerminal::is_terminal(&std::io::stderr());
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter(spec))
+        .with_ansi(ansi)
         .with_writer(writer);
     let _ = if json {
         builder.json().try_init()

@@ -483,3 +483,52 @@ async fn a_dev_mode_token_survives_a_restart() {
     assert_eq!(listed["items"][0]["id"], cid.as_str(), "the same identity");
     assert_eq!(listed["items"][0]["client_id"], "dev-customer");
 }
+
+/// A fresh process exports every counter at 0 (a dashboard sees the series
+/// before the first event), and its log to a file carries no ANSI colour.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_fresh_server_exports_its_counters_at_zero_and_logs_plainly() {
+    let dir = tempfile::tempdir().unwrap();
+    let db_url = format!("sqlite://{}?mode=rwc", dir.path().join("m.db").display());
+    let log = std::fs::File::create(dir.path().join("err.log")).unwrap();
+    let env = [
+        ("QC_DATABASE_URL", db_url.as_str()),
+        ("QC_JWT_SECRET", SECRET),
+        ("QC_LOG", "info"),
+    ];
+    let server = Server::start(dir.path(), &env, log.into()).await;
+    let metrics = reqwest::get(server.url("/metrics"))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    for series in [
+        r#"qc_ws_frame_errors_total{code="invalid_json"} 0"#,
+        r#"qc_ws_frame_errors_total{code="rate_limited"} 0"#,
+        r#"qc_ws_server_closes_total{code="1008"} 0"#,
+        r#"qc_ws_server_closes_total{code="4002"} 0"#,
+        "qc_messages_stored_total 0",
+        "qc_http_rate_limited_total 0",
+    ] {
+        assert!(
+            metrics.lines().any(|l| l == series),
+            "{series} missing from:\n{metrics}"
+        );
+    }
+    // The log is written by a background thread: wait for the start line.
+    let deadline = Instant::now() + Duration::from_secs(5);
+    let log = loop {
+        let log = std::fs::read_to_string(dir.path().join("err.log")).unwrap();
+        if log.contains("Quick Connect Chat listening") {
+            break log;
+        }
+        assert!(Instant::now() < deadline, "the start line is logged: {log}");
+        tokio::task::yield_now().await;
+    };
+    assert!(
+        !log.contains('\u{1b}'),
+        "no ANSI escape in a log file: {log:?}"
+    );
+    drop(server);
+}

@@ -33,6 +33,17 @@ pub enum ErrorCode {
 }
 
 impl ErrorCode {
+    /// Every code, for exporting their counters at 0 from the start.
+    pub const ALL: [Self; 7] = [
+        Self::InvalidJson,
+        Self::InvalidMessage,
+        Self::InvalidContent,
+        Self::ConversationNotFound,
+        Self::ConversationClosed,
+        Self::Unavailable,
+        Self::RateLimited,
+    ];
+
     pub const fn as_str(self) -> &'static str {
         match self {
             Self::InvalidJson => "invalid_json",

@@ -4,6 +4,30 @@
 
 use metrics::{counter, gauge, histogram};
 
+/// The close codes the server sends (CONTRACT §3).
+pub const SERVER_CLOSE_CODES: [u16; 9] = [1000, 1001, 1002, 1003, 1007, 1008, 1009, 4001, 4002];
+
+/// Exports every labelled counter at 0 before its first event, so a
+/// dashboard's rate() and an alert on "> 0" see the series from the start
+/// (adding 0 keeps whatever another server in the process counted).
+pub fn register() {
+    for code in crate::frames::ErrorCode::ALL {
+        counter!("qc_ws_frame_errors_total", "code" => code.as_str()).increment(0);
+    }
+    for code in SERVER_CLOSE_CODES {
+        counter!("qc_ws_server_closes_total", "code" => code.to_string()).increment(0);
+    }
+    for counter in [
+        "qc_http_body_refused_total",
+        "qc_open_conversations_refused_total",
+        "qc_http_rate_limited_total",
+        "qc_ws_too_many_connections_total",
+        "qc_messages_stored_total",
+    ] {
+        counter!(counter).increment(0);
+    }
+}
+
 /// A chat connection opened (+1) or closed (-1), per endpoint role.
 pub fn connection_delta(role: &'static str, delta: f64) {
     gauge!("qc_ws_connections", "role" => role).increment(delta);

@@ -106,6 +106,10 @@ impl Dispatcher {
         clock: Arc<dyn Clock>,
         stored: Arc<Notify>,
     ) -> Arc<Self> {
+        for outcome in ["delivered", "failed"] {
+            metrics::counter!("qc_webhook_deliveries_total", "outcome" => outcome).increment(0);
+        }
+        metrics::counter!("qc_webhook_events_dead_total").increment(0);
         let (stopping, stop) = watch::channel(false);
         let (done, stopped) = watch::channel(false);
         let dispatcher = Arc::new(Self {
