@@ -9,5 +9,6 @@ pub mod telemetry;
 
 pub use app::Application;
 pub use settings::{
-    BrokerConfig, Cli, Command, Config, JwtConfig, Settings, WebhookConfig, WebhooksCommand,
+    BrokerConfig, Cli, Command, Config, JwtConfig, ServeFlags, Settings, WebhookConfig,
+    WebhooksCommand,
 };

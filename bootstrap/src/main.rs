@@ -28,7 +28,12 @@ fn main() -> ExitCode {
                 .enable_all()
                 .build()
                 .context("cannot start the async runtime")?
-                .block_on(run(cli.command.clone().unwrap_or(Command::Serve), config))
+                .block_on(run(
+                    cli.command
+                        .clone()
+                        .unwrap_or(Command::Serve(cli.serve.clone())),
+                    config,
+                ))
         });
     match result {
         Ok(()) => ExitCode::SUCCESS,
@@ -66,7 +71,7 @@ async fn run(command: Command, config: Config) -> anyhow::Result<()> {
             Ok(())
         }
         Command::Webhooks { action } => webhooks(action, &config).await,
-        Command::Serve => serve(config).await,
+        Command::Serve(_) => serve(config).await,
     }
 }
 

@@ -130,15 +130,12 @@ pub struct Cli {
     /// TOML settings file (default: ./quickconnect.toml when present).
     #[arg(long, global = true, value_name = "PATH")]
     pub config: Option<PathBuf>,
-    /// Listen address (QC_BIND).
-    #[arg(long, global = true, value_name = "ADDR")]
-    pub bind: Option<String>,
+    /// The server's own flags, for `quickconnect --bind …` (no subcommand).
+    #[command(flatten)]
+    pub serve: ServeFlags,
     /// sqlite://… or postgres://… (QC_DATABASE_URL).
     #[arg(long, global = true, value_name = "URL")]
     pub database_url: Option<String>,
-    /// memory:// or redis://host:port (QC_BROKER_URL).
-    #[arg(long, global = true, value_name = "URL")]
-    pub broker_url: Option<String>,
     /// Tracing filter (QC_LOG).
     #[arg(long, global = true, value_name = "FILTER")]
     pub log: Option<String>,
@@ -146,13 +143,25 @@ pub struct Cli {
     pub command: Option<Command>,
 }
 
+/// Flags only the server takes (`serve`, or no subcommand): the other
+/// subcommands neither list nor accept them.
+#[derive(Debug, Clone, Default, clap::Args)]
+pub struct ServeFlags {
+    /// Listen address (QC_BIND).
+    #[arg(long, value_name = "ADDR")]
+    pub bind: Option<String>,
+    /// memory:// or redis://host:port (QC_BROKER_URL).
+    #[arg(long, value_name = "URL")]
+    pub broker_url: Option<String>,
+}
+
 #[derive(Debug, Clone, Subcommand)]
 pub enum Command {
     /// Run the server (the default).
-    Serve,
+    Serve(ServeFlags),
     /// Apply database migrations and exit.
     Migrate,
-    /// Mint a signed development token (needs QC_JWT_SECRET).
+    /// Mint a signed token (with QC_JWT_SECRET, or dev mode's kept secret).
     Token {
         /// guest, client or support.
         #[arg(long)]
@@ -231,10 +240,17 @@ impl Settings {
         refuse_unknown_keys(&file)?;
         // Every QC_ variable is a string: a numeric-looking secret stays a string.
         fig = fig.merge(Env::prefixed("QC_").filter(|k| !k.as_str().starts_with("test_")));
+        let serve = match &cli.command {
+            Some(Command::Serve(flags)) => flags.clone(),
+            _ => ServeFlags::default(),
+        };
         let flags = FlagOverrides {
-            bind: cli.bind.clone(),
+            bind: serve.bind.clone().or_else(|| cli.serve.bind.clone()),
             database_url: cli.database_url.clone(),
-            broker_url: cli.broker_url.clone(),
+            broker_url: serve
+                .broker_url
+                .clone()
+                .or_else(|| cli.serve.broker_url.clone()),
             log: cli.log.clone(),
         };
         Ok(fig.merge(Serialized::defaults(flags)))
@@ -732,8 +748,48 @@ mod tests {
             );
             let s = Settings::load(&cli(&["--bind", "127.0.0.1:3333"])).unwrap();
             assert_eq!(s.bind.as_deref(), Some("127.0.0.1:3333"), "flags beat env");
+            let s = Settings::load(&cli(&["serve", "--bind", "127.0.0.1:4444"])).unwrap();
+            assert_eq!(
+                s.bind.as_deref(),
+                Some("127.0.0.1:4444"),
+                "after `serve` too"
+            );
             Ok(())
         });
+    }
+
+    #[test]
+    fn subcommands_list_and_take_only_their_flags() {
+        use clap::CommandFactory;
+        let mut command = Cli::command();
+        command.build();
+        let token = command
+            .find_subcommand_mut("token")
+            .unwrap()
+            .render_help()
+            .to_string();
+        assert!(
+            token.contains("--role") && token.contains("--database-url"),
+            "{token}"
+        );
+        assert!(
+            !token.contains("--bind") && !token.contains("--broker-url"),
+            "{token}"
+        );
+        assert!(
+            Cli::try_parse_from(["quickconnect", "token", "--role", "client", "--bind", "x"])
+                .is_err(),
+            "a flag the subcommand does not take is refused"
+        );
+        let serve = command
+            .find_subcommand_mut("serve")
+            .unwrap()
+            .render_help()
+            .to_string();
+        assert!(
+            serve.contains("--bind") && serve.contains("--broker-url"),
+            "{serve}"
+        );
     }
 
     #[test]
