@@ -533,3 +533,36 @@ async fn cors_lets_allowed_origins_call_the_api_without_credentials() {
         "the browser will refuse it"
     );
 }
+
+/// A malformed body or parameter is answered in the contract's words:
+/// 400 `invalid_request`, naming what is wrong, never a Rust type or the
+/// framework's own phrasing.
+#[tokio::test]
+async fn malformed_bodies_and_parameters_are_explained_without_framework_internals() {
+    let app = spawn_app().await;
+    let client = app.user("client");
+    let empty = app
+        .http
+        .post(app.url("/conversations"))
+        .bearer_auth(&client.token)
+        .header("content-type", "application/json")
+        .send()
+        .await
+        .unwrap();
+    let bad_limit = app.get("/conversations?limit=many", &client.token).await;
+    for (r, names) in [(empty, "JSON object"), (bad_limit, "\"limit\"")] {
+        assert_eq!(r.status(), 400);
+        let body: Value = r.json().await.unwrap();
+        assert_eq!(body["code"], "invalid_request");
+        let message = body["message"].as_str().unwrap();
+        assert!(message.contains(names), "{message}");
+        for internal in [
+            "parse request payload",
+            "Request\"",
+            "Expected input type",
+            "failed to parse",
+        ] {
+            assert!(!message.contains(internal), "{message}");
+        }
+    }
+}

@@ -102,6 +102,46 @@ impl ApiError {
     }
 }
 
+fn bad_request(message: &str) -> Response {
+    (
+        StatusCode::BAD_REQUEST,
+        poem::web::Json(serde_json::json!({ "code": "invalid_request", "message": message })),
+    )
+        .into_response()
+}
+
+/// poem-openapi's parse messages in the contract's words: no Rust type
+/// names (`Expected input type "OpenConversationRequest", found null.`
+/// becomes `a JSON object is required, found null`).
+fn plain(reason: &str) -> String {
+    // The innermost message: drop `(occurred while parsing "…")` and the
+    // `failed to parse "…": ` wrapper.
+    let mut r = reason;
+    if let Some(i) = r.find(" (occurred while parsing") {
+        r = &r[..i];
+    }
+    while let Some(rest) = r.strip_prefix("failed to parse \"") {
+        r = rest.split_once("\": ").map_or(rest, |(_, m)| m);
+    }
+    if let Some(rest) = r.strip_prefix("Expected input type \"")
+        && let Some((ty, found)) = rest.split_once("\", found ")
+    {
+        let expected = if ty.starts_with(|c: char| c.is_ascii_uppercase()) {
+            "a JSON object"
+        } else {
+            ty
+        };
+        return format!(
+            "{expected} is required, found {}",
+            found.trim_end_matches('.')
+        );
+    }
+    if r.starts_with("Type \"") && r.ends_with("expects an input value.") {
+        return "a value is required".to_owned();
+    }
+    r.to_owned()
+}
+
 /// Turns any error that is not already one of ours into the JSON shape.
 pub async fn json_error(err: poem::Error) -> Response {
     if err.is::<poem_openapi::error::ParsePathError>() {
@@ -115,6 +155,16 @@ pub async fn json_error(err: poem::Error) -> Response {
             })),
         )
             .into_response();
+    }
+    if let Some(e) = err.downcast_ref::<poem_openapi::error::ParseRequestPayloadError>() {
+        return bad_request(&format!("invalid request body: {}", plain(&e.reason)));
+    }
+    if let Some(e) = err.downcast_ref::<poem_openapi::error::ParseParamError>() {
+        return bad_request(&format!(
+            "invalid parameter {:?}: {}",
+            e.name,
+            plain(&e.reason)
+        ));
     }
     if !err.has_source() {
         // Built from a response (one of our ApiError values): keep it.
@@ -141,4 +191,35 @@ pub async fn json_error(err: poem::Error) -> Response {
         poem::web::Json(serde_json::json!({ "code": code, "message": message })),
     )
         .into_response()
+}
+
+#[cfg(test)]
+mod plain_tests {
+    use super::plain;
+
+    #[test]
+    fn parse_messages_lose_their_rust_type_names() {
+        assert_eq!(
+            plain(r#"Expected input type "OpenConversationRequest", found null."#),
+            "a JSON object is required, found null"
+        );
+        assert_eq!(
+            plain(r#"failed to parse "MarkReadRequest": field `up_to` is required"#),
+            "field `up_to` is required"
+        );
+        assert_eq!(
+            plain(
+                r#"Expected input type "string", found 5. (occurred while parsing "SetStatusRequest")"#
+            ),
+            "string is required, found 5"
+        );
+        assert_eq!(
+            plain(r#"Type "integer(uint32)" expects an input value."#),
+            "a value is required"
+        );
+        assert_eq!(
+            plain("expected value at line 1 column 1"),
+            "expected value at line 1 column 1"
+        );
+    }
 }
