@@ -10,7 +10,7 @@ test:
 
 # The persistence, broker and integration tests against a local PostgreSQL and Redis
 test-services pg="postgres://postgres@127.0.0.1:5432/test" redis="redis://127.0.0.1:6379":
-    QC_TEST_POSTGRES_URL={{pg}} QC_TEST_REDIS_URL={{redis}} cargo test -p qc-persistence -p qc-broker-redis -p qc-tests
+    QC_TEST_POSTGRES_URL={{pg}} QC_TEST_REDIS_URL={{redis}} cargo test -p qc-persistence -p qc-broker-redis -p qc-tests -p quickconnect -- --include-ignored
 
 # Clippy with warnings denied
 lint:

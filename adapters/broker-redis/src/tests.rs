@@ -1,5 +1,6 @@
-//! Against a real Redis when `QC_TEST_REDIS_URL` is set (CI sets it and
-//! checks Redis first); each test uses its own channel prefix.
+//! Against a real Redis: `#[ignore]`d unless run with `--include-ignored`
+//! and `QC_TEST_REDIS_URL` (CI does both, after checking Redis); each test
+//! uses its own channel prefix.
 
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -12,12 +13,9 @@ use ulid::Ulid;
 
 use super::RedisTransport;
 
-fn redis_url() -> Option<String> {
-    let url = std::env::var("QC_TEST_REDIS_URL").ok();
-    if url.is_none() {
-        eprintln!("skipped: set QC_TEST_REDIS_URL to run the Redis transport tests (CI does)");
-    }
-    url
+/// The Redis these tests need (they are `#[ignore]`d without it).
+fn redis_url() -> String {
+    std::env::var("QC_TEST_REDIS_URL").expect("QC_TEST_REDIS_URL: this test needs Redis")
 }
 
 /// What a node's hub would have received.
@@ -95,8 +93,9 @@ fn prefix() -> String {
 }
 
 #[tokio::test]
+#[ignore = "needs Redis: set QC_TEST_REDIS_URL (.ci/run does, and runs it with --include-ignored)"]
 async fn a_node_receives_only_the_events_of_users_it_watches() {
-    let Some(url) = redis_url() else { return };
+    let url = redis_url();
     let p = prefix();
     let (a, _on_a) = node(&url, &p).await;
     let (b, on_b) = node(&url, &p).await;
@@ -119,8 +118,9 @@ async fn a_node_receives_only_the_events_of_users_it_watches() {
 }
 
 #[tokio::test]
+#[ignore = "needs Redis: set QC_TEST_REDIS_URL (.ci/run does, and runs it with --include-ignored)"]
 async fn a_node_skips_its_own_events_and_each_user_gets_one_copy() {
-    let Some(url) = redis_url() else { return };
+    let url = redis_url();
     let p = prefix();
     let (a, on_a) = node(&url, &p).await;
     let (b, _on_b) = node(&url, &p).await;
@@ -143,8 +143,9 @@ async fn a_node_skips_its_own_events_and_each_user_gets_one_copy() {
 }
 
 #[tokio::test]
+#[ignore = "needs Redis: set QC_TEST_REDIS_URL (.ci/run does, and runs it with --include-ignored)"]
 async fn a_customer_and_an_agent_sharing_a_sub_have_separate_channels() {
-    let Some(url) = redis_url() else { return };
+    let url = redis_url();
     let p = prefix();
     let (a, _on_a) = node(&url, &p).await;
     let (b, on_b) = node(&url, &p).await;
@@ -164,8 +165,9 @@ async fn a_customer_and_an_agent_sharing_a_sub_have_separate_channels() {
 }
 
 #[tokio::test]
+#[ignore = "needs Redis: set QC_TEST_REDIS_URL (.ci/run does, and runs it with --include-ignored)"]
 async fn an_unwatched_user_is_no_longer_delivered() {
-    let Some(url) = redis_url() else { return };
+    let url = redis_url();
     let p = prefix();
     let (a, _on_a) = node(&url, &p).await;
     let (b, on_b) = node(&url, &p).await;
@@ -195,9 +197,9 @@ async fn an_unreachable_redis_fails_fast_at_connect() {
 }
 
 /// Two nodes' presence books over one Redis, in a fresh prefix.
-async fn two_books(lease: Duration) -> Option<(super::RedisPresence, super::RedisPresence)> {
+async fn two_books(lease: Duration) -> (super::RedisPresence, super::RedisPresence) {
     use qc_application::ports::PresenceStore;
-    let url = redis_url()?;
+    let url = redis_url();
     let prefix = format!("qc-test-{}", Ulid::generate());
     let a = RedisTransport::connect(&url, &prefix).await.unwrap();
     let b = RedisTransport::connect(&url, &prefix).await.unwrap();
@@ -208,15 +210,14 @@ async fn two_books(lease: Duration) -> Option<(super::RedisPresence, super::Redi
     assert!(a.renew().await.unwrap(), "a new node has no lease yet");
     assert!(b.renew().await.unwrap());
     assert!(!a.renew().await.unwrap(), "renewed in time");
-    Some((a, b))
+    (a, b)
 }
 
 #[tokio::test]
+#[ignore = "needs Redis: set QC_TEST_REDIS_URL (.ci/run does, and runs it with --include-ignored)"]
 async fn presence_changes_once_across_nodes() {
     use qc_application::ports::PresenceStore;
-    let Some((a, b)) = two_books(Duration::from_secs(30)).await else {
-        return;
-    };
+    let (a, b) = two_books(Duration::from_secs(30)).await;
     let alice = user("alice");
     let agent = User::agent(UserId::new("alice").unwrap());
     assert!(a.arrive(&alice).await.unwrap(), "first node: online");
@@ -238,11 +239,10 @@ async fn presence_changes_once_across_nodes() {
 }
 
 #[tokio::test]
+#[ignore = "needs Redis: set QC_TEST_REDIS_URL (.ci/run does, and runs it with --include-ignored)"]
 async fn a_dead_nodes_users_go_offline_once_and_a_lapsed_node_knows_it() {
     use qc_application::ports::PresenceStore;
-    let Some((a, b)) = two_books(Duration::from_millis(300)).await else {
-        return;
-    };
+    let (a, b) = two_books(Duration::from_millis(300)).await;
     let (alice, bob) = (user("alice"), user("bob"));
     assert!(a.arrive(&alice).await.unwrap());
     assert!(a.arrive(&bob).await.unwrap());
@@ -269,8 +269,9 @@ async fn a_dead_nodes_users_go_offline_once_and_a_lapsed_node_knows_it() {
 }
 
 #[tokio::test]
+#[ignore = "needs Redis: set QC_TEST_REDIS_URL (.ci/run does, and runs it with --include-ignored)"]
 async fn an_envelope_for_every_agent_reaches_every_node_once_unnarrowed() {
-    let Some(url) = redis_url() else { return };
+    let url = redis_url();
     let p = prefix();
     let (a, _on_a) = node(&url, &p).await;
     let (b, on_b) = node(&url, &p).await;
