@@ -94,21 +94,13 @@ impl ConversationAccess {
         }
         match event {
             ChatEvent::ConversationAssigned {
-                conversation_id,
-                support_id,
-                ..
-            } => {
-                if let Some(mut entry) = self.entries.get_mut(conversation_id) {
-                    entry.conversation.hand_to(support_id.clone());
-                }
+                conversation_id, ..
             }
-            ChatEvent::ConversationClosed {
-                conversation_id,
-                at,
-                ..
+            | ChatEvent::ConversationClosed {
+                conversation_id, ..
             } => {
                 if let Some(mut entry) = self.entries.get_mut(conversation_id) {
-                    entry.conversation.close(*at);
+                    entry.conversation.apply(event);
                 }
             }
             ChatEvent::MessageStored { .. }
@@ -132,7 +124,7 @@ impl ConversationAccess {
     /// Whether the cache holds `id` as closed (tests).
     #[cfg(test)]
     fn cached_status(&self, id: ConversationId) -> Option<ConversationStatus> {
-        self.entries.get(&id).map(|e| e.conversation.status)
+        self.entries.get(&id).map(|e| e.conversation.status())
     }
 }
 
@@ -156,12 +148,12 @@ mod tests {
             .returning(move |_| Ok(Some(c.clone())));
         let access = cache(repo);
 
-        assert_eq!(access.get(conv.id).await.unwrap(), Some(conv.clone()));
+        assert_eq!(access.get(conv.id()).await.unwrap(), Some(conv.clone()));
         tokio::time::advance(Duration::from_millis(4_900)).await;
-        assert_eq!(access.get(conv.id).await.unwrap(), Some(conv.clone()));
+        assert_eq!(access.get(conv.id()).await.unwrap(), Some(conv.clone()));
         // Past max_age: the second (and last) read the mock allows.
         tokio::time::advance(Duration::from_millis(200)).await;
-        assert_eq!(access.get(conv.id).await.unwrap(), Some(conv));
+        assert_eq!(access.get(conv.id()).await.unwrap(), Some(conv));
     }
 
     #[tokio::test(start_paused = true)]
@@ -173,25 +165,25 @@ mod tests {
             .times(1)
             .returning(move |_| Ok(Some(c.clone())));
         let access = cache(repo);
-        access.get(conv.id).await.unwrap();
+        access.get(conv.id()).await.unwrap();
 
         access.observe(&ChatEvent::ConversationAssigned {
-            conversation_id: conv.id,
-            support_id: Some(agent().user_id),
+            conversation_id: conv.id(),
+            support_id: Some(agent().user_id().clone()),
             previous_support_id: None,
             last_seq: None,
             at: fixed_now(),
         });
-        let seen = access.get(conv.id).await.unwrap().unwrap();
-        assert_eq!(seen.support_id, Some(agent().user_id));
+        let seen = access.get(conv.id()).await.unwrap().unwrap();
+        assert_eq!(seen.support_id(), Some(agent().user_id()));
 
         access.observe(&ChatEvent::ConversationClosed {
-            conversation_id: conv.id,
-            closed_by: client().user_id,
+            conversation_id: conv.id(),
+            closed_by: client().user_id().clone(),
             at: fixed_now(),
         });
         assert_eq!(
-            access.cached_status(conv.id),
+            access.cached_status(conv.id()),
             Some(ConversationStatus::Closed)
         );
     }
@@ -202,8 +194,8 @@ mod tests {
         let mut repo = MockConversationRepository::new();
         repo.expect_find().times(2).returning(|_| Ok(None));
         let access = cache(repo);
-        assert_eq!(access.get(conv.id).await.unwrap(), None);
-        assert_eq!(access.get(conv.id).await.unwrap(), None);
+        assert_eq!(access.get(conv.id()).await.unwrap(), None);
+        assert_eq!(access.get(conv.id()).await.unwrap(), None);
         assert!(access.is_empty());
     }
 }

@@ -12,16 +12,25 @@
 //! An agent's `away` is kept by the [`AgentRepository`] (it survives
 //! reconnects) and shows only while the agent is connected.
 
+mod announcer;
+mod book;
+mod lease;
+
 use std::collections::HashSet;
 use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
 use dashmap::{DashMap, DashSet};
-use qc_domain::{ChatEvent, PresenceStatus, Side, User, UserId};
+#[cfg(test)]
+use qc_domain::ChatEvent;
+use qc_domain::{PresenceStatus, Side, User, UserId};
 use tokio::sync::mpsc;
 
+use self::announcer::Announcer;
+use self::book::run;
+use self::lease::lease;
 use crate::ports::{
-    AgentRecord, AgentRepository, Broker, BrokerError, Clock, ConversationRepository, Envelope,
+    AgentRecord, AgentRepository, Broker, BrokerError, Clock, ConversationRepository,
     PresenceStore, RepositoryError,
 };
 
@@ -151,7 +160,7 @@ impl Presence {
         if local.connections == 1 {
             local.generation = next_generation();
             let _ = self.commands.send(Command::Arrive(user.clone()));
-        } else if user.side == Side::Customer {
+        } else if user.side() == Side::Customer {
             let _ = self.commands.send(Command::Snapshot(user.clone()));
         }
     }
@@ -248,347 +257,6 @@ fn entry(record: AgentRecord, connected: bool) -> AgentEntry {
         status: PresenceStatus::of(connected, record.away),
         id: record.id,
         open_conversations: record.open_conversations,
-    }
-}
-
-/// Works out a user's status and who hears of it, and publishes.
-struct Announcer {
-    ports: PresencePorts,
-    available: Arc<OnceLock<Hook>>,
-}
-
-impl Announcer {
-    /// Whether some live node holds `user`.
-    async fn is_connected(&self, user: &User) -> Result<bool, PresenceError> {
-        Ok(self
-            .ports
-            .store
-            .connected(std::slice::from_ref(user))
-            .await?
-            .first()
-            .copied()
-            .unwrap_or(false))
-    }
-
-    /// Tells `to` the presence of `user` now. Best effort: logged when it
-    /// cannot be read.
-    async fn tell(&self, to: User, user: User) {
-        match self.status_of(&user, None).await {
-            Ok(status) => {
-                let event = ChatEvent::Presence {
-                    user,
-                    status,
-                    at: self.ports.clock.now(),
-                };
-                crate::use_cases::publish_best_effort(
-                    &self.ports.broker,
-                    Envelope::new(vec![to], event),
-                )
-                .await;
-            }
-            Err(e) => tracing::warn!(error = %e, "a presence not told"),
-        }
-    }
-
-    /// `connected`: when already known; else asked of the store.
-    async fn status_of(
-        &self,
-        user: &User,
-        connected: Option<bool>,
-    ) -> Result<PresenceStatus, PresenceError> {
-        let connected = match connected {
-            Some(c) => c,
-            None => self.is_connected(user).await?,
-        };
-        if !connected {
-            return Ok(PresenceStatus::Offline);
-        }
-        let away = match user.side {
-            Side::Agent => self
-                .ports
-                .agents
-                .find(&user.id)
-                .await?
-                .is_some_and(|a| a.away),
-            Side::Customer => false,
-        };
-        Ok(PresenceStatus::of(true, away))
-    }
-
-    /// An agent's change: every agent, and the customers the agent serves.
-    /// A customer's: the agents serving them.
-    async fn announce(&self, user: &User, status: PresenceStatus) {
-        let recipients = match user.side {
-            Side::Agent => self
-                .ports
-                .conversations
-                .customers_served_by(&user.id)
-                .await
-                .map(|c| c.into_iter().map(User::customer).collect::<Vec<_>>()),
-            Side::Customer => self
-                .ports
-                .conversations
-                .agents_serving(&user.id)
-                .await
-                .map(|a| a.into_iter().map(User::agent).collect::<Vec<_>>()),
-        };
-        let recipients = match recipients {
-            Ok(r) => r,
-            Err(e) => {
-                // Every agent still hears of an agent's change (that needs
-                // no lookup); the customers it serves learn it on their next
-                // connection.
-                tracing::warn!(error = %e, "presence change not told to the conversations' other side");
-                if user.side == Side::Customer {
-                    return;
-                }
-                Vec::new()
-            }
-        };
-        let event = ChatEvent::Presence {
-            user: user.clone(),
-            status,
-            at: self.ports.clock.now(),
-        };
-        let envelope = match user.side {
-            Side::Agent => Envelope::with_all_agents(recipients, event),
-            Side::Customer => Envelope::new(recipients, event),
-        };
-        crate::use_cases::publish_best_effort(&self.ports.broker, envelope).await;
-    }
-
-    async fn came_online(&self, user: &User) {
-        match self.status_of(user, Some(true)).await {
-            Ok(status) => {
-                self.announce(user, status).await;
-                if status == PresenceStatus::Online
-                    && let Some(hook) = self.available.get()
-                {
-                    hook();
-                }
-            }
-            Err(e) => tracing::warn!(error = %e, "presence change not announced"),
-        }
-    }
-
-    /// A customer's connection arrived here: the agents serving them are
-    /// read once, told (when the customer just came `online`), and their
-    /// presence is sent to the customer's connections (what a new one
-    /// missed). On the presence task, not on the connection's path: a
-    /// storm of connections queues here instead of crowding the database.
-    async fn customer_arrived(&self, customer: &User, online: bool) {
-        let agents = match self.ports.conversations.agents_serving(&customer.id).await {
-            Ok(agents) => agents,
-            Err(e) => {
-                tracing::warn!(error = %e, "a customer's agents could not be read for presence");
-                return;
-            }
-        };
-        if agents.is_empty() {
-            return;
-        }
-        if online {
-            let event = ChatEvent::Presence {
-                user: customer.clone(),
-                status: PresenceStatus::Online,
-                at: self.ports.clock.now(),
-            };
-            let to = agents.iter().cloned().map(User::agent).collect();
-            crate::use_cases::publish_best_effort(&self.ports.broker, Envelope::new(to, event))
-                .await;
-        }
-        for agent in agents {
-            self.tell(customer.clone(), User::agent(agent)).await;
-        }
-    }
-}
-
-/// The node's presence task: arrivals and departures in order, the lease,
-/// the reaping of dead nodes, and the retries of what the store could not
-/// record (it was unreachable).
-async fn run(
-    announcer: Announcer,
-    local: Arc<DashMap<User, Local>>,
-    mut commands: mpsc::UnboundedReceiver<Command>,
-) {
-    let mut book = Book {
-        store: announcer.ports.store.clone(),
-        announcer,
-        local,
-        present: HashSet::new(),
-        arrive_again: HashSet::new(),
-        depart_again: HashSet::new(),
-    };
-    let mut tick = tokio::time::interval(TICK);
-    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-    loop {
-        tokio::select! {
-            command = commands.recv() => match command {
-                None => return,
-                Some(Command::Arrive(user)) => book.arrive(user).await,
-                Some(Command::Depart(user, generation)) => {
-                    let gone = book
-                        .local
-                        .remove_if(&user, |_, l| l.connections == 0 && l.generation == generation)
-                        .is_some();
-                    if gone {
-                        book.depart(user).await;
-                    }
-                }
-                Some(Command::Rearrive) => book.rearrive().await,
-                Some(Command::Snapshot(user)) => book.announcer.customer_arrived(&user, false).await,
-            },
-            _ = tick.tick() => book.retry().await,
-        }
-    }
-}
-
-/// The node's lease, on a task of its own so that no database wait or
-/// backlog of arrivals delays a renewal past the lease (other nodes would
-/// take this node's users for offline); and the reaping of dead nodes.
-async fn lease(announcer: Announcer, commands: mpsc::UnboundedSender<Command>) {
-    let store = announcer.ports.store.clone();
-    let mut tick = tokio::time::interval(TICK);
-    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-    let mut ticks = 0u32;
-    loop {
-        tick.tick().await;
-        if commands.is_closed() {
-            return;
-        }
-        ticks = ticks.wrapping_add(1);
-        if ticks % RENEW_EVERY == 1 {
-            match store.renew().await {
-                Ok(true) => {
-                    let _ = commands.send(Command::Rearrive);
-                }
-                Ok(false) => {}
-                Err(e) => tracing::warn!(error = %e, "presence lease not renewed"),
-            }
-        }
-        match store.reap().await {
-            Ok(offline) => {
-                for user in offline {
-                    announcer.announce(&user, PresenceStatus::Offline).await;
-                }
-            }
-            Err(e) => tracing::debug!(error = %e, "dead nodes not reaped this time"),
-        }
-    }
-}
-
-/// What this node has told the store, and what it still owes it.
-struct Book {
-    store: Arc<dyn PresenceStore>,
-    announcer: Announcer,
-    local: Arc<DashMap<User, Local>>,
-    /// Users the store knows this node holds.
-    present: HashSet<User>,
-    /// Arrivals the store did not record yet.
-    arrive_again: HashSet<User>,
-    /// Departures the store did not record yet.
-    depart_again: HashSet<User>,
-}
-
-impl Book {
-    fn held_here(&self, user: &User) -> bool {
-        self.local.get(user).is_some_and(|l| l.connections > 0)
-    }
-
-    /// The user's presence changed (`online`) or a customer's new
-    /// connection needs the agents' presence.
-    async fn arrived(&self, user: &User, online: bool) {
-        match user.side {
-            Side::Customer => self.announcer.customer_arrived(user, online).await,
-            Side::Agent if online => self.announcer.came_online(user).await,
-            Side::Agent => {}
-        }
-    }
-
-    async fn arrive(&mut self, user: User) {
-        if self.depart_again.remove(&user) || self.present.contains(&user) {
-            // Back before the store heard of the departure (it still has
-            // the user as held here, which is true again), or back within
-            // the grace: no change, but a new connection.
-            self.present.insert(user.clone());
-            self.arrived(&user, false).await;
-            return;
-        }
-        match self.store.arrive(&user).await {
-            Ok(online) => {
-                self.arrive_again.remove(&user);
-                self.present.insert(user.clone());
-                self.arrived(&user, online).await;
-            }
-            Err(e) => {
-                tracing::warn!(error = %e, "presence arrival not recorded; retrying every second");
-                self.arrive_again.insert(user);
-            }
-        }
-    }
-
-    async fn depart(&mut self, user: User) {
-        // An arrival that failed may still have been recorded (a timeout
-        // after the script ran): undo it all the same (departing is
-        // idempotent).
-        let uncertain = self.arrive_again.remove(&user);
-        if !self.present.remove(&user) && !uncertain {
-            return;
-        }
-        match self.store.depart(&user).await {
-            Ok(true) => {
-                self.depart_again.remove(&user);
-                self.announcer
-                    .announce(&user, PresenceStatus::Offline)
-                    .await;
-            }
-            Ok(false) => {
-                self.depart_again.remove(&user);
-            }
-            Err(e) => {
-                tracing::warn!(error = %e, "presence departure not recorded; retrying every second");
-                self.depart_again.insert(user);
-            }
-        }
-    }
-
-    async fn rearrive(&mut self) {
-        tracing::warn!(
-            users = self.present.len(),
-            "this node's presence lease had run out; announcing its users again"
-        );
-        let users: Vec<User> = self.present.iter().cloned().collect();
-        for user in users {
-            match self.store.arrive(&user).await {
-                Ok(true) => self.arrived(&user, true).await,
-                Ok(false) => {}
-                Err(_) => {
-                    self.present.remove(&user);
-                    self.arrive_again.insert(user);
-                }
-            }
-        }
-    }
-
-    /// What the store missed while it was unreachable, as things are now:
-    /// an arrival of a user since gone is dropped, a departure of a user
-    /// since back is dropped.
-    async fn retry(&mut self) {
-        let arrivals: Vec<User> = self.arrive_again.drain().collect();
-        for user in arrivals {
-            if self.held_here(&user) {
-                self.arrive(user).await;
-            }
-        }
-        let departures: Vec<User> = self.depart_again.drain().collect();
-        for user in departures {
-            if self.held_here(&user) {
-                self.present.insert(user);
-            } else {
-                self.present.insert(user.clone());
-                self.depart(user).await;
-            }
-        }
     }
 }
 

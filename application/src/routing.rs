@@ -103,7 +103,7 @@ impl Router {
         let online: Vec<_> = available
             .into_iter()
             .zip(connected)
-            .filter_map(|(u, c)| c.then_some(u.id))
+            .filter_map(|(u, c)| c.then(|| u.id().clone()))
             .collect();
         let outcome = self
             .ports

@@ -5,7 +5,7 @@ use std::sync::Arc;
 use chrono::{DateTime, TimeZone, Utc};
 use qc_domain::{
     ClientMsgId, Conversation, ConversationId, Identity, Message, MessageId, MessageKind, Role,
-    Side, UserId,
+    UserId,
 };
 use ulid::Ulid;
 
@@ -21,10 +21,7 @@ pub fn fixed_now() -> DateTime<Utc> {
 }
 
 fn person(id: &str, role: Role) -> Identity {
-    Identity {
-        user_id: UserId::new(id).unwrap(),
-        role,
-    }
+    Identity::new(UserId::new(id).unwrap(), role)
 }
 
 pub fn client() -> Identity {
@@ -47,23 +44,22 @@ pub fn open_conversation() -> Conversation {
 
 pub fn assigned_conversation() -> Conversation {
     let mut c = open_conversation();
-    c.assign_to(agent().user_id);
+    c.assign(&agent()).unwrap();
     c
 }
 
 pub fn stored_message(conv: &Conversation, seq: i64, cmid: Option<&str>) -> Message {
-    Message {
-        id: MessageId::from_ulid(Ulid::generate()),
-        conversation_id: conv.id,
+    Message::restore(
+        MessageId::from_ulid(Ulid::generate()),
+        conv.id(),
         seq,
-        sender_id: client().user_id,
-        sender_side: Side::Customer,
-        kind: MessageKind::Text,
-        content: "earlier".into(),
-        client_msg_id: cmid.map(|c| ClientMsgId::new(c).unwrap()),
-        created_at: fixed_now(),
-        read_at: None,
-    }
+        client().user(),
+        MessageKind::Text,
+        "earlier".into(),
+        cmid.map(|c| ClientMsgId::new(c).unwrap()),
+        fixed_now(),
+        None,
+    )
 }
 
 pub struct Fixture {
@@ -104,6 +100,7 @@ impl Fixture {
             broker: Arc::new(self.broker),
             clock: Arc::new(self.clock),
             ids: Arc::new(self.ids),
+            policy: Arc::new(qc_domain::DefaultPolicy::new()),
         }
     }
 

@@ -8,8 +8,6 @@ use std::time::Duration;
 
 use anyhow::Context;
 use poem::Server;
-use poem::listener::{Acceptor, AcceptorExt, TcpAcceptor};
-use qc_application::ports::Outbox;
 use qc_application::ports::{
     AgentRepository, Broker, Clock, ConversationRepository, IdGenerator, MessageRepository,
     PresenceStore, SystemClock, Transport, UlidGenerator,
@@ -19,19 +17,25 @@ use qc_application::webhooks::Dispatcher;
 use qc_application::{
     ConversationAccess, LocalPresenceStore, Presence, PresencePorts, Router, RouterPorts,
 };
-use qc_domain::FewestOpenFirst;
 use qc_http::api::{AgentsApi, ConversationsApi, HealthApi};
 use qc_http::auth::TokenRules;
 use qc_http::{
     AllowedOrigins, Authenticator, HttpDeps, Hub, TokenVerifier, WsContext, build_routes,
 };
 use qc_persistence::{
-    SeaOrmAgentRepository, SeaOrmConversationRepository, SeaOrmMessageRepository, SeaOrmOutbox,
+    SeaOrmAgentRepository, SeaOrmConversationRepository, SeaOrmMessageRepository,
 };
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
-use crate::settings::{BrokerConfig, Config, JwtConfig, WebhookConfig};
+use crate::settings::{BrokerConfig, Config, JwtConfig};
+use webhooks::start_webhooks;
+
+mod extensions;
+mod listener;
+mod webhooks;
+
+pub use extensions::Extensions;
 
 /// The process-wide Prometheus recorder, installed on first use (several
 /// `Application`s in one test process share it).
@@ -59,26 +63,6 @@ const ACCESS_MAX_AGE: Duration = Duration::from_secs(5);
 /// offline: a page reload is not announced as offline-then-online.
 const PRESENCE_GRACE: Duration = Duration::from_secs(2);
 
-/// The listen backlog asked for; the kernel caps it at
-/// `net.core.somaxconn` (4096 here). poem's own listener asks for 1024,
-/// which a burst of 256 handshakes in flight overflows into SYN retries a
-/// second later.
-const LISTEN_BACKLOG: u32 = 65_535;
-
-/// Binds `addr` with the largest backlog the kernel allows.
-fn listen(addr: SocketAddr) -> anyhow::Result<TcpAcceptor> {
-    let socket = if addr.is_ipv4() {
-        tokio::net::TcpSocket::new_v4()?
-    } else {
-        tokio::net::TcpSocket::new_v6()?
-    };
-    socket.set_reuseaddr(true)?;
-    socket.set_nodelay(true)?;
-    socket.bind(addr)?;
-    let listener = socket.listen(LISTEN_BACKLOG)?;
-    Ok(TcpAcceptor::from_tokio(listener)?)
-}
-
 /// How long shutdown waits for chat connections to finish closing.
 const DRAIN_TIMEOUT: Duration = Duration::from_secs(15);
 
@@ -92,39 +76,6 @@ pub struct Application {
     auth: Arc<Authenticator>,
     /// The webhook delivery task: stopped gracefully after the server.
     webhooks: Option<Arc<Dispatcher>>,
-}
-
-/// Starts this node's webhook delivery.
-async fn start_webhooks(
-    db: &qc_persistence::Database,
-    hooks: &WebhookConfig,
-    clock: Arc<dyn Clock>,
-) -> anyhow::Result<Arc<Dispatcher>> {
-    let outbox: Arc<dyn Outbox> = Arc::new(SeaOrmOutbox::new(db.clone()));
-    if !db.is_postgres() {
-        // A SQLite file has one node: a lease left in it is the previous
-        // process's, which died holding it. Its events are due now.
-        let released = outbox
-            .release_leases()
-            .await
-            .context("cannot read the webhook outbox")?;
-        if released > 0 {
-            tracing::info!(
-                events = released,
-                "webhook events the previous run was sending are due again"
-            );
-        }
-    }
-    let sender = Arc::new(qc_webhooks::HttpWebhookSender::new(
-        &hooks.url,
-        &hooks.secret,
-    )?);
-    let host = qc_webhooks::check_url(&hooks.url)?
-        .host_str()
-        .unwrap_or_default()
-        .to_owned();
-    tracing::info!(%host, "webhooks on: every change is sent, signed, from the outbox");
-    Ok(Dispatcher::start(outbox, sender, clock, db.stored_events()))
 }
 
 /// Builds the token verifier the configuration asks for.
@@ -152,6 +103,16 @@ impl Application {
     /// # Errors
     /// When the database is unreachable, a migration fails or the address is taken.
     pub async fn build(config: &Config) -> anyhow::Result<Self> {
+        Self::build_with(config, Extensions::default()).await
+    }
+
+    /// [`Application::build`] with domain rules of one's own (a routing
+    /// rule, a message policy): see docs/architecture.md, "Extending the
+    /// domain rules".
+    ///
+    /// # Errors
+    /// As [`Application::build`].
+    pub async fn build_with(config: &Config, rules: Extensions) -> anyhow::Result<Self> {
         let db = qc_persistence::connect(&config.database_url).await?;
         qc_persistence::migrate(&db).await?;
         let db = db.with_webhooks(config.webhooks.is_some());
@@ -212,6 +173,7 @@ impl Application {
             broker: broker.clone(),
             clock: clock.clone(),
             ids: ids.clone(),
+            policy: rules.message_policy,
         });
         let signal_typing = Arc::new(SignalTyping {
             access,
@@ -229,7 +191,7 @@ impl Application {
                     broker: broker.clone(),
                     clock: clock.clone(),
                 },
-                Arc::new(FewestOpenFirst),
+                rules.routing_rule.clone(),
                 capacity,
             )
         });
@@ -331,33 +293,7 @@ impl Application {
             http_rate: config.http_rate,
         }));
 
-        // Certificate problems surface before the port is taken.
-        let tls = match &config.tls {
-            Some(files) => Some(qc_http::tls::server_config(&files.cert, &files.key)?),
-            None => None,
-        };
-        let tcp =
-            listen(config.bind).with_context(|| format!("cannot listen on {}", config.bind))?;
-        let addr = tcp
-            .local_addr()
-            .first()
-            .and_then(|a| a.as_socket_addr().copied())
-            .context("listener has no address")?;
-        let tcp = qc_http::listener::CappedAcceptor::new(tcp, config.max_connections);
-        // Outermost, above TLS: the timeouts see the plaintext HTTP (and
-        // the handshake counts against the head timeout).
-        let timeouts = qc_http::listener::HttpTimeouts {
-            header: config.http_header_timeout,
-            idle: config.http_idle,
-        };
-        let acceptor = match tls {
-            Some(tls) => qc_http::listener::GuardedAcceptor::new(
-                qc_http::tls::TlsAcceptor::new(tcp, tls),
-                timeouts,
-            )
-            .boxed(),
-            None => qc_http::listener::GuardedAcceptor::new(tcp, timeouts).boxed(),
-        };
+        let (acceptor, addr) = listener::bind(config)?;
         Ok(Self {
             acceptor,
             addr,

@@ -7,7 +7,7 @@ pub mod dev_secret;
 pub mod settings;
 pub mod telemetry;
 
-pub use app::Application;
+pub use app::{Application, Extensions};
 pub use settings::{
     BrokerConfig, Cli, Command, Config, JwtConfig, ServeFlags, Settings, WebhookConfig,
     WebhooksCommand,

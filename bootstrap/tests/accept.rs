@@ -34,15 +34,31 @@ async fn hold(server: &Server, n: usize) -> Vec<TcpStream> {
     held
 }
 
-/// CPU the server uses over `d` while nothing can be served.
+/// CPU the server uses over `d` while nothing can be served. No signal
+/// exists: the property is work not done while time passes, so the window
+/// is the clock's (and what is measured is CPU time, not the window).
 async fn cpu_over(server: &Server, d: Duration) -> Duration {
     let before = server.cpu_time();
     tokio::time::sleep(d).await;
     server.cpu_time() - before
 }
 
+/// Asks `/healthz` until it is answered 200 (the answer is the signal); a
+/// hang guard ends the attempts.
+async fn served_again(server: &Server) -> bool {
+    let asking = async {
+        while !healthz(server, Duration::from_secs(1)).await {
+            // Between two attempts, not a wait for anything.
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    };
+    tokio::time::timeout(Duration::from_secs(10), asking)
+        .await
+        .is_ok()
+}
+
 #[tokio::test]
-async fn at_the_connection_cap_the_server_idles_and_answers_again_within_a_second() {
+async fn at_the_connection_cap_the_server_idles_and_answers_again_once_sockets_close() {
     let dir = tempfile::tempdir().unwrap();
     let server = Server::start(
         dir.path(),
@@ -55,7 +71,9 @@ async fn at_the_connection_cap_the_server_idles_and_answers_again_within_a_secon
     )
     .await;
     // The readiness probe's keep-alive connection is closed by now (its
-    // client is gone); 50 silent sockets take every place.
+    // client is gone); 50 silent sockets take every place. No signal
+    // exists for "not served": the server does nothing with a connection
+    // it has not accepted, so only time passing shows it.
     let mut held = hold(&server, 50).await;
     assert!(
         !healthz(&server, Duration::from_millis(500)).await,
@@ -67,10 +85,7 @@ async fn at_the_connection_cap_the_server_idles_and_answers_again_within_a_secon
         "{used:?} of CPU in 2 s while capped"
     );
     held.truncate(40);
-    assert!(
-        healthz(&server, Duration::from_secs(1)).await,
-        "served within 1 s of sockets closing"
-    );
+    assert!(served_again(&server).await, "served once sockets closed");
 }
 
 #[tokio::test]
@@ -90,7 +105,9 @@ async fn out_of_file_descriptors_the_server_backs_off_logs_and_recovers() {
         Stdio::from(std::fs::File::create(&log).unwrap()),
     )
     .await;
+    let out_of_descriptors = std::time::Instant::now();
     let mut held = hold(&server, 120).await;
+    // No signal exists for "not served" (see above).
     assert!(
         !healthz(&server, Duration::from_millis(500)).await,
         "served with no descriptor left"
@@ -101,19 +118,18 @@ async fn out_of_file_descriptors_the_server_backs_off_logs_and_recovers() {
         "{used:?} of CPU in 2 s out of descriptors"
     );
     held.clear();
-    let mut served = false;
-    for _ in 0..10 {
-        if healthz(&server, Duration::from_millis(300)).await {
-            served = true;
-            break;
-        }
-    }
-    assert!(served, "served again once descriptors were freed");
+    assert!(
+        served_again(&server).await,
+        "served again once descriptors were freed"
+    );
+    // At most one warning a second of the time it was out of descriptors
+    // (measured to bound the count: a slow run only loosens it).
+    let most = out_of_descriptors.elapsed().as_secs() as usize + 1;
     let text = std::fs::read_to_string(&log).unwrap();
     let warnings = text.matches("out of file descriptors").count();
     assert!(
-        (1..=5).contains(&warnings),
-        "{warnings} warnings (at most one a second): {text}"
+        (1..=most).contains(&warnings),
+        "{warnings} warnings (at most one a second, {most} here): {text}"
     );
 }
 

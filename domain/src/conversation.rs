@@ -3,6 +3,7 @@
 
 use chrono::{DateTime, Utc};
 
+use crate::event::ChatEvent;
 use crate::ids::{ConversationId, UserId};
 use crate::message::Message;
 use crate::role::{Identity, Role, Side, User};
@@ -67,18 +68,54 @@ pub enum TransferOutcome {
 /// and how many texts from the other side they have not marked read.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ConversationView {
-    pub conversation: Conversation,
-    pub last_message: Option<Message>,
-    pub unread_count: u64,
+    conversation: Conversation,
+    last_message: Option<Message>,
+    unread_count: u64,
 }
 
 impl ConversationView {
-    /// A conversation with no message yet (just opened).
-    pub fn empty(conversation: Conversation) -> Self {
+    /// `last_message` is the latest message the viewer may see.
+    pub const fn new(
+        conversation: Conversation,
+        last_message: Option<Message>,
+        unread_count: u64,
+    ) -> Self {
         Self {
             conversation,
-            last_message: None,
-            unread_count: 0,
+            last_message,
+            unread_count,
+        }
+    }
+
+    /// A conversation with no message yet (just opened).
+    pub const fn empty(conversation: Conversation) -> Self {
+        Self::new(conversation, None, 0)
+    }
+
+    pub const fn conversation(&self) -> &Conversation {
+        &self.conversation
+    }
+
+    pub const fn last_message(&self) -> Option<&Message> {
+        self.last_message.as_ref()
+    }
+
+    pub const fn unread_count(&self) -> u64 {
+        self.unread_count
+    }
+
+    /// The conversation, for a caller that keeps it.
+    pub fn into_conversation(self) -> Conversation {
+        self.conversation
+    }
+
+    /// The same summary over `conversation` (a fresher state of the same
+    /// conversation).
+    #[must_use]
+    pub fn with_conversation(self, conversation: Conversation) -> Self {
+        Self {
+            conversation,
+            ..self
         }
     }
 }
@@ -88,16 +125,75 @@ pub const MAX_SUBJECT_CHARS: usize = 200;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Conversation {
-    pub id: ConversationId,
-    pub client_id: UserId,
-    pub support_id: Option<UserId>,
-    pub status: ConversationStatus,
-    pub subject: Option<String>,
-    pub created_at: DateTime<Utc>,
-    pub closed_at: Option<DateTime<Utc>>,
+    id: ConversationId,
+    client_id: UserId,
+    support_id: Option<UserId>,
+    status: ConversationStatus,
+    subject: Option<String>,
+    created_at: DateTime<Utc>,
+    closed_at: Option<DateTime<Utc>>,
 }
 
 impl Conversation {
+    /// Rebuilds a conversation that was stored (or sent between nodes):
+    /// the one way an adapter makes a `Conversation` other than
+    /// [`Conversation::open`]. The values were checked when it was opened;
+    /// only their coherence is restored here (a closed conversation has a
+    /// `closed_at`, an open one none).
+    pub fn restore(
+        id: ConversationId,
+        client_id: UserId,
+        support_id: Option<UserId>,
+        status: ConversationStatus,
+        subject: Option<String>,
+        created_at: DateTime<Utc>,
+        closed_at: Option<DateTime<Utc>>,
+    ) -> Self {
+        let closed_at = match status {
+            ConversationStatus::Open => None,
+            ConversationStatus::Closed => Some(closed_at.unwrap_or(created_at)),
+        };
+        Self {
+            id,
+            client_id,
+            support_id,
+            status,
+            subject,
+            created_at,
+            closed_at,
+        }
+    }
+
+    pub const fn id(&self) -> ConversationId {
+        self.id
+    }
+
+    /// The customer who owns it (their `sub`).
+    pub const fn client_id(&self) -> &UserId {
+        &self.client_id
+    }
+
+    /// The assigned agent's `sub`; `None` while it waits in the queue.
+    pub const fn support_id(&self) -> Option<&UserId> {
+        self.support_id.as_ref()
+    }
+
+    pub const fn status(&self) -> ConversationStatus {
+        self.status
+    }
+
+    pub fn subject(&self) -> Option<&str> {
+        self.subject.as_deref()
+    }
+
+    pub const fn created_at(&self) -> DateTime<Utc> {
+        self.created_at
+    }
+
+    pub const fn closed_at(&self) -> Option<DateTime<Utc>> {
+        self.closed_at
+    }
+
     /// Opens a conversation owned by `owner`.
     ///
     /// # Errors
@@ -109,7 +205,7 @@ impl Conversation {
         subject: Option<String>,
         now: DateTime<Utc>,
     ) -> Result<Self, ConversationError> {
-        if !owner.role.is_customer() {
+        if !owner.role().is_customer() {
             return Err(ConversationError::Forbidden("guests and clients"));
         }
         let subject = subject
@@ -117,7 +213,7 @@ impl Conversation {
             .filter(|s| !s.is_empty());
         Ok(Self {
             id,
-            client_id: owner.user_id.clone(),
+            client_id: owner.user_id().clone(),
             support_id: None,
             status: ConversationStatus::Open,
             subject,
@@ -135,7 +231,7 @@ impl Conversation {
     /// `support_id` only the agent side: a support token carrying the
     /// customer's `sub` is a stranger here.
     pub fn is_participant(&self, user: &User) -> bool {
-        self.is_participant_as(user.side, &user.id)
+        self.is_participant_as(user.side(), user.id())
     }
 
     /// [`Conversation::is_participant`] for the user (`side`, `id`), without
@@ -176,7 +272,8 @@ impl Conversation {
     /// Whether `who` may read the conversation and its history: a participant,
     /// or any support agent while it waits unassigned in the queue.
     pub fn can_view(&self, who: &Identity) -> bool {
-        self.is_participant(&who.user()) || (who.role == Role::Support && self.support_id.is_none())
+        self.is_participant(&who.user())
+            || (who.role() == Role::Support && self.support_id.is_none())
     }
 
     /// Whether `sender` may post text or typing signals now.
@@ -186,7 +283,7 @@ impl Conversation {
     /// so a closed conversation of someone else stays invisible), then
     /// [`ConversationError::Closed`] when closed.
     pub fn ensure_can_send(&self, sender: &User) -> Result<(), ConversationError> {
-        self.ensure_can_send_as(sender.side, &sender.id)
+        self.ensure_can_send_as(sender.side(), sender.id())
     }
 
     /// [`Conversation::ensure_can_send`] for the user (`side`, `id`).
@@ -203,80 +300,103 @@ impl Conversation {
         Ok(())
     }
 
-    /// Whether `agent` may claim this conversation, and what claiming does.
+    /// `agent` claims this conversation: checked and applied in one call.
+    /// On `Ok(Assigned)` it is now theirs; `Ok(AlreadyMine)` changes
+    /// nothing. A store that applies the claim atomically (of two agents
+    /// claiming at once, one wins) calls this on the value it read, then
+    /// persists it conditionally.
     ///
     /// # Errors
     /// `Forbidden` for a non-agent, `Closed` when closed (this wins over the
-    /// next), `AlreadyAssigned` when another agent holds it.
-    pub fn check_assign(&self, agent: &Identity) -> Result<AssignOutcome, ConversationError> {
-        if agent.role != Role::Support {
+    /// next), `AlreadyAssigned` when another agent holds it. On an error
+    /// nothing changes.
+    pub fn assign(&mut self, agent: &Identity) -> Result<AssignOutcome, ConversationError> {
+        if agent.role() != Role::Support {
             return Err(ConversationError::Forbidden("support agents"));
         }
         if !self.is_open() {
             return Err(ConversationError::Closed);
         }
         match &self.support_id {
-            None => Ok(AssignOutcome::Assigned),
-            Some(current) if current == &agent.user_id => Ok(AssignOutcome::AlreadyMine),
+            None => {
+                self.support_id = Some(agent.user_id().clone());
+                Ok(AssignOutcome::Assigned)
+            }
+            Some(current) if current == agent.user_id() => Ok(AssignOutcome::AlreadyMine),
             Some(_) => Err(ConversationError::AlreadyAssigned),
         }
     }
 
-    /// Whether `by` may hand this conversation to `to` (another agent's
-    /// `sub`, or `None` for the queue), and what that does.
+    /// `by` hands this conversation to `to` (another agent's `sub`, or
+    /// `None` for the queue): checked and applied in one call. On
+    /// `Ok(Moves)` it is `to`'s now; `Ok(Unchanged)` (to oneself) changes
+    /// nothing.
     ///
     /// # Errors
     /// `Forbidden` for a non-agent (whatever the conversation), `NotFound`
     /// when `by` is not its assigned agent (checked before `Closed`, so a
-    /// stranger learns nothing), `Closed` when closed.
-    pub fn check_transfer(
-        &self,
+    /// stranger learns nothing), `Closed` when closed. On an error nothing
+    /// changes.
+    pub fn transfer(
+        &mut self,
         by: &Identity,
         to: Option<&UserId>,
     ) -> Result<TransferOutcome, ConversationError> {
-        if by.role != Role::Support {
+        if by.role() != Role::Support {
             return Err(ConversationError::Forbidden("support agents"));
         }
-        if !self.is_participant_as(Side::Agent, &by.user_id) {
+        if !self.is_participant_as(Side::Agent, by.user_id()) {
             return Err(ConversationError::NotFound);
         }
         if !self.is_open() {
             return Err(ConversationError::Closed);
         }
-        Ok(if to == Some(&by.user_id) {
-            TransferOutcome::Unchanged
-        } else {
-            TransferOutcome::Moves
-        })
+        if to == Some(by.user_id()) {
+            return Ok(TransferOutcome::Unchanged);
+        }
+        self.support_id = to.cloned();
+        Ok(TransferOutcome::Moves)
     }
 
-    /// Applies a successful claim.
-    pub fn assign_to(&mut self, agent: UserId) {
-        self.support_id = Some(agent);
-    }
-
-    /// Applies a successful transfer (`None`: back to the queue).
-    pub fn hand_to(&mut self, agent: Option<UserId>) {
-        self.support_id = agent;
-    }
-
-    /// Whether `who` may close the conversation; `Ok(false)` when it is
-    /// already closed (closing is idempotent and then changes nothing).
+    /// `who` closes the conversation at `at`: checked and applied in one
+    /// call. `Ok(true)` when this closed it, `Ok(false)` when it was closed
+    /// already (closing is idempotent and then changes nothing).
     ///
     /// # Errors
-    /// [`ConversationError::NotFound`] for a non-participant.
-    pub fn check_close(&self, who: &User) -> Result<bool, ConversationError> {
+    /// [`ConversationError::NotFound`] for a non-participant; nothing
+    /// changes.
+    pub fn close(&mut self, who: &User, at: DateTime<Utc>) -> Result<bool, ConversationError> {
         if !self.is_participant(who) {
             return Err(ConversationError::NotFound);
         }
-        Ok(self.is_open())
+        if !self.is_open() {
+            return Ok(false);
+        }
+        self.status = ConversationStatus::Closed;
+        self.closed_at = Some(at);
+        Ok(true)
     }
 
-    /// Applies a close.
-    pub fn close(&mut self, at: DateTime<Utc>) {
-        if self.is_open() {
-            self.status = ConversationStatus::Closed;
-            self.closed_at = Some(at);
+    /// Replays an event that already happened elsewhere (another request,
+    /// another node) on a copy kept in a cache. The rules were checked where
+    /// it happened; events about other conversations, or that change
+    /// nothing here, are ignored.
+    pub fn apply(&mut self, event: &ChatEvent) {
+        match event {
+            ChatEvent::ConversationAssigned {
+                conversation_id,
+                support_id,
+                ..
+            } if *conversation_id == self.id => self.support_id.clone_from(support_id),
+            ChatEvent::ConversationClosed {
+                conversation_id,
+                at,
+                ..
+            } if *conversation_id == self.id && self.is_open() => {
+                self.status = ConversationStatus::Closed;
+                self.closed_at = Some(*at);
+            }
+            _ => {}
         }
     }
 }

@@ -9,6 +9,7 @@ pub mod conversation;
 pub mod event;
 pub mod ids;
 pub mod message;
+pub mod policy;
 pub mod role;
 pub mod routing;
 
@@ -19,7 +20,8 @@ pub use conversation::{
 pub use event::{ChatEvent, PresenceStatus, TypingKind};
 pub use ids::{ConversationId, IdError, MessageId, UserId};
 pub use message::{
-    ClientMsgId, ContentError, MAX_CONTENT_CHARS, Message, MessageContent, MessageKind, NewMessage,
+    ClientMsgId, MAX_CONTENT_CHARS, Message, MessageContent, MessageError, MessageKind, NewMessage,
 };
+pub use policy::{ContentError, DefaultPolicy, MessagePolicy, NoCardNumbers};
 pub use role::{Endpoint, Identity, Role, Side, User};
 pub use routing::{Assignment, Candidate, FewestOpenFirst, RoutingRule, VipFirst, Waiting};

@@ -3,37 +3,41 @@
 use chrono::{DateTime, Utc};
 
 use crate::ids::{ConversationId, MessageId, UserId};
-use crate::role::Side;
+use crate::policy::{ContentError, DefaultPolicy, MessagePolicy};
+use crate::role::{Side, User};
 
 /// Longest allowed content, in Unicode scalar values.
 pub const MAX_CONTENT_CHARS: usize = 4096;
 
-/// Why content was refused.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-pub enum ContentError {
-    #[error("content is empty")]
-    Empty,
-    #[error("content is longer than {MAX_CONTENT_CHARS} characters")]
-    TooLong,
-}
-
-/// Text content: non-empty after trimming, at most 4,096 characters. Stored
-/// as sent (not trimmed), so what the sender typed is what everyone sees.
+/// Text content that passed a [`MessagePolicy`]. Stored as sent (not
+/// trimmed), so what the sender typed is what everyone sees.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct MessageContent(String);
 
 impl MessageContent {
+    /// Content under the contract's rule ([`DefaultPolicy`]): non-empty
+    /// after trimming, at most 4,096 characters.
+    ///
     /// # Errors
-    /// [`ContentError::Empty`] when blank, [`ContentError::TooLong`] past the limit.
+    /// [`ContentError::Empty`] when blank, [`ContentError::TooLong`] past
+    /// the limit.
     pub fn new(raw: impl Into<String>) -> Result<Self, ContentError> {
         let raw = raw.into();
-        if raw.trim().is_empty() {
-            return Err(ContentError::Empty);
-        }
-        // Count lazily: stop as soon as the limit is passed.
-        if raw.chars().nth(MAX_CONTENT_CHARS).is_some() {
-            return Err(ContentError::TooLong);
-        }
+        DefaultPolicy::new().check_text(&raw)?;
+        Ok(Self(raw))
+    }
+
+    /// Content `sender` wants to post as `kind`, under `policy`.
+    ///
+    /// # Errors
+    /// What the policy refuses.
+    pub fn checked(
+        raw: String,
+        sender: &User,
+        kind: MessageKind,
+        policy: &dyn MessagePolicy,
+    ) -> Result<Self, ContentError> {
+        policy.check(sender, kind, &raw)?;
         Ok(Self(raw))
     }
 
@@ -106,32 +110,100 @@ impl MessageKind {
 /// assigns atomically.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct NewMessage {
-    pub id: MessageId,
-    pub conversation_id: ConversationId,
-    pub sender_id: UserId,
-    /// The sender's side: with `sender_id`, the user who sent it.
-    pub sender_side: Side,
-    pub kind: MessageKind,
-    pub content: MessageContent,
-    pub client_msg_id: Option<ClientMsgId>,
-    pub created_at: DateTime<Utc>,
+    id: MessageId,
+    conversation_id: ConversationId,
+    sender: User,
+    kind: MessageKind,
+    content: MessageContent,
+    client_msg_id: Option<ClientMsgId>,
+    created_at: DateTime<Utc>,
+}
+
+impl NewMessage {
+    /// A message `sender` writes into `conversation_id`.
+    ///
+    /// # Errors
+    /// [`MessageError::KindNotAllowed`] when the sender's side may not write
+    /// this kind (a customer writing a note).
+    pub fn write(
+        id: MessageId,
+        conversation_id: ConversationId,
+        sender: User,
+        kind: MessageKind,
+        content: MessageContent,
+        client_msg_id: Option<ClientMsgId>,
+        created_at: DateTime<Utc>,
+    ) -> Result<Self, MessageError> {
+        if !kind.writable_by(sender.side()) {
+            return Err(MessageError::KindNotAllowed(kind));
+        }
+        Ok(Self {
+            id,
+            conversation_id,
+            sender,
+            kind,
+            content,
+            client_msg_id,
+            created_at,
+        })
+    }
+
+    pub const fn id(&self) -> MessageId {
+        self.id
+    }
+
+    pub const fn conversation_id(&self) -> ConversationId {
+        self.conversation_id
+    }
+
+    pub const fn sender(&self) -> &User {
+        &self.sender
+    }
+
+    pub const fn sender_id(&self) -> &UserId {
+        self.sender.id()
+    }
+
+    pub const fn sender_side(&self) -> Side {
+        self.sender.side()
+    }
+
+    pub const fn kind(&self) -> MessageKind {
+        self.kind
+    }
+
+    pub fn content(&self) -> &str {
+        self.content.as_str()
+    }
+
+    pub const fn client_msg_id(&self) -> Option<&ClientMsgId> {
+        self.client_msg_id.as_ref()
+    }
+
+    pub const fn created_at(&self) -> DateTime<Utc> {
+        self.created_at
+    }
+}
+
+/// Why a message may not be written.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum MessageError {
+    #[error("this side may not write a {} message", .0.as_str())]
+    KindNotAllowed(MessageKind),
 }
 
 /// A stored message.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Message {
-    pub id: MessageId,
-    pub conversation_id: ConversationId,
-    /// 1, 2, 3… within the conversation, in storing order.
-    pub seq: i64,
-    pub sender_id: UserId,
-    /// The sender's side (payloads show only the bare `sender_id`).
-    pub sender_side: Side,
-    pub kind: MessageKind,
-    pub content: String,
-    pub client_msg_id: Option<ClientMsgId>,
-    pub created_at: DateTime<Utc>,
-    pub read_at: Option<DateTime<Utc>>,
+    id: MessageId,
+    conversation_id: ConversationId,
+    seq: i64,
+    sender: User,
+    kind: MessageKind,
+    content: String,
+    client_msg_id: Option<ClientMsgId>,
+    created_at: DateTime<Utc>,
+    read_at: Option<DateTime<Utc>>,
 }
 
 impl Message {
@@ -141,14 +213,89 @@ impl Message {
             id: new.id,
             conversation_id: new.conversation_id,
             seq,
-            sender_id: new.sender_id,
-            sender_side: new.sender_side,
+            sender: new.sender,
             kind: new.kind,
             content: new.content.into_inner(),
             client_msg_id: new.client_msg_id,
             created_at: new.created_at,
             read_at: None,
         }
+    }
+
+    /// Rebuilds a message that was stored (or sent between nodes): the one
+    /// way an adapter makes a `Message` other than [`Message::stored`]. The
+    /// content is taken as stored: it was checked (by the policy then in
+    /// force) when it was written.
+    #[allow(clippy::too_many_arguments)]
+    pub fn restore(
+        id: MessageId,
+        conversation_id: ConversationId,
+        seq: i64,
+        sender: User,
+        kind: MessageKind,
+        content: String,
+        client_msg_id: Option<ClientMsgId>,
+        created_at: DateTime<Utc>,
+        read_at: Option<DateTime<Utc>>,
+    ) -> Self {
+        Self {
+            id,
+            conversation_id,
+            seq,
+            sender,
+            kind,
+            content,
+            client_msg_id,
+            created_at,
+            read_at,
+        }
+    }
+
+    pub const fn id(&self) -> MessageId {
+        self.id
+    }
+
+    pub const fn conversation_id(&self) -> ConversationId {
+        self.conversation_id
+    }
+
+    /// 1, 2, 3… within the conversation, in storing order.
+    pub const fn seq(&self) -> i64 {
+        self.seq
+    }
+
+    /// Who sent it (payloads show only the bare `sender_id`).
+    pub const fn sender(&self) -> &User {
+        &self.sender
+    }
+
+    pub const fn sender_id(&self) -> &UserId {
+        self.sender.id()
+    }
+
+    pub const fn sender_side(&self) -> Side {
+        self.sender.side()
+    }
+
+    pub const fn kind(&self) -> MessageKind {
+        self.kind
+    }
+
+    pub fn content(&self) -> &str {
+        &self.content
+    }
+
+    pub const fn client_msg_id(&self) -> Option<&ClientMsgId> {
+        self.client_msg_id.as_ref()
+    }
+
+    pub const fn created_at(&self) -> DateTime<Utc> {
+        self.created_at
+    }
+
+    /// When the other side marked it read; `None` while unread.
+    pub const fn read_at(&self) -> Option<DateTime<Utc>> {
+        self.read_at
     }
 }
 
@@ -169,13 +316,17 @@ mod tests {
         assert!(MessageContent::new("a".repeat(MAX_CONTENT_CHARS)).is_ok());
         assert_eq!(
             MessageContent::new("a".repeat(MAX_CONTENT_CHARS + 1)),
-            Err(ContentError::TooLong)
+            Err(ContentError::TooLong {
+                limit: MAX_CONTENT_CHARS
+            })
         );
         // 4,096 three-byte characters: 12 KiB, still allowed.
         assert!(MessageContent::new("€".repeat(MAX_CONTENT_CHARS)).is_ok());
         assert_eq!(
             MessageContent::new("€".repeat(MAX_CONTENT_CHARS + 1)),
-            Err(ContentError::TooLong)
+            Err(ContentError::TooLong {
+                limit: MAX_CONTENT_CHARS
+            })
         );
     }
 

@@ -84,11 +84,19 @@ impl fmt::Display for Side {
 /// against a person uses this, never the bare `sub`.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct User {
-    pub side: Side,
-    pub id: UserId,
+    side: Side,
+    id: UserId,
 }
 
 impl User {
+    pub const fn side(&self) -> Side {
+        self.side
+    }
+
+    pub const fn id(&self) -> &UserId {
+        &self.id
+    }
+
     pub const fn new(side: Side, id: UserId) -> Self {
         Self { side, id }
     }
@@ -129,11 +137,24 @@ impl Endpoint {
 /// Who is calling: a verified user id and role.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Identity {
-    pub user_id: UserId,
-    pub role: Role,
+    user_id: UserId,
+    role: Role,
 }
 
 impl Identity {
+    /// A verified caller: `user_id` is the token's `sub`, `role` its role.
+    pub const fn new(user_id: UserId, role: Role) -> Self {
+        Self { user_id, role }
+    }
+
+    pub const fn user_id(&self) -> &UserId {
+        &self.user_id
+    }
+
+    pub const fn role(&self) -> Role {
+        self.role
+    }
+
     pub const fn side(&self) -> Side {
         self.role.side()
     }

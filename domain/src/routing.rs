@@ -18,29 +18,124 @@ use crate::ids::{ConversationId, UserId};
 /// A conversation waiting in the queue.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Waiting {
-    pub id: ConversationId,
-    pub created_at: DateTime<Utc>,
+    id: ConversationId,
+    created_at: DateTime<Utc>,
+    customer: UserId,
+    subject: Option<String>,
+}
+
+impl Waiting {
+    pub const fn new(
+        id: ConversationId,
+        created_at: DateTime<Utc>,
+        customer: UserId,
+        subject: Option<String>,
+    ) -> Self {
+        Self {
+            id,
+            created_at,
+            customer,
+            subject,
+        }
+    }
+
+    pub const fn id(&self) -> ConversationId {
+        self.id
+    }
+
+    pub const fn created_at(&self) -> DateTime<Utc> {
+        self.created_at
+    }
+
     /// Its owner (a rule may serve some customers first).
-    pub customer: UserId,
-    pub subject: Option<String>,
+    pub const fn customer(&self) -> &UserId {
+        &self.customer
+    }
+
+    pub fn subject(&self) -> Option<&str> {
+        self.subject.as_deref()
+    }
 }
 
 /// An agent as routing sees them.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Candidate {
-    pub id: UserId,
-    pub status: PresenceStatus,
+    id: UserId,
+    status: PresenceStatus,
+    open: u32,
+    last_assigned_at: Option<DateTime<Utc>>,
+}
+
+impl Candidate {
+    pub const fn new(
+        id: UserId,
+        status: PresenceStatus,
+        open: u32,
+        last_assigned_at: Option<DateTime<Utc>>,
+    ) -> Self {
+        Self {
+            id,
+            status,
+            open,
+            last_assigned_at,
+        }
+    }
+
+    pub const fn id(&self) -> &UserId {
+        &self.id
+    }
+
+    pub const fn status(&self) -> PresenceStatus {
+        self.status
+    }
+
     /// Open conversations assigned to them now.
-    pub open: u32,
+    pub const fn open(&self) -> u32 {
+        self.open
+    }
+
     /// When they were last assigned one (by routing or by hand).
-    pub last_assigned_at: Option<DateTime<Utc>>,
+    pub const fn last_assigned_at(&self) -> Option<DateTime<Utc>> {
+        self.last_assigned_at
+    }
+
+    /// The agent once `taken` more conversations were assigned to them at
+    /// `now` (none: unchanged).
+    #[must_use]
+    pub fn after_taking(&self, taken: u32, now: DateTime<Utc>) -> Self {
+        if taken == 0 {
+            return self.clone();
+        }
+        Self {
+            open: self.open + taken,
+            last_assigned_at: Some(now),
+            ..self.clone()
+        }
+    }
 }
 
 /// One decision: `conversation` goes to `agent`.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Assignment {
-    pub conversation: ConversationId,
-    pub agent: UserId,
+    conversation: ConversationId,
+    agent: UserId,
+}
+
+impl Assignment {
+    pub const fn new(conversation: ConversationId, agent: UserId) -> Self {
+        Self {
+            conversation,
+            agent,
+        }
+    }
+
+    pub const fn conversation(&self) -> ConversationId {
+        self.conversation
+    }
+
+    pub const fn agent(&self) -> &UserId {
+        &self.agent
+    }
 }
 
 /// Decides assignments for the waiting conversations.
@@ -116,8 +211,17 @@ impl RoutingRule for FewestOpenFirst {
 /// customers in `vips` are served before everyone else, however long the
 /// others have waited; who serves them is still `then`'s choice.
 pub struct VipFirst<R> {
-    pub vips: std::collections::HashSet<UserId>,
-    pub then: R,
+    vips: std::collections::HashSet<UserId>,
+    then: R,
+}
+
+impl<R> VipFirst<R> {
+    pub fn new(vips: impl IntoIterator<Item = UserId>, then: R) -> Self {
+        Self {
+            vips: vips.into_iter().collect(),
+            then,
+        }
+    }
 }
 
 impl<R: RoutingRule> RoutingRule for VipFirst<R> {
@@ -138,15 +242,7 @@ impl<R: RoutingRule> RoutingRule for VipFirst<R> {
             .iter()
             .map(|a| {
                 let taken = plan.iter().filter(|p| p.agent == a.id).count() as u32;
-                Candidate {
-                    open: a.open + taken,
-                    last_assigned_at: if taken > 0 {
-                        Some(now)
-                    } else {
-                        a.last_assigned_at
-                    },
-                    ..a.clone()
-                }
+                a.after_taking(taken, now)
             })
             .collect();
         plan.extend(self.then.plan(&rest, &after, capacity, now));

@@ -3,21 +3,20 @@
 //! the outbound message it claims to be. Every documented example must match
 //! its own schema too.
 
-use std::time::Duration;
-
 use serde_json::{Value, json};
 
 use crate::helpers::*;
 
 const DOC_CID: &str = "01KAAWW5V95WFFDERJZCTDE2QQ";
 
-fn doc() -> Value {
+/// The parsed document (also read by `wire_vocabulary`).
+pub(crate) fn doc() -> Value {
     let path = format!("{}/../docs/asyncapi.yaml", env!("CARGO_MANIFEST_DIR"));
     serde_norway::from_str(&std::fs::read_to_string(path).unwrap()).expect("asyncapi.yaml parses")
 }
 
 /// Follows a local `$ref` (`#/a/b/c`).
-fn resolve<'a>(root: &'a Value, v: &'a Value) -> &'a Value {
+pub(crate) fn resolve<'a>(root: &'a Value, v: &'a Value) -> &'a Value {
     match v.get("$ref").and_then(Value::as_str) {
         Some(r) => {
             let target = r
@@ -225,12 +224,15 @@ async fn documented_inbound_examples_get_documented_replies_on_both_channels() {
                     assert_eq!(conform(&root, &own).unwrap(), "Text");
                 } else {
                     assert_eq!(reply["sub_type"], ex["sub_type"]);
-                    sender.expect_silence(Duration::from_millis(100)).await;
+                    // Not back to the sender: nothing was queued for them.
+                    sender.expect_nothing_queued().await;
                 }
             }
         }
+        // Every reply was read: nothing else was sent either side.
+        p.client_ws.expect_nothing_queued().await;
+        p.agent_ws.expect_nothing_queued().await;
         // The server's own events conform too: read receipt, close, errors.
-        p.client_ws.recv_within(Duration::from_millis(100)).await;
         let last = app.all_messages(&p.client, &p.cid).await.last().unwrap()["id"]
             .as_str()
             .unwrap()

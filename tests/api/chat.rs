@@ -1,8 +1,6 @@
 //! The seed document's examples, sent by a real WebSocket client to the real
 //! server, give exactly the documented results.
 
-use std::time::Duration;
-
 use serde_json::{Value, json};
 
 use crate::helpers::*;
@@ -106,8 +104,9 @@ async fn typing_reaches_the_other_side_only_and_is_never_stored() {
     p.agent_ws.send(typing(&p.cid, "typing_started")).await;
     let got = p.client_ws.recv().await;
     assert_eq!(got["payload"]["sender_id"], p.agent.id.as_str());
-    // The client never saw its own typing frames (the first frame it got was the agent's).
-    p.client_ws.expect_silence(Duration::from_millis(200)).await;
+    // The client never saw its own typing frames (the first frame it got
+    // was the agent's), nor anything after it.
+    p.client_ws.expect_nothing_queued().await;
     assert!(
         app.all_messages(&p.client, &p.cid).await.is_empty(),
         "typing is not stored"
@@ -120,8 +119,10 @@ async fn typing_skips_all_of_the_senders_own_connections() {
     let mut p = app.chat_pair().await;
     let mut client_tab2 = app.connect("/chats/clients", &p.client.token).await;
     p.client_ws.send(typing(&p.cid, "typing_started")).await;
+    // Published to the recipients at once (the agent has it): nothing was
+    // queued for the sender's other tab.
     assert_eq!(p.agent_ws.recv().await["sub_type"], "typing_started");
-    client_tab2.expect_silence(Duration::from_millis(300)).await;
+    client_tab2.expect_nothing_queued().await;
 }
 
 #[tokio::test]
@@ -161,7 +162,7 @@ async fn a_closed_conversation_accepts_nothing() {
     assert_error(&p.client_ws.recv().await, "conversation_closed");
     p.client_ws.send(typing(&p.cid, "typing_started")).await;
     assert_error(&p.client_ws.recv().await, "conversation_closed");
-    p.agent_ws.expect_silence(Duration::from_millis(200)).await;
+    p.agent_ws.expect_nothing_queued().await;
     let history = app.all_messages(&p.client, &p.cid).await;
     assert_eq!(history.len(), 1, "nothing stored after close");
 }
@@ -180,8 +181,8 @@ async fn frames_without_conversation_id_or_type_are_dropped_and_the_connection_s
     let e = p.client_ws.recv().await;
     assert_error(&e, "invalid_message");
     assert_eq!(e["payload"]["conversation_id"], p.cid.as_str());
-    p.agent_ws.expect_silence(Duration::from_millis(200)).await;
-    // Still open and working.
+    // Still open and working; and the agent's first frame is this text:
+    // nothing of the refused frames (read before it) reached them.
     p.client_ws.send(text(&p.cid, "still here")).await;
     assert_eq!(p.agent_ws.recv().await["payload"]["content"], "still here");
     assert_eq!(app.all_messages(&p.client, &p.cid).await.len(), 1);
@@ -201,8 +202,15 @@ async fn server_sends_typing_stopped_when_a_typing_sender_sends_a_text() {
     assert_eq!(second["payload"]["sender_id"], p.client.id.as_str());
     // Not after a second text: the connection is no longer typing.
     p.client_ws.send(text(&p.cid, "again")).await;
-    assert_eq!(p.agent_ws.recv().await["type"], "text");
-    p.agent_ws.expect_silence(Duration::from_millis(200)).await;
+    assert_eq!(p.agent_ws.recv().await["payload"]["content"], "again");
+    // The sender's own copies, then a barrier: its reader has finished
+    // with "again" (a typing_stopped would be published by then), and the
+    // agent's barrier comes after whatever that published.
+    for content in ["done typing", "again"] {
+        assert_eq!(p.client_ws.recv().await["payload"]["content"], content);
+    }
+    p.client_ws.expect_nothing_queued().await;
+    p.agent_ws.expect_nothing_queued().await;
 }
 
 #[tokio::test]
@@ -238,8 +246,10 @@ async fn a_retried_client_msg_id_is_stored_once_and_echoed_to_the_sender_only() 
         original,
         "the stored message comes back"
     );
-    p.agent_ws.expect_silence(Duration::from_millis(200)).await;
-    p.client_ws.expect_silence(Duration::from_millis(50)).await;
+    // A duplicate is answered to the retrying connection only: nothing was
+    // queued for the others.
+    p.agent_ws.expect_nothing_queued().await;
+    p.client_ws.expect_nothing_queued().await;
     assert_eq!(app.all_messages(&p.client, &p.cid).await.len(), 1);
 }
 

@@ -21,10 +21,8 @@ async fn an_agent_on_another_node_sees_the_queue_change_at_once() {
 
     let opened = a.open_conversation(&customer).await;
     let cid = opened["id"].as_str().unwrap();
-    let f = on_b
-        .recv_within(Duration::from_millis(200))
-        .await
-        .expect("conversation_created on node B within 200 ms");
+    // Pushed to node B as it happens (how fast is bench/'s to measure).
+    let f = on_b.recv().await;
     assert_eq!(f["sub_type"], "conversation_created");
     assert_eq!(f["payload"], opened);
     assert_eq!(
@@ -39,8 +37,14 @@ async fn an_agent_on_another_node_sees_the_queue_change_at_once() {
         f["payload"],
         json!({ "conversation_id": cid, "support_id": colleague.id, "previous_support_id": null })
     );
-    // Each event once on node B, not once per channel.
-    on_b.expect_silence(Duration::from_millis(300)).await;
+    // Each event once on node B, not once per channel: node A's next
+    // event reaches B after every copy of the earlier ones (one publisher
+    // connection, one subscriber connection, in order), and it is the next
+    // frame there.
+    let later = a.open_conversation(&customer).await;
+    let f = on_b.recv().await;
+    assert_eq!(f["sub_type"], "conversation_created", "{f}");
+    assert_eq!(f["payload"]["id"], later["id"]);
 }
 
 #[tokio::test]
@@ -84,6 +88,8 @@ async fn transfer_while_sending(redis_url: &str, sender_on_b: bool) {
         for i in 0..TEXTS {
             sender.send(text(&c, &format!("t{i}"))).await;
             if i % 20 == 0 {
+                // The pace of the sending (so that the transfer falls in
+                // the middle of it), not a wait for anything.
                 tokio::time::sleep(Duration::from_millis(5)).await;
             }
         }
@@ -141,7 +147,15 @@ async fn transfer_while_sending(redis_url: &str, sender_on_b: bool) {
         (switch + 1..=TEXTS as i64).collect::<Vec<_>>(),
         "agent 2: every text after it, none lost"
     );
-    a1.expect_silence(Duration::from_millis(300)).await;
+    // Nothing more for agent 1: a conversation opened now through the
+    // senders' node reaches every agent after everything that node
+    // published before (locally, or through Redis in order), and it is
+    // agent 1's next frame.
+    let sender_node = if sender_on_b { &b } else { &a };
+    let later = sender_node.open_conversation(&a.user("guest")).await;
+    let f = a1.recv().await;
+    assert_eq!(f["sub_type"], "conversation_created", "{f}");
+    assert_eq!(f["payload"]["id"], later["id"]);
     // The customer saw every text once, in order.
     let mut all = Vec::new();
     while all.len() < TEXTS {
@@ -201,5 +215,21 @@ async fn presence_is_one_event_per_change_across_nodes() {
         next_about(&mut watcher, &agent.id).await["payload"]["status"],
         "offline"
     );
-    watcher.expect_silence(Duration::from_millis(500)).await;
+    // Nothing else about the agent, from either node: an arrival on each
+    // goes through that node's presence task after the agent's departures
+    // there, and the two announcements are the watcher's next frames.
+    let (on_a_marker, on_b_marker) = (a.user("support"), b.user("support"));
+    let _marker_a = a.connect("/chats/supports", &on_a_marker.token).await;
+    let _marker_b = b.connect("/chats/supports", &on_b_marker.token).await;
+    let mut arrived = Vec::new();
+    for _ in 0..2 {
+        let f = watcher.recv().await;
+        assert_eq!(f["sub_type"], "presence", "{f}");
+        assert_eq!(f["payload"]["status"], "online", "{f}");
+        arrived.push(f["payload"]["user_id"].as_str().unwrap().to_owned());
+    }
+    arrived.sort();
+    let mut markers = vec![on_a_marker.id, on_b_marker.id];
+    markers.sort();
+    assert_eq!(arrived, markers, "only the two arrivals");
 }

@@ -18,6 +18,28 @@ use tokio_util::sync::CancellationToken;
 pub const SECRET: &str = "test-secret-test-secret-test-secret-0123";
 pub const RECV_TIMEOUT: Duration = Duration::from_secs(5);
 
+/// How long a polled condition ([`wait_until`]) may take before the test
+/// fails: a hang guard, not a duration under test.
+pub const WAIT_LIMIT: Duration = Duration::from_secs(20);
+
+/// Between two looks at a polled condition.
+const POLL_EVERY: Duration = Duration::from_millis(20);
+
+/// Polls `condition` (a server-side state: an HTTP listing, a table, a
+/// metric) until it holds; panics naming `what` past [`WAIT_LIMIT`]. The
+/// state is the signal: the loop ends when it holds, not when a clock says.
+pub async fn wait_until(what: &str, mut condition: impl AsyncFnMut() -> bool) {
+    let deadline = tokio::time::Instant::now() + WAIT_LIMIT;
+    while !condition().await {
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "not within {WAIT_LIMIT:?}: {what}"
+        );
+        // The pause between two looks, not a wait for something to happen.
+        tokio::time::sleep(POLL_EVERY).await;
+    }
+}
+
 pub struct TestApp {
     pub addr: SocketAddr,
     pub http: reqwest::Client,
@@ -135,6 +157,30 @@ impl TestApp {
 
     pub fn user(&self, role: &str) -> User {
         user_with_sub(role, &ulid::Ulid::generate().to_string())
+    }
+
+    /// One series of `GET /metrics` as exported (`name{label="value"}`),
+    /// 0 while it is not exported yet. The recorder is the test process's,
+    /// shared by every server in it: a test may only count on a counter
+    /// having grown by at least what it caused.
+    pub async fn metric(&self, series: &str) -> f64 {
+        let body = self
+            .http
+            .get(self.url("/metrics"))
+            .send()
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap();
+        body.lines()
+            .find_map(|l| {
+                l.strip_prefix(series)?
+                    .strip_prefix(' ')?
+                    .parse::<f64>()
+                    .ok()
+            })
+            .unwrap_or(0.0)
     }
 
     /// `GET /healthz`'s status.
@@ -346,10 +392,70 @@ impl Ws {
             .expect("a frame within 5 s")
     }
 
-    /// Asserts that no text frame arrives for `d`.
-    pub async fn expect_silence(&mut self, d: Duration) {
-        if let Some(v) = self.recv_within(d).await {
-            panic!("expected no frame, got {v}");
+    /// Every frame the server sends this connection up to its answer to a
+    /// barrier: a frame it refuses on the spot (an unknown type), tagged so
+    /// that its refusal is recognised. The connection's reader acts on the
+    /// frames it read before the barrier first (a text's store excepted: it
+    /// may still be running), and the refusal goes through the same outbound
+    /// queue as everything else for this connection. So on one node the
+    /// frames returned are all that was queued for this connection by then:
+    /// what an HTTP call that has been answered published, what another
+    /// connection's frame whose answer or echo has been seen published, and
+    /// this connection's own refusals. Takes a token of the connection's
+    /// frame bucket (a rate-limited barrier is never answered).
+    pub async fn until_barrier(&mut self) -> Vec<Value> {
+        let tag = format!("barrier-{}", ulid::Ulid::generate());
+        self.send(json!({ "type": "barrier", "conversation_id": tag }))
+            .await;
+        let mut before = Vec::new();
+        loop {
+            let f = self.recv().await;
+            if f["sub_type"] == "error" && f["payload"]["conversation_id"] == tag.as_str() {
+                assert_eq!(f["payload"]["code"], "invalid_message", "{f}");
+                return before;
+            }
+            before.push(f);
+        }
+    }
+
+    /// Asserts that nothing was queued for this connection: the answer to a
+    /// barrier ([`Ws::until_barrier`]) is its next frame. Not a wait for
+    /// time to pass: whatever the server had sent would come first.
+    pub async fn expect_nothing_queued(&mut self) {
+        let before = self.until_barrier().await;
+        assert!(before.is_empty(), "expected no frame, got {before:?}");
+    }
+
+    /// Sends a WebSocket ping and returns the text frames that arrived
+    /// before its pong. The server's reader answers a ping once it has read
+    /// every frame sent before it and acted on all but texts (typing signals
+    /// published, refusals queued; a text's store may still be running),
+    /// and a ping passes the rate limits, which a barrier does not. The pong
+    /// does not go through the outbound queue: frames queued before it may
+    /// still come after it.
+    pub async fn ping(&mut self) -> Vec<Value> {
+        let tag = ulid::Ulid::generate().to_string();
+        self.inner
+            .send(Message::Ping(tag.clone().into_bytes().into()))
+            .await
+            .expect("send");
+        let deadline = tokio::time::Instant::now() + RECV_TIMEOUT;
+        let mut before = Vec::new();
+        loop {
+            let next = tokio::time::timeout_at(deadline, self.inner.next())
+                .await
+                .expect("a pong within 5 s");
+            match next {
+                Some(Ok(Message::Pong(p))) if p == tag.as_bytes() => return before,
+                Some(Ok(Message::Text(t))) => {
+                    let v: Value = serde_json::from_str(&t).expect("server sends JSON");
+                    if self.presence || v["sub_type"] != "presence" {
+                        before.push(v);
+                    }
+                }
+                Some(Ok(Message::Ping(_) | Message::Pong(_))) => {}
+                other => panic!("expected a pong, got {other:?}"),
+            }
         }
     }
 

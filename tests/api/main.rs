@@ -21,3 +21,4 @@ mod support_desk;
 mod timeouts;
 mod tls;
 mod webhooks;
+mod wire_vocabulary;

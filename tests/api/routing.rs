@@ -2,7 +2,6 @@
 //! across two nodes (PostgreSQL + Redis, when `QC_TEST_REDIS_URL` is set).
 
 use std::collections::{HashMap, HashSet};
-use std::time::Duration;
 
 use serde_json::{Value, json};
 
@@ -34,7 +33,7 @@ async fn put_status(app: &TestApp, agent: &User, status: &str) {
 /// Waits until `GET /agents` shows every one of `agents` online.
 async fn until_online(app: &TestApp, asker: &User, agents: &[User]) {
     let want: HashSet<&str> = agents.iter().map(|a| a.id.as_str()).collect();
-    for _ in 0..500 {
+    wait_until("the agents come online", async || {
         let list: Value = app.get("/agents", &asker.token).await.json().await.unwrap();
         let online: HashSet<&str> = list["items"]
             .as_array()
@@ -43,12 +42,9 @@ async fn until_online(app: &TestApp, asker: &User, agents: &[User]) {
             .filter(|a| a["status"] == "online")
             .map(|a| a["id"].as_str().unwrap())
             .collect();
-        if want.is_subset(&online) {
-            return;
-        }
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
-    panic!("the agents did not come online");
+        want.is_subset(&online)
+    })
+    .await;
 }
 
 async fn queue(app: &TestApp, agent: &User) -> Vec<Value> {
@@ -145,9 +141,35 @@ fn assigned_by_conversation(frames: &[Value]) -> HashMap<String, Vec<String>> {
     out
 }
 
-async fn drain(ws: &mut Ws, quiet: Duration) -> Vec<Value> {
+/// Opens a conversation through each node (fresh customers): markers in
+/// what each node publishes. Opening decides at once (the 201 shows the
+/// assignment); no place is free, so they wait, behind every other one.
+async fn markers(nodes: [&TestApp; 2]) -> Vec<String> {
+    let mut ids = Vec::new();
+    for node in nodes {
+        let c = node.open_conversation(&node.user("client")).await;
+        assert_eq!(c["support_id"], Value::Null, "no place is free: {c}");
+        ids.push(c["id"].as_str().unwrap().to_owned());
+    }
+    ids
+}
+
+/// Everything `ws` receives until it has had the `conversation_created` of
+/// every one of `markers`. Each node's events reach a connection in the
+/// order that node published them (its own at once, the other's through
+/// one Redis publisher and subscriber), so whatever either node published
+/// before its marker is in the frames returned.
+async fn until_markers(ws: &mut Ws, markers: &[String]) -> Vec<Value> {
+    let mut pending: HashSet<&str> = markers.iter().map(String::as_str).collect();
     let mut frames = Vec::new();
-    while let Some(f) = ws.recv_within(quiet).await {
+    while !pending.is_empty() {
+        let f = ws.recv().await;
+        if f["sub_type"] == "conversation_created"
+            && let Some(id) = f["payload"]["id"].as_str()
+            && pending.remove(id)
+        {
+            continue;
+        }
         frames.push(f);
     }
     frames
@@ -210,7 +232,7 @@ async fn two_hundred_conversations_ten_agents_on_two_nodes() {
     let assigned: HashSet<String> = held.values().flatten().cloned().collect();
     assert_eq!(assigned.len(), 50, "no conversation held by two agents");
 
-    // Closing 7 assigns exactly the 7 oldest waiting, each within 2 s.
+    // Closing 7 assigns exactly the 7 oldest waiting.
     let owner: HashMap<String, &User> = opened
         .iter()
         .zip(&customers)
@@ -223,28 +245,25 @@ async fn two_hundred_conversations_ten_agents_on_two_nodes() {
         .cloned()
         .collect();
     // Every agent connection heard of each of the 50 assignments, once.
+    let marks = markers(nodes).await;
     for socket in &mut sockets {
-        let frames = drain(socket, Duration::from_millis(300)).await;
+        let frames = until_markers(socket, &marks).await;
         let assigned = assigned_by_conversation(&frames);
         assert_eq!(assigned.len(), 50, "every assignment reached every agent");
         for (cid, to) in assigned {
             assert_eq!(to.len(), 1, "{cid} assigned {to:?}");
         }
     }
-    // One close at a time: each assigns the oldest waiting, within 2 s.
+    // One close at a time: each assigns the oldest waiting (how soon is
+    // for bench/; within the hang guard of a receive here).
     for (i, cid) in closing.iter().enumerate() {
-        let closed_at = tokio::time::Instant::now();
         assert_eq!(nodes[i % 2].close(owner[cid], cid).await.status(), 200);
         let taken = loop {
-            let f = sockets[0]
-                .recv_within(Duration::from_secs(2))
-                .await
-                .expect("an assignment within 2 s of a close");
+            let f = sockets[0].recv().await;
             if f["sub_type"] == "conversation_assigned" && !f["payload"]["support_id"].is_null() {
                 break f;
             }
         };
-        assert!(closed_at.elapsed() < Duration::from_secs(2));
         assert_eq!(
             taken["payload"]["conversation_id"], waiting[i]["id"],
             "close {i} gave the place to the oldest waiting"
@@ -260,21 +279,30 @@ async fn two_hundred_conversations_ten_agents_on_two_nodes() {
     put_status(nodes[3 % 2], away, "away").await;
     let freed = open_of(&a, away).await[0].clone();
     assert_eq!(a.close(owner[&freed], &freed).await.status(), 200);
+    // Decisions after the close: opening a marker through each node decides
+    // at once. Nobody qualifies while the only free place is an away
+    // agent's: the markers wait (asserted), the place stays free, and no
+    // assignment was announced before them.
+    let marks = markers(nodes).await;
+    assert_eq!(
+        open_of(&a, away).await.len(),
+        4,
+        "the away agent took nothing"
+    );
     let next_oldest = queue(&a, &agents[0]).await[0]["id"]
         .as_str()
         .unwrap()
         .to_owned();
-    let quiet = drain(&mut sockets[0], Duration::from_millis(1500)).await;
+    let quiet = until_markers(&mut sockets[0], &marks).await;
     assert!(
         assigned_by_conversation(&quiet).is_empty(),
         "nobody qualifies while the only free place is an away agent's: {quiet:?}"
     );
+    // Back online, they take the oldest waiting (the kick's promptness is
+    // for bench/; within the hang guard of a receive here).
     put_status(nodes[3 % 2], away, "online").await;
     let taken = loop {
-        let f = sockets[0]
-            .recv_within(Duration::from_secs(1))
-            .await
-            .expect("taken at once when back online");
+        let f = sockets[0].recv().await;
         if f["sub_type"] == "conversation_assigned" && !f["payload"]["support_id"].is_null() {
             break f;
         }
@@ -283,8 +311,9 @@ async fn two_hundred_conversations_ten_agents_on_two_nodes() {
     assert_eq!(taken["payload"]["support_id"], away.id.as_str());
 
     // Every agent connection saw each assignment once: none twice.
+    let marks = markers(nodes).await;
     for socket in &mut sockets {
-        let frames = drain(socket, Duration::from_millis(300)).await;
+        let frames = until_markers(socket, &marks).await;
         for (cid, to) in assigned_by_conversation(&frames) {
             assert_eq!(to.len(), 1, "{cid} assigned {to:?}");
         }

@@ -38,11 +38,10 @@ async fn transfer(app: &TestApp, who: &User, cid: &str, to: &str) {
 /// Waits until every delivery was recorded (the outbox is empty): each is
 /// removed just after its 2xx.
 async fn outbox_drained(db_url: &str) {
-    let deadline = Instant::now() + Duration::from_secs(10);
-    while outbox_rows(db_url).await > 0 {
-        assert!(Instant::now() < deadline, "deliveries recorded within 10 s");
-        tokio::task::yield_now().await;
-    }
+    wait_until("every delivery is recorded", async || {
+        outbox_rows(db_url).await == 0
+    })
+    .await;
 }
 
 /// Rows left in the outbox (undelivered or dead).
@@ -269,8 +268,8 @@ async fn a_receiver_down_for_30_s_gets_everything_afterwards_in_order() {
     let mut hooks = Receiver::down_with(Arc::new(|_| Reply::Status(200)));
     let app = spawn_with(hooked(hooks.url())).await;
     let expected = busy_conversations(&app, 10).await;
-    // The outage itself: nothing is listening for 30 s (no signal to wait
-    // for; the point is the time passing while retries fail).
+    // The outage itself: nothing is listening for 30 s. No signal exists:
+    // the point is the time passing while retries fail.
     tokio::time::sleep(Duration::from_secs(30)).await;
     assert_eq!(outbox_rows(&app.db_url).await, 30, "all kept while down");
     let back = Instant::now();
@@ -369,8 +368,8 @@ async fn two_nodes_on_postgres_deliver_1000_events_each_exactly_once() {
     assert_eq!(got.len(), 1000);
 }
 
-/// Round trips of `n` texts from a customer to their agent, one at a time:
-/// (p50, p99).
+/// Round trips of `n` texts from a customer to their agent, one at a time,
+/// each within a receive's hang guard: (p50, p99), printed, not asserted.
 async fn chat_latency(app: &TestApp, n: usize) -> (Duration, Duration) {
     let mut p = app.chat_pair().await;
     let mut samples = Vec::with_capacity(n);
@@ -388,16 +387,10 @@ async fn chat_latency(app: &TestApp, n: usize) -> (Duration, Duration) {
 
 #[tokio::test]
 async fn a_receiver_that_never_answers_leaves_chat_latency_alone() {
-    // Timed: not beside the two-node tests (they would skew this, and
-    // this them).
+    // Heavy: not beside the two-node tests (they would slow each other).
     let _turn = two_node_turn().await;
     let mut hooks = Receiver::start_with(Arc::new(|_| Reply::Hang)).await;
     let hanging = spawn_on_sqlite(hooked(hooks.url())).await;
-    let plain = spawn_on_sqlite(|s| {
-        s.ws_rate_per_sec = 0;
-        s.user_rate_per_sec = 0;
-    })
-    .await;
     // 100 conversations' events hang in the receiver: each is a request
     // the node sent and that is never answered.
     for _ in 0..100 {
@@ -411,24 +404,16 @@ async fn a_receiver_that_never_answers_leaves_chat_latency_alone() {
             .expect("the node sends while the receiver hangs");
         hung += 1;
     }
-    let (base_p50, base_p99) = chat_latency(&plain, 300).await;
+    // 300 texts go back and forth while every webhook request hangs: a
+    // chat path that waited on a webhook would wait for the receiver (the
+    // 10 s timeout), past a receive's hang guard. How fast they go is
+    // bench/'s to measure; printed here.
     let (hang_p50, hang_p99) = chat_latency(&hanging, 300).await;
-    eprintln!(
-        "chat round trip p50/p99: no webhooks {base_p50:?}/{base_p99:?}, \
-         100 webhook requests hanging {hang_p50:?}/{hang_p99:?}"
-    );
-    // Generous: the suite shares two cores; a chat path that waited on a
-    // webhook would take seconds (the 10 s timeout), not milliseconds.
-    assert!(
-        hang_p99 < base_p99 * 3 + Duration::from_millis(50),
-        "p99 {hang_p99:?} with a hanging receiver against {base_p99:?} without webhooks"
-    );
-    assert!(
-        hang_p50 < base_p50 * 3 + Duration::from_millis(10),
-        "p50 {hang_p50:?} against {base_p50:?}"
-    );
-    // Still hanging, still waiting: the texts' events are queued behind.
-    assert!(outbox_rows(&hanging.db_url).await >= 100);
+    eprintln!("chat round trip p50/p99, 100 webhook requests hanging: {hang_p50:?}/{hang_p99:?}");
+    // Still hanging, still waiting: the texts' events are queued behind
+    // (the 100 conversations', the pair's conversation's, its 300 texts').
+    let queued = outbox_rows(&hanging.db_url).await;
+    assert!(queued >= 400, "{queued} events in the outbox");
 }
 
 /// A documented receiver (docs/examples/webhooks/) running as a process:

@@ -1,6 +1,6 @@
 import { Api, type Fetcher } from './api.js';
 import { type Clock } from './clock.js';
-import { type Assignment, type Conversation, type Message, type Presence } from './protocol.js';
+import { type Assignment, type Conversation, type ErrorCode, type Message, type Presence } from './protocol.js';
 import { Timeline } from './timeline.js';
 export type { Fetcher } from './api.js';
 export type Status = 'connecting' | 'open' | 'reconnecting' | 'closed';
@@ -22,7 +22,7 @@ export interface ChatEvents {
     closed: (conversationId: string, closedBy: string) => void;
     read: (conversationId: string, readerId: string, upTo: string) => void;
     /** A frame of ours was refused (see docs/protocol.md for codes). */
-    error: (code: string, message: string, conversationId?: string) => void;
+    error: (code: ErrorCode, message: string, conversationId?: string) => void;
     status: (status: Status) => void;
 }
 /** The minimal WebSocket surface the client uses (the browser's fits). */

@@ -5,9 +5,10 @@
 // texts and notes with their `client_msg_id` so a retry is never stored twice.
 import { Api } from './api.js';
 import { systemClock } from './clock.js';
-import { CloseCode, SUBPROTOCOL, } from './protocol.js';
+import { SUBPROTOCOL, } from './protocol.js';
 import { Timeline } from './timeline.js';
 import { TypingDisplay, TypingSender } from './typing.js';
+import { CLOSE_CODES } from './wire.js';
 const OPEN = 1;
 export class ChatClient {
     options;
@@ -79,7 +80,7 @@ export class ChatClient {
         if (this.reconnectTimer !== null)
             this.clock.clearTimeout(this.reconnectTimer);
         this.reconnectTimer = null;
-        this.socket?.close(CloseCode.Normal, 'bye');
+        this.socket?.close(CLOSE_CODES.normal, 'bye');
         this.socket = null;
         for (const s of this.typingSenders.values())
             s.reset();

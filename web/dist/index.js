@@ -3,6 +3,7 @@ export { Api, ApiError } from './api.js';
 export { ChatClient } from './client.js';
 export { systemClock } from './clock.js';
 export { Desk } from './desk.js';
-export { CloseCode, SUBPROTOCOL } from './protocol.js';
+export { SUBPROTOCOL } from './protocol.js';
 export { Timeline } from './timeline.js';
 export { TypingDisplay, TypingSender } from './typing.js';
+export { CLIENT_SUB_TYPES, CLOSE_CODES, ERROR_CODES, MESSAGE_TYPES, SERVER_SUB_TYPES, SYSTEM_TYPE } from './wire.js';

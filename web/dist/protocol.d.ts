@@ -1,5 +1,5 @@
-/** `note`: an internal note, visible to agents only (never sent to a customer). */
-export type MessageType = 'text' | 'note';
+import type { ClientSubType, ErrorCode, MessageType, ServerSubType, SYSTEM_TYPE } from './wire.js';
+export type { ClientSubType, CloseCode, CloseCodeName, ErrorCode, MessageType, ServerSubType } from './wire.js';
 /** The stored message, as in a `text` or `note` frame's payload and in history. */
 export interface Message {
     id: string;
@@ -52,60 +52,63 @@ export interface Page<T> {
     items: T[];
     next_cursor: string | null;
 }
-type System<S extends string, P> = {
-    type: 'system';
+type System<S extends ServerSubType, P> = {
+    type: typeof SYSTEM_TYPE;
     sub_type: S;
     timestamp: string;
     payload: P;
 };
-/** Every frame the server sends. */
+/** The payload of each `system` frame the server sends, by `sub_type`: one
+ * entry per generated sub-type (a sub-type missing here does not compile). */
+interface SystemPayloads {
+    typing_started: {
+        conversation_id: string;
+        sender_id: string;
+    };
+    typing_stopped: {
+        conversation_id: string;
+        sender_id: string;
+    };
+    conversation_created: Conversation;
+    conversation_assigned: Assignment;
+    conversation_closed: {
+        conversation_id: string;
+        closed_by: string;
+    };
+    presence: Presence;
+    messages_read: {
+        conversation_id: string;
+        reader_id: string;
+        up_to: string;
+    };
+    error: {
+        code: ErrorCode;
+        message: string;
+        conversation_id?: string;
+    };
+}
+/** Every frame the server sends: a `text` or `note` (`note` to agents only),
+ * or a `system` frame. */
 export type ServerFrame = {
-    type: 'text';
-    sub_type: '';
-    timestamp: string;
-    payload: Message;
-} | {
-    type: 'note';
-    sub_type: '';
-    timestamp: string;
-    payload: Message;
-} | System<'typing_started' | 'typing_stopped', {
-    conversation_id: string;
-    sender_id: string;
-}> | System<'conversation_created', Conversation> | System<'conversation_assigned', Assignment> | System<'conversation_closed', {
-    conversation_id: string;
-    closed_by: string;
-}> | System<'presence', Presence> | System<'messages_read', {
-    conversation_id: string;
-    reader_id: string;
-    up_to: string;
-}> | System<'error', {
-    code: ErrorCode;
-    message: string;
-    conversation_id?: string;
-}>;
+    [T in MessageType]: {
+        type: T;
+        sub_type: '';
+        timestamp: string;
+        payload: Message;
+    };
+}[MessageType] | {
+    [S in ServerSubType]: System<S, SystemPayloads[S]>;
+}[ServerSubType];
 /** Every frame a client sends (`note` from agents only). */
 export type ClientFrame = {
-    type: 'text' | 'note';
+    type: MessageType;
     conversation_id: string;
     content: string;
     client_msg_id: string;
 } | {
-    type: 'system';
-    sub_type: 'typing_started' | 'typing_stopped';
+    type: typeof SYSTEM_TYPE;
+    sub_type: ClientSubType;
     conversation_id: string;
 };
-export type ErrorCode = 'invalid_json' | 'invalid_message' | 'invalid_content' | 'conversation_not_found' | 'conversation_closed' | 'unavailable' | 'rate_limited';
 /** The subprotocol offered beside `bearer.<jwt>`. */
 export declare const SUBPROTOCOL = "quickconnect.v1";
-/** Close codes (docs/protocol.md). */
-export declare const CloseCode: {
-    readonly Normal: 1000;
-    readonly GoingAway: 1001;
-    readonly Unsupported: 1003;
-    readonly Policy: 1008;
-    readonly TooBig: 1009;
-    readonly TokenExpired: 4001;
-    readonly SlowConsumer: 4002;
-};
-export {};

@@ -1,4 +1,5 @@
 import type { Clock } from './clock.js';
+import type { ClientSubType } from './wire.js';
 /** §5.1: `typing_started` at most once per 5 s while keys are pressed,
  * `typing_stopped` after 1 s without a key, and a reset after a stop. */
 export declare class TypingSender {
@@ -8,7 +9,7 @@ export declare class TypingSender {
     static readonly IDLE_MS = 1000;
     private lastStartedAt;
     private idleTimer;
-    constructor(clock: Clock, send: (subType: 'typing_started' | 'typing_stopped') => void);
+    constructor(clock: Clock, send: (subType: ClientSubType) => void);
     /** Call on every key press in the input. */
     keyPressed(): void;
     /** The user sent the message: the server stops the indicator on our

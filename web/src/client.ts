@@ -9,8 +9,8 @@ import { type Clock, type TimerId, systemClock } from './clock.js';
 import {
   type Assignment,
   type ClientFrame,
-  CloseCode,
   type Conversation,
+  type ErrorCode,
   type Message,
   type Presence,
   type ServerFrame,
@@ -18,6 +18,7 @@ import {
 } from './protocol.js';
 import { Timeline } from './timeline.js';
 import { TypingDisplay, TypingSender } from './typing.js';
+import { CLOSE_CODES } from './wire.js';
 
 export type { Fetcher } from './api.js';
 
@@ -41,7 +42,7 @@ export interface ChatEvents {
   closed: (conversationId: string, closedBy: string) => void;
   read: (conversationId: string, readerId: string, upTo: string) => void;
   /** A frame of ours was refused (see docs/protocol.md for codes). */
-  error: (code: string, message: string, conversationId?: string) => void;
+  error: (code: ErrorCode, message: string, conversationId?: string) => void;
   status: (status: Status) => void;
 }
 
@@ -158,7 +159,7 @@ export class ChatClient {
     this.stopped = true;
     if (this.reconnectTimer !== null) this.clock.clearTimeout(this.reconnectTimer);
     this.reconnectTimer = null;
-    this.socket?.close(CloseCode.Normal, 'bye');
+    this.socket?.close(CLOSE_CODES.normal, 'bye');
     this.socket = null;
     for (const s of this.typingSenders.values()) s.reset();
     this.setStatus('closed');

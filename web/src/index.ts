@@ -7,7 +7,7 @@ export { systemClock } from './clock.js';
 export type { Clock, TimerId } from './clock.js';
 export { Desk } from './desk.js';
 export type { DeskEffect, DeskEvent, DeskSnapshot } from './desk.js';
-export { CloseCode, SUBPROTOCOL } from './protocol.js';
+export { SUBPROTOCOL } from './protocol.js';
 export type {
   Agent,
   Assignment,
@@ -24,3 +24,5 @@ export type {
 } from './protocol.js';
 export { Timeline } from './timeline.js';
 export { TypingDisplay, TypingSender } from './typing.js';
+export { CLIENT_SUB_TYPES, CLOSE_CODES, ERROR_CODES, MESSAGE_TYPES, SERVER_SUB_TYPES, SYSTEM_TYPE } from './wire.js';
+export type { ClientSubType, CloseCode, CloseCodeName, ServerSubType } from './wire.js';

@@ -1,8 +1,11 @@
 // Wire types of the Quick Connect Chat WebSocket protocol and HTTP API
-// (docs/protocol.md, docs/http-api.md).
+// (docs/protocol.md, docs/http-api.md). The vocabulary (error codes, close
+// codes, frame types) is generated from the server into ./wire.ts; the
+// shapes built on it are here.
 
-/** `note`: an internal note, visible to agents only (never sent to a customer). */
-export type MessageType = 'text' | 'note';
+import type { ClientSubType, ErrorCode, MessageType, ServerSubType, SYSTEM_TYPE } from './wire.js';
+
+export type { ClientSubType, CloseCode, CloseCodeName, ErrorCode, MessageType, ServerSubType } from './wire.js';
 
 /** The stored message, as in a `text` or `note` frame's payload and in history. */
 export interface Message {
@@ -63,44 +66,31 @@ export interface Page<T> {
   next_cursor: string | null;
 }
 
-type System<S extends string, P> = { type: 'system'; sub_type: S; timestamp: string; payload: P };
+type System<S extends ServerSubType, P> = { type: typeof SYSTEM_TYPE; sub_type: S; timestamp: string; payload: P };
 
-/** Every frame the server sends. */
+/** The payload of each `system` frame the server sends, by `sub_type`: one
+ * entry per generated sub-type (a sub-type missing here does not compile). */
+interface SystemPayloads {
+  typing_started: { conversation_id: string; sender_id: string };
+  typing_stopped: { conversation_id: string; sender_id: string };
+  conversation_created: Conversation;
+  conversation_assigned: Assignment;
+  conversation_closed: { conversation_id: string; closed_by: string };
+  presence: Presence;
+  messages_read: { conversation_id: string; reader_id: string; up_to: string };
+  error: { code: ErrorCode; message: string; conversation_id?: string };
+}
+
+/** Every frame the server sends: a `text` or `note` (`note` to agents only),
+ * or a `system` frame. */
 export type ServerFrame =
-  | { type: 'text'; sub_type: ''; timestamp: string; payload: Message }
-  | { type: 'note'; sub_type: ''; timestamp: string; payload: Message }
-  | System<'typing_started' | 'typing_stopped', { conversation_id: string; sender_id: string }>
-  | System<'conversation_created', Conversation>
-  | System<'conversation_assigned', Assignment>
-  | System<'conversation_closed', { conversation_id: string; closed_by: string }>
-  | System<'presence', Presence>
-  | System<'messages_read', { conversation_id: string; reader_id: string; up_to: string }>
-  | System<'error', { code: ErrorCode; message: string; conversation_id?: string }>;
+  | { [T in MessageType]: { type: T; sub_type: ''; timestamp: string; payload: Message } }[MessageType]
+  | { [S in ServerSubType]: System<S, SystemPayloads[S]> }[ServerSubType];
 
 /** Every frame a client sends (`note` from agents only). */
 export type ClientFrame =
-  | { type: 'text' | 'note'; conversation_id: string; content: string; client_msg_id: string }
-  | { type: 'system'; sub_type: 'typing_started' | 'typing_stopped'; conversation_id: string };
-
-export type ErrorCode =
-  | 'invalid_json'
-  | 'invalid_message'
-  | 'invalid_content'
-  | 'conversation_not_found'
-  | 'conversation_closed'
-  | 'unavailable'
-  | 'rate_limited';
+  | { type: MessageType; conversation_id: string; content: string; client_msg_id: string }
+  | { type: typeof SYSTEM_TYPE; sub_type: ClientSubType; conversation_id: string };
 
 /** The subprotocol offered beside `bearer.<jwt>`. */
 export const SUBPROTOCOL = 'quickconnect.v1';
-
-/** Close codes (docs/protocol.md). */
-export const CloseCode = {
-  Normal: 1000,
-  GoingAway: 1001,
-  Unsupported: 1003,
-  Policy: 1008,
-  TooBig: 1009,
-  TokenExpired: 4001,
-  SlowConsumer: 4002,
-} as const;

@@ -1,6 +1,7 @@
 // The seed document's §5 typing rules, one class per side.
 
 import type { Clock, TimerId } from './clock.js';
+import type { ClientSubType } from './wire.js';
 
 /** §5.1: `typing_started` at most once per 5 s while keys are pressed,
  * `typing_stopped` after 1 s without a key, and a reset after a stop. */
@@ -13,7 +14,7 @@ export class TypingSender {
 
   constructor(
     private readonly clock: Clock,
-    private readonly send: (subType: 'typing_started' | 'typing_stopped') => void,
+    private readonly send: (subType: ClientSubType) => void,
   ) {}
 
   /** Call on every key press in the input. */

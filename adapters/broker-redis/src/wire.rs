@@ -23,11 +23,11 @@ const VERSION: u8 = 4;
 /// (agent). Channel names and recipients use it, so a customer and an
 /// agent sharing a `sub` never share a channel.
 pub fn user_key(user: &User) -> String {
-    let side = match user.side {
+    let side = match user.side() {
         Side::Customer => 'c',
         Side::Agent => 'a',
     };
-    format!("{side}:{}", user.id.as_str())
+    format!("{side}:{}", user.id().as_str())
 }
 
 /// The inverse of [`user_key`]; `None` for anything else.
@@ -127,16 +127,16 @@ fn user(s: String) -> anyhow::Result<UserId> {
 pub fn encode(envelope: &Envelope) -> String {
     let event = match &envelope.event {
         ChatEvent::MessageStored { message: m, at } => WireEvent::MessageStored {
-            id: m.id.to_string(),
-            conversation_id: m.conversation_id.to_string(),
-            seq: m.seq,
-            sender_id: m.sender_id.to_string(),
-            sender_side: m.sender_side.as_str().to_owned(),
-            message_type: m.kind.as_str().to_owned(),
-            content: m.content.clone(),
-            client_msg_id: m.client_msg_id.as_ref().map(|c| c.as_str().to_owned()),
-            created_at: millis(m.created_at),
-            read_at: m.read_at.map(millis),
+            id: m.id().to_string(),
+            conversation_id: m.conversation_id().to_string(),
+            seq: m.seq(),
+            sender_id: m.sender_id().to_string(),
+            sender_side: m.sender_side().as_str().to_owned(),
+            message_type: m.kind().as_str().to_owned(),
+            content: m.content().to_owned(),
+            client_msg_id: m.client_msg_id().map(|c| c.as_str().to_owned()),
+            created_at: millis(m.created_at()),
+            read_at: m.read_at().map(millis),
             at: millis(*at),
         },
         ChatEvent::Typing {
@@ -174,13 +174,13 @@ pub fn encode(envelope: &Envelope) -> String {
             conversation: c,
             at,
         } => WireEvent::Created {
-            id: c.id.to_string(),
-            client_id: c.client_id.to_string(),
-            support_id: c.support_id.as_ref().map(ToString::to_string),
-            status: c.status.as_str().to_owned(),
-            subject: c.subject.clone(),
-            created_at: millis(c.created_at),
-            closed_at: c.closed_at.map(millis),
+            id: c.id().to_string(),
+            client_id: c.client_id().to_string(),
+            support_id: c.support_id().map(ToString::to_string),
+            status: c.status().as_str().to_owned(),
+            subject: c.subject().map(str::to_owned),
+            created_at: millis(c.created_at()),
+            closed_at: c.closed_at().map(millis),
             at: millis(*at),
         },
         ChatEvent::Presence { user, status, at } => WireEvent::Presence {
@@ -241,20 +241,22 @@ pub fn decode(payload: &[u8]) -> anyhow::Result<Envelope> {
             read_at,
             at,
         } => ChatEvent::MessageStored {
-            message: Message {
-                id: id.parse().context("bad message id")?,
-                conversation_id: conversation_id.parse().context("bad conversation id")?,
+            message: Message::restore(
+                id.parse().context("bad message id")?,
+                conversation_id.parse().context("bad conversation id")?,
                 seq,
-                sender_id: user(sender_id)?,
-                sender_side: Side::parse(&sender_side).context("bad sender side")?,
-                kind: MessageKind::parse(&message_type).context("bad message type")?,
+                User::new(
+                    Side::parse(&sender_side).context("bad sender side")?,
+                    user(sender_id)?,
+                ),
+                MessageKind::parse(&message_type).context("bad message type")?,
                 content,
-                client_msg_id: client_msg_id
+                client_msg_id
                     .map(|c| ClientMsgId::new(c).ok_or_else(|| anyhow!("bad client_msg_id")))
                     .transpose()?,
-                created_at: time(created_at)?,
-                read_at: read_at.map(time).transpose()?,
-            },
+                time(created_at)?,
+                read_at.map(time).transpose()?,
+            ),
             at: time(at)?,
         },
         WireEvent::Typing {
@@ -302,15 +304,15 @@ pub fn decode(payload: &[u8]) -> anyhow::Result<Envelope> {
             closed_at,
             at,
         } => ChatEvent::ConversationCreated {
-            conversation: Conversation {
-                id: id.parse().context("bad conversation id")?,
-                client_id: user(client_id)?,
-                support_id: support_id.map(user).transpose()?,
-                status: ConversationStatus::parse(&status).context("bad status")?,
+            conversation: Conversation::restore(
+                id.parse().context("bad conversation id")?,
+                user(client_id)?,
+                support_id.map(user).transpose()?,
+                ConversationStatus::parse(&status).context("bad status")?,
                 subject,
-                created_at: time(created_at)?,
-                closed_at: closed_at.map(time).transpose()?,
-            },
+                time(created_at)?,
+                closed_at.map(time).transpose()?,
+            ),
             at: time(at)?,
         },
         WireEvent::Presence { user, status, at } => ChatEvent::Presence {

@@ -2,6 +2,7 @@
 //! `/openapi.json` and Swagger UI at `/docs` always match the code.
 
 mod agents;
+mod caller;
 mod conversations;
 mod dto;
 pub(crate) mod error;

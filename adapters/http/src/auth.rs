@@ -95,7 +95,7 @@ impl TokenVerifier {
         let role = Role::parse(&data.claims.role).ok_or(AuthError::Invalid)?;
         let user_id = UserId::new(data.claims.sub).map_err(|_| AuthError::Invalid)?;
         Ok(Verified {
-            identity: Identity { user_id, role },
+            identity: Identity::new(user_id, role),
             exp: data.claims.exp,
         })
     }
@@ -264,8 +264,11 @@ mod tests {
             .mint("01K9RDKY84GC0Q7F9F1NY54B5C", Role::Guest, 60)
             .unwrap();
         let got = v.verify(&t).unwrap();
-        assert_eq!(got.identity.role, Role::Guest);
-        assert_eq!(got.identity.user_id.as_str(), "01K9RDKY84GC0Q7F9F1NY54B5C");
+        assert_eq!(got.identity.role(), Role::Guest);
+        assert_eq!(
+            got.identity.user_id().as_str(),
+            "01K9RDKY84GC0Q7F9F1NY54B5C"
+        );
     }
 
     #[test]

@@ -3,8 +3,8 @@
 
 use chrono::{DateTime, SecondsFormat, Utc};
 use qc_domain::{
-    ChatEvent, ClientMsgId, ContentError, Conversation, ConversationView, Message, MessageContent,
-    MessageKind, Side, TypingKind,
+    ChatEvent, ClientMsgId, Conversation, ConversationView, Message, MessageKind, Side, TypingKind,
+    UserId,
 };
 use std::borrow::Cow;
 
@@ -88,7 +88,8 @@ pub enum Inbound {
     Text {
         kind: MessageKind,
         conversation_id: String,
-        content: MessageContent,
+        /// As sent: the message policy checks it next.
+        content: String,
         client_msg_id: Option<ClientMsgId>,
     },
     Typing {
@@ -244,17 +245,10 @@ pub fn parse_inbound_from(text: &str, side: Side) -> Result<Inbound, FrameError>
                     return Err(invalid("client_msg_id must be a string", &conversation_id));
                 }
             };
-            let content = MessageContent::new(content.into_owned()).map_err(|e| {
-                let msg = match e {
-                    ContentError::Empty => "content is empty",
-                    ContentError::TooLong => "content is longer than 4096 characters",
-                };
-                FrameError::new(ErrorCode::InvalidContent, msg, conversation_id.clone())
-            })?;
             Ok(Inbound::Text {
                 kind: message_kind,
                 conversation_id: cid,
-                content,
+                content: content.into_owned(),
                 client_msg_id,
             })
         }
@@ -312,15 +306,15 @@ pub struct MessagePayload<'a> {
 impl<'a> From<&'a Message> for MessagePayload<'a> {
     fn from(m: &'a Message) -> Self {
         Self {
-            id: m.id.to_string(),
-            conversation_id: m.conversation_id.to_string(),
-            sender_id: m.sender_id.as_str(),
-            message_type: m.kind.as_str(),
-            content: &m.content,
-            created_at: timestamp(m.created_at),
-            read_at: m.read_at.map(timestamp),
-            seq: m.seq,
-            client_msg_id: m.client_msg_id.as_ref().map(ClientMsgId::as_str),
+            id: m.id().to_string(),
+            conversation_id: m.conversation_id().to_string(),
+            sender_id: m.sender_id().as_str(),
+            message_type: m.kind().as_str(),
+            content: m.content(),
+            created_at: timestamp(m.created_at()),
+            read_at: m.read_at().map(timestamp),
+            seq: m.seq(),
+            client_msg_id: m.client_msg_id().map(ClientMsgId::as_str),
         }
     }
 }
@@ -338,7 +332,12 @@ fn to_frame<P: Serialize>(kind: &str, sub_type: &str, at: DateTime<Utc>, payload
 
 /// The frame for a stored message: type `text`, or `note` for a note.
 pub fn render_message(message: &Message, at: DateTime<Utc>) -> Frame {
-    to_frame(message.kind.as_str(), "", at, MessagePayload::from(message))
+    to_frame(
+        message.kind().as_str(),
+        "",
+        at,
+        MessagePayload::from(message),
+    )
 }
 
 /// The Conversation object of the HTTP API, as one user sees it.
@@ -358,13 +357,13 @@ pub struct ConversationPayload<'a> {
 impl<'a> ConversationPayload<'a> {
     pub fn new(c: &'a Conversation, last_message: Option<&'a Message>, unread_count: u64) -> Self {
         Self {
-            id: c.id.to_string(),
-            client_id: c.client_id.as_str(),
-            support_id: c.support_id.as_ref().map(|s| s.as_str()),
-            status: c.status.as_str(),
-            subject: c.subject.as_deref(),
-            created_at: timestamp(c.created_at),
-            closed_at: c.closed_at.map(timestamp),
+            id: c.id().to_string(),
+            client_id: c.client_id().as_str(),
+            support_id: c.support_id().map(UserId::as_str),
+            status: c.status().as_str(),
+            subject: c.subject(),
+            created_at: timestamp(c.created_at()),
+            closed_at: c.closed_at().map(timestamp),
             last_message: last_message.map(MessagePayload::from),
             unread_count,
         }
@@ -373,7 +372,11 @@ impl<'a> ConversationPayload<'a> {
 
 impl<'a> From<&'a ConversationView> for ConversationPayload<'a> {
     fn from(v: &'a ConversationView) -> Self {
-        Self::new(&v.conversation, v.last_message.as_ref(), v.unread_count)
+        Self::new(
+            v.conversation(),
+            v.last_message().as_ref().cloned(),
+            v.unread_count(),
+        )
     }
 }
 
@@ -420,8 +423,8 @@ pub fn render_event(event: &ChatEvent) -> Frame {
             "presence",
             *at,
             json!({
-                "user_id": user.id.as_str(),
-                "side": user.side.as_str(),
+                "user_id": user.id().as_str(),
+                "side": user.side().as_str(),
                 "status": status.as_str(),
             }),
         ),

@@ -191,8 +191,8 @@ impl Hub {
                 if self.holds(user) {
                     let frame = frame.get_or_insert_with(|| render_event(&envelope.event));
                     sequencer.offer(
-                        (message.conversation_id, user.clone()),
-                        message.seq,
+                        (message.conversation_id(), user.clone()),
+                        message.seq(),
                         Some(frame.clone()),
                     );
                 }
@@ -210,7 +210,7 @@ impl Hub {
             // the entry itself: no second lookup under the iteration's lock.
             for entry in self.by_user.iter() {
                 let (user, held) = entry.pair();
-                if user.side != Side::Agent
+                if user.side() != Side::Agent
                     || held.connections.is_empty()
                     || envelope.recipients.contains(user)
                 {

@@ -12,8 +12,11 @@ pub mod listener;
 pub mod origin;
 pub mod routes;
 pub mod telemetry;
+#[cfg(any(test, feature = "testing"))]
+pub mod testing;
 pub mod tls;
 pub mod web;
+pub mod wire_vocabulary;
 pub mod ws;
 
 pub use auth::{Authenticator, TokenVerifier};

@@ -4,8 +4,9 @@
 
 use metrics::{counter, gauge, histogram};
 
-/// The close codes the server sends (CONTRACT §3).
-pub const SERVER_CLOSE_CODES: [u16; 9] = [1000, 1001, 1002, 1003, 1007, 1008, 1009, 4001, 4002];
+/// The close codes the server sends (CONTRACT §3): the wire vocabulary's.
+pub const SERVER_CLOSE_CODES: [u16; crate::wire_vocabulary::CLOSE_CODES.len()] =
+    crate::wire_vocabulary::CLOSE_CODE_NUMBERS;
 
 /// Exports every labelled counter at 0 before its first event, so a
 /// dashboard's rate() and an alert on "> 0" see the series from the start

@@ -69,6 +69,11 @@ const FILES: &[(&str, &str, &str)] = &[
         JS,
     ),
     (
+        "/assets/quickconnect/wire.js",
+        web_file!("dist/wire.js"),
+        JS,
+    ),
+    (
         "/assets/quickconnect/pages/widget.js",
         web_file!("dist/pages/widget.js"),
         JS,

@@ -33,7 +33,7 @@ use crate::auth::{AuthError, Authenticator, SUBPROTOCOL};
 use crate::hub::Hub;
 use crate::origin::AllowedOrigins;
 
-pub use outbox::Outbox;
+pub use outbox::{Outbox, Receiver};
 pub use rate::TokenBucket;
 
 /// Largest inbound message (after reassembly), as the contract says: 64 KiB.
@@ -206,7 +206,7 @@ async fn upgrade(endpoint: Endpoint, req: &Request, ctx: Arc<WsContext>) -> Resp
             );
         }
     };
-    if !endpoint.admits(verified.identity.role) {
+    if !endpoint.admits(verified.identity.role()) {
         return refuse(
             StatusCode::FORBIDDEN,
             "forbidden",
@@ -227,12 +227,12 @@ async fn upgrade(endpoint: Endpoint, req: &Request, ctx: Arc<WsContext>) -> Resp
             "this user holds the most connections allowed on this server",
         );
     };
-    if !verified.identity.role.is_customer() {
+    if !verified.identity.role().is_customer() {
         // Known to the desk before the upgrade completes (a transfer
         // target, the team list): once per agent and node (cached), and
         // bounded, so a database that does not answer delays an upgrade by
         // a second at most and refuses none.
-        let seen = ctx.presence.agent_seen(&verified.identity.user_id);
+        let seen = ctx.presence.agent_seen(verified.identity.user_id());
         match tokio::time::timeout(AGENT_SEEN_WAIT, seen).await {
             Ok(Ok(())) => {}
             Ok(Err(e)) => tracing::warn!(error = %e, "agent not recorded as seen"),

@@ -74,12 +74,12 @@ impl ConversationRepository for SeaOrmConversationRepository {
         // serializes one owner's opens (other owners do not wait).
         let backend = self.db.write().get_database_backend();
         let values: Vec<Value> = vec![
-            c.id.to_string().into(),
-            c.client_id.to_string().into(),
-            c.status.as_str().into(),
-            c.subject.clone().into(),
-            c.created_at.into(),
-            c.client_id.to_string().into(),
+            c.id().to_string().into(),
+            c.client_id().to_string().into(),
+            c.status().as_str().into(),
+            c.subject().into(),
+            c.created_at().into(),
+            c.client_id().to_string().into(),
             i64::from(max_open).into(),
         ];
         let event = self.db.webhooks().then(|| events::conversation_created(c));
@@ -89,7 +89,7 @@ impl ConversationRepository for SeaOrmConversationRepository {
                 txn.execute_raw(Statement::from_sql_and_values(
                     backend,
                     "SELECT pg_advisory_xact_lock(hashtextextended('qc-open:' || $1, 0))",
-                    [c.client_id.to_string().into()],
+                    [c.client_id().to_string().into()],
                 ))
                 .await
                 .map_err(storage)?;
@@ -194,7 +194,7 @@ impl ConversationRepository for SeaOrmConversationRepository {
         let more = items.len() > limit;
         items.truncate(limit);
         let next = if more {
-            items.last().map(|v| v.conversation.id)
+            items.last().map(|v| v.conversation().id())
         } else {
             None
         };

@@ -54,51 +54,51 @@ pub(crate) mod message {
 
 use anyhow::{Context, anyhow};
 use qc_domain::{
-    ClientMsgId, Conversation, ConversationStatus, Message, MessageKind, Side, UserId,
+    ClientMsgId, Conversation, ConversationStatus, Message, MessageKind, Side, User, UserId,
 };
 
 impl TryFrom<conversation::Model> for Conversation {
     type Error = anyhow::Error;
     fn try_from(m: conversation::Model) -> anyhow::Result<Self> {
-        Ok(Self {
-            id: m.id.parse().context("stored conversation id")?,
-            client_id: UserId::new(m.client_id).context("stored client id")?,
-            support_id: m
-                .support_id
+        Ok(Self::restore(
+            m.id.parse().context("stored conversation id")?,
+            UserId::new(m.client_id).context("stored client id")?,
+            m.support_id
                 .map(UserId::new)
                 .transpose()
                 .context("stored support id")?,
-            status: ConversationStatus::parse(&m.status)
+            ConversationStatus::parse(&m.status)
                 .ok_or_else(|| anyhow!("stored status {:?}", m.status))?,
-            subject: m.subject,
-            created_at: m.created_at,
-            closed_at: m.closed_at,
-        })
+            m.subject,
+            m.created_at,
+            m.closed_at,
+        ))
     }
 }
 
 impl TryFrom<message::Model> for Message {
     type Error = anyhow::Error;
     fn try_from(m: message::Model) -> anyhow::Result<Self> {
-        Ok(Self {
-            id: m.id.parse().context("stored message id")?,
-            conversation_id: m
-                .conversation_id
+        let sender = User::new(
+            Side::parse(&m.sender_side)
+                .ok_or_else(|| anyhow!("stored sender side {:?}", m.sender_side))?,
+            UserId::new(m.sender_id).context("stored sender id")?,
+        );
+        Ok(Self::restore(
+            m.id.parse().context("stored message id")?,
+            m.conversation_id
                 .parse()
                 .context("stored conversation id")?,
-            seq: m.seq,
-            sender_id: UserId::new(m.sender_id).context("stored sender id")?,
-            sender_side: Side::parse(&m.sender_side)
-                .ok_or_else(|| anyhow!("stored sender side {:?}", m.sender_side))?,
-            kind: MessageKind::parse(&m.message_type)
+            m.seq,
+            sender,
+            MessageKind::parse(&m.message_type)
                 .ok_or_else(|| anyhow!("stored message type {:?}", m.message_type))?,
-            content: m.content,
-            client_msg_id: m
-                .client_msg_id
+            m.content,
+            m.client_msg_id
                 .map(|c| ClientMsgId::new(c).ok_or_else(|| anyhow!("stored client_msg_id")))
                 .transpose()?,
-            created_at: m.created_at,
-            read_at: m.read_at,
-        })
+            m.created_at,
+            m.read_at,
+        ))
     }
 }

@@ -139,8 +139,8 @@ impl MessageRepository for SeaOrmMessageRepository {
         let items = to_messages(rows)?;
         let next = match (more, forward) {
             (false, _) => None,
-            (true, true) => items.last().map(|m| m.id),
-            (true, false) => items.first().map(|m| m.id),
+            (true, true) => items.last().map(|m| m.id()),
+            (true, false) => items.first().map(|m| m.id()),
         };
         Ok(HistoryPage { items, next })
     }
@@ -168,7 +168,7 @@ impl MessageRepository for SeaOrmMessageRepository {
             .filter(message::Column::Seq.lte(seq))
             // The other side's messages: a customer reads the agents', an
             // agent the customer's (whatever their subs).
-            .filter(message::Column::SenderSide.ne(reader.side.as_str()))
+            .filter(message::Column::SenderSide.ne(reader.side().as_str()))
             .filter(message::Column::ReadAt.is_null())
             .filter(message::Column::MessageType.eq(MessageKind::Text.as_str()))
             .exec(&txn)
@@ -176,7 +176,7 @@ impl MessageRepository for SeaOrmMessageRepository {
             .map_err(storage)?
             .rows_affected;
         if marked > 0 {
-            let counter = match reader.side {
+            let counter = match reader.side() {
                 Side::Customer => conversation::Column::UnreadByCustomer,
                 Side::Agent => conversation::Column::UnreadByAgent,
             };
@@ -194,7 +194,7 @@ impl MessageRepository for SeaOrmMessageRepository {
         // the conversation's row, so the event takes its place in the
         // conversation's order.
         let events = if marked > 0 && self.db.webhooks() {
-            vec![events::messages_read(conversation, &reader.id, up_to, at)]
+            vec![events::messages_read(conversation, reader.id(), up_to, at)]
         } else {
             Vec::new()
         };

@@ -201,12 +201,7 @@ pub(crate) async fn route(
             let id: ConversationId = w.id.parse().map_err(storage)?;
             let customer = UserId::new(w.client_id).map_err(storage)?;
             owners.insert(id, customer.clone());
-            Ok(Waiting {
-                id,
-                created_at: w.created_at,
-                customer,
-                subject: w.subject,
-            })
+            Ok(Waiting::new(id, w.created_at, customer, w.subject))
         })
         .collect::<Result<_, RepositoryError>>()?;
     if waiting.is_empty() || online.is_empty() {
@@ -230,12 +225,12 @@ pub(crate) async fn route(
     let candidates: Vec<Candidate> = candidates
         .into_iter()
         .map(|c| {
-            Ok(Candidate {
-                id: UserId::new(c.id).map_err(storage)?,
-                status: PresenceStatus::Online,
-                open: u32::try_from(c.open).unwrap_or(u32::MAX),
-                last_assigned_at: c.last_assigned_at,
-            })
+            Ok(Candidate::new(
+                UserId::new(c.id).map_err(storage)?,
+                PresenceStatus::Online,
+                u32::try_from(c.open).unwrap_or(u32::MAX),
+                c.last_assigned_at,
+            ))
         })
         .collect::<Result<_, RepositoryError>>()?;
     let now = Utc::now();
@@ -244,37 +239,37 @@ pub(crate) async fn route(
     // above capacity, each conversation once (what breaks it is skipped).
     let mut room: std::collections::HashMap<UserId, u32> = candidates
         .iter()
-        .map(|c| (c.id.clone(), capacity.saturating_sub(c.open)))
+        .map(|c| (c.id().clone(), capacity.saturating_sub(c.open())))
         .collect();
     let mut seen = std::collections::HashSet::new();
     plan.retain(|a| {
-        let fits = room.get_mut(&a.agent).is_some_and(|r| {
+        let fits = room.get_mut(a.agent()).is_some_and(|r| {
             if *r == 0 {
                 return false;
             }
             *r -= 1;
             true
         });
-        fits && seen.insert(a.conversation)
+        fits && seen.insert(a.conversation())
     });
-    plan.sort_by_key(|a| a.conversation.to_string());
+    plan.sort_by_key(|a| a.conversation().to_string());
     let mut routed = Vec::with_capacity(plan.len());
     for assignment in plan {
         let claimed = exec(
             &txn,
             CLAIM,
             vec![
-                assignment.agent.as_str().into(),
-                assignment.conversation.to_string().into(),
+                assignment.agent().as_str().into(),
+                assignment.conversation().to_string().into(),
             ],
         )
         .await?;
         if claimed == 1 {
-            assigned_now(&txn, &assignment.agent, now).await?;
-            if let Some(customer) = owners.remove(&assignment.conversation) {
+            assigned_now(&txn, assignment.agent(), now).await?;
+            if let Some(customer) = owners.remove(&assignment.conversation()) {
                 routed.push(Routed {
-                    conversation: assignment.conversation,
-                    agent: assignment.agent,
+                    conversation: assignment.conversation(),
+                    agent: assignment.agent().clone(),
                     customer,
                 });
             }
@@ -303,7 +298,7 @@ async fn queue_after(
 ) -> Result<RouteOutcome, RepositoryError> {
     let left: Vec<&Waiting> = waiting
         .iter()
-        .filter(|w| !routed.iter().any(|r| r.conversation == w.id))
+        .filter(|w| !routed.iter().any(|r| r.conversation == w.id()))
         .collect();
     let waiting_now = if waiting.len() as u64 >= WAITING_PER_DECISION {
         let all = Count::find_by_statement(statement(
@@ -322,6 +317,6 @@ async fn queue_after(
     Ok(RouteOutcome {
         routed: Vec::new(),
         waiting: waiting_now,
-        oldest_waiting: left.first().map(|w| w.created_at),
+        oldest_waiting: left.first().map(|w| w.created_at()),
     })
 }

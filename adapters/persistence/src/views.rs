@@ -79,11 +79,11 @@ impl ViewRow {
             unread_by_customer: 0,
             unread_by_agent: 0,
         })?;
-        Ok(ConversationView {
+        Ok(ConversationView::new(
             conversation,
             last_message,
-            unread_count: u64::try_from(self.unread).unwrap_or(0),
-        })
+            u64::try_from(self.unread).unwrap_or(0),
+        ))
     }
 }
 

@@ -1,4 +1,3 @@
-
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicU32, Ordering};
 
@@ -54,7 +53,7 @@ fn presence(fail: u32) -> (Arc<Presence>, Log) {
             assert!(env.all_agents, "an agent's change goes to every agent");
             l.lock()
                 .unwrap()
-                .push((user.id.to_string(), status.as_str()));
+                .push((user.id().to_string(), status.as_str()));
         }
         Ok(())
     });

@@ -73,7 +73,7 @@ impl AssignConversation {
     ) -> Result<AssignResult, AssignConversationError> {
         // A role that may never claim gets 403 whatever the conversation
         // (CONTRACT §4), before anything is looked up.
-        if agent.role.is_customer() {
+        if agent.role().is_customer() {
             return Err(AssignConversationError::Forbidden);
         }
         let unavailable =
@@ -84,18 +84,18 @@ impl AssignConversation {
             .await
             .map_err(unavailable)?
             .ok_or(AssignConversationError::NotFound)?;
-        if conversation.check_assign(agent)? == AssignOutcome::AlreadyMine {
+        if conversation.assign(agent)? == AssignOutcome::AlreadyMine {
             return Ok(AssignResult::AlreadyMine(conversation));
         }
         let claimed = match self.capacity {
             None => self
                 .conversations
-                .try_assign(id, &agent.user_id)
+                .try_assign(id, agent.user_id())
                 .await
                 .map_err(unavailable)?,
             Some(capacity) => match self
                 .conversations
-                .try_assign_within(id, &agent.user_id, capacity)
+                .try_assign_within(id, agent.user_id(), capacity)
                 .await
                 .map_err(unavailable)?
             {
@@ -107,10 +107,9 @@ impl AssignConversation {
             },
         };
         if claimed {
-            conversation.assign_to(agent.user_id.clone());
             let event = ChatEvent::ConversationAssigned {
                 conversation_id: id,
-                support_id: Some(agent.user_id.clone()),
+                support_id: Some(agent.user_id().clone()),
                 previous_support_id: None,
                 last_seq: None,
                 at: self.clock.now(),
@@ -130,7 +129,7 @@ impl AssignConversation {
             .await
             .map_err(unavailable)?
             .ok_or(AssignConversationError::NotFound)?;
-        match now.check_assign(agent)? {
+        match now.clone().assign(agent)? {
             AssignOutcome::AlreadyMine => Ok(AssignResult::AlreadyMine(now)),
             // Still claimable yet the update matched nothing: treat as taken.
             AssignOutcome::Assigned => Err(AssignConversationError::AlreadyAssigned),
@@ -157,16 +156,18 @@ mod tests {
             .withf(|env| {
                 env.recipients == vec![client().user(), agent().user()]
                     && env.all_agents
-                    && matches!(&env.event, ChatEvent::ConversationAssigned { support_id, previous_support_id: None, .. } if *support_id == Some(agent().user_id))
+                    && matches!(&env.event, ChatEvent::ConversationAssigned { support_id, previous_support_id: None, .. } if *support_id == Some(agent().user_id().clone()))
             })
             .times(1)
             .returning(|_| Ok(()));
         let r = f
             .assign_conversation()
-            .execute(&agent(), conv.id)
+            .execute(&agent(), conv.id())
             .await
             .unwrap();
-        assert!(matches!(&r, AssignResult::Assigned(c) if c.support_id == Some(agent().user_id)));
+        assert!(
+            matches!(&r, AssignResult::Assigned(c) if c.support_id() == Some(agent().user_id()))
+        );
     }
 
     #[tokio::test]
@@ -178,7 +179,7 @@ mod tests {
         f.broker.expect_publish().times(0);
         let r = f
             .assign_conversation()
-            .execute(&agent(), conv.id)
+            .execute(&agent(), conv.id())
             .await
             .unwrap();
         assert!(matches!(r, AssignResult::AlreadyMine(_)));
@@ -193,7 +194,7 @@ mod tests {
         f.broker.expect_publish().times(0);
         let err = f
             .assign_conversation()
-            .execute(&other_agent(), conv.id)
+            .execute(&other_agent(), conv.id())
             .await
             .unwrap_err();
         assert!(matches!(err, AssignConversationError::AlreadyAssigned));
@@ -202,13 +203,13 @@ mod tests {
     #[tokio::test]
     async fn closed_wins_over_assigned() {
         let mut conv = assigned_conversation();
-        conv.close(fixed_now());
+        conv.close(&client().user(), fixed_now()).unwrap();
         let mut f = Fixture::new();
         f.find_returns(conv.clone());
         f.conversations.expect_try_assign().times(0);
         let err = f
             .assign_conversation()
-            .execute(&other_agent(), conv.id)
+            .execute(&other_agent(), conv.id())
             .await
             .unwrap_err();
         assert!(matches!(err, AssignConversationError::Closed));
@@ -218,7 +219,7 @@ mod tests {
     async fn losing_the_race_is_a_conflict_and_publishes_nothing() {
         let conv = open_conversation();
         let mut taken = conv.clone();
-        taken.assign_to(other_agent().user_id);
+        taken.assign(&other_agent()).unwrap();
         let mut f = Fixture::new();
         let mut calls = 0;
         f.conversations.expect_find().times(2).returning(move |_| {
@@ -253,7 +254,7 @@ mod tests {
             f.conversations.expect_try_assign().times(0);
             let err = f
                 .assign_conversation()
-                .execute(&who, conv.id)
+                .execute(&who, conv.id())
                 .await
                 .unwrap_err();
             assert!(matches!(err, AssignConversationError::Forbidden));

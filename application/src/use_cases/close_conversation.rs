@@ -41,16 +41,16 @@ impl CloseConversation {
             .await
             .map_err(unavailable)?
             .ok_or(CloseConversationError::NotFound)?;
-        let open = conversation
-            .check_close(&who.user())
+        let at = self.clock.now();
+        let closes = conversation
+            .close(&who.user(), at)
             .map_err(|_| CloseConversationError::NotFound)?;
-        if !open {
+        if !closes {
             return Ok(conversation);
         }
-        let at = self.clock.now();
         if !self
             .conversations
-            .try_close(id, at, &who.user_id)
+            .try_close(id, at, who.user_id())
             .await
             .map_err(unavailable)?
         {
@@ -62,14 +62,13 @@ impl CloseConversation {
                 .map_err(unavailable)?
                 .ok_or(CloseConversationError::NotFound);
         }
-        conversation.close(at);
         let event = ChatEvent::ConversationClosed {
             conversation_id: id,
-            closed_by: who.user_id.clone(),
+            closed_by: who.user_id().clone(),
             at,
         };
         // Closed while still queued: every agent's queue loses it.
-        let envelope = if conversation.support_id.is_none() {
+        let envelope = if conversation.support_id().is_none() {
             Envelope::with_all_agents(conversation.participants(), event)
         } else {
             Envelope::new(conversation.participants(), event)
@@ -102,17 +101,17 @@ mod tests {
             .withf(|env| {
                 env.recipients.len() == 2
                     && !env.all_agents
-                    && matches!(&env.event, ChatEvent::ConversationClosed { closed_by, .. } if *closed_by == agent().user_id)
+                    && matches!(&env.event, ChatEvent::ConversationClosed { closed_by, .. } if *closed_by == agent().user_id().clone())
             })
             .times(1)
             .returning(|_| Ok(()));
         let c = f
             .close_conversation()
-            .execute(&agent(), conv.id)
+            .execute(&agent(), conv.id())
             .await
             .unwrap();
-        assert_eq!(c.status, ConversationStatus::Closed);
-        assert_eq!(c.closed_at, Some(fixed_now()));
+        assert_eq!(c.status(), ConversationStatus::Closed);
+        assert_eq!(c.closed_at(), Some(fixed_now()));
     }
 
     #[tokio::test]
@@ -130,7 +129,7 @@ mod tests {
             .times(1)
             .returning(|_| Ok(()));
         f.close_conversation()
-            .execute(&client(), conv.id)
+            .execute(&client(), conv.id())
             .await
             .unwrap();
     }
@@ -138,14 +137,14 @@ mod tests {
     #[tokio::test]
     async fn second_close_changes_and_broadcasts_nothing() {
         let mut conv = assigned_conversation();
-        conv.close(fixed_now());
+        conv.close(&client().user(), fixed_now()).unwrap();
         let mut f = Fixture::new();
         f.find_returns(conv.clone());
         f.conversations.expect_try_close().times(0);
         f.broker.expect_publish().times(0);
         let c = f
             .close_conversation()
-            .execute(&client(), conv.id)
+            .execute(&client(), conv.id())
             .await
             .unwrap();
         assert_eq!(c, conv);
@@ -159,7 +158,7 @@ mod tests {
         f.conversations.expect_try_close().times(0);
         let err = f
             .close_conversation()
-            .execute(&other_agent(), conv.id)
+            .execute(&other_agent(), conv.id())
             .await
             .unwrap_err();
         assert!(matches!(err, CloseConversationError::NotFound));

@@ -32,7 +32,7 @@ impl GetConversation {
             .await
             .map_err(|e| GetConversationError::Unavailable(e.into()))?
             .ok_or(GetConversationError::NotFound)?;
-        if !view.conversation.can_view(who) {
+        if !view.conversation().can_view(who) {
             return Err(GetConversationError::NotFound);
         }
         Ok(view)
@@ -51,15 +51,12 @@ impl GetConversation {
     ) -> Result<ConversationView, GetConversationError> {
         let found = self
             .conversations
-            .find_view(conversation.id, who.side())
+            .find_view(conversation.id(), who.side())
             .await
             .map_err(|e| GetConversationError::Unavailable(e.into()))?;
         Ok(match found {
             // The state the use case decided on, the summary as stored.
-            Some(view) => ConversationView {
-                conversation,
-                ..view
-            },
+            Some(view) => view.with_conversation(conversation),
             None => ConversationView::empty(conversation),
         })
     }
@@ -80,19 +77,25 @@ mod tests {
             .returning(move |_, _| Ok(Some(ConversationView::empty(c.clone()))));
         let uc = f.get_conversation();
         assert_eq!(
-            uc.execute(&client(), conv.id).await.unwrap().conversation,
-            conv
+            uc.execute(&client(), conv.id())
+                .await
+                .unwrap()
+                .conversation(),
+            &conv
         );
         assert_eq!(
-            uc.execute(&agent(), conv.id).await.unwrap().conversation,
-            conv
+            uc.execute(&agent(), conv.id())
+                .await
+                .unwrap()
+                .conversation(),
+            &conv
         );
         assert!(matches!(
-            uc.execute(&other_agent(), conv.id).await,
+            uc.execute(&other_agent(), conv.id()).await,
             Err(GetConversationError::NotFound)
         ));
         assert!(matches!(
-            uc.execute(&stranger(), conv.id).await,
+            uc.execute(&stranger(), conv.id()).await,
             Err(GetConversationError::NotFound)
         ));
     }

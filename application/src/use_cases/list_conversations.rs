@@ -39,19 +39,19 @@ impl ListConversations {
         after: Option<ConversationId>,
         limit: Option<u32>,
     ) -> Result<ConversationPage, ListConversationsError> {
-        let filter = match (who.role, queue) {
+        let filter = match (who.role(), queue) {
             (Role::Support, true) => ConversationFilter::Queue,
-            (Role::Support, false) => ConversationFilter::AssignedTo(who.user_id.clone()),
+            (Role::Support, false) => ConversationFilter::AssignedTo(who.user_id().clone()),
             (_, true) => return Err(ListConversationsError::QueueForbidden),
-            (_, false) => ConversationFilter::OwnedBy(who.user_id.clone()),
+            (_, false) => ConversationFilter::OwnedBy(who.user_id().clone()),
         };
         if let Some(cursor) = after {
             let unavailable =
                 |e: crate::ports::RepositoryError| ListConversationsError::Unavailable(e.into());
             let item = self.conversations.find(cursor).await.map_err(unavailable)?;
             let belongs = item.is_some_and(|c| match &filter {
-                ConversationFilter::OwnedBy(owner) => &c.client_id == owner,
-                ConversationFilter::AssignedTo(agent) => c.support_id.as_ref() == Some(agent),
+                ConversationFilter::OwnedBy(owner) => c.client_id() == owner,
+                ConversationFilter::AssignedTo(agent) => c.support_id() == Some(agent),
                 // Every agent sees the queue; an item claimed since the last
                 // page still marks the place to go on from.
                 ConversationFilter::Queue => true,
@@ -84,7 +84,7 @@ mod tests {
         f.conversations.expect_list().times(0);
         let err = f
             .list_conversations()
-            .execute(&stranger(), false, Some(theirs.id), None)
+            .execute(&stranger(), false, Some(theirs.id()), None)
             .await
             .unwrap_err();
         assert!(matches!(err, ListConversationsError::InvalidCursor));
@@ -94,7 +94,7 @@ mod tests {
         f.conversations.expect_list().times(0);
         let err = f
             .list_conversations()
-            .execute(&agent(), false, Some(theirs.id), None)
+            .execute(&agent(), false, Some(theirs.id()), None)
             .await
             .unwrap_err();
         assert!(matches!(err, ListConversationsError::InvalidCursor));
@@ -106,7 +106,8 @@ mod tests {
         f.conversations
             .expect_list()
             .withf(|filter, page| {
-                *filter == ConversationFilter::OwnedBy(client().user_id) && page.limit == 50
+                *filter == ConversationFilter::OwnedBy(client().user_id().clone())
+                    && page.limit == 50
             })
             .times(1)
             .returning(|_, _| {
@@ -118,7 +119,8 @@ mod tests {
         f.conversations
             .expect_list()
             .withf(|filter, page| {
-                *filter == ConversationFilter::AssignedTo(agent().user_id) && page.limit == 200
+                *filter == ConversationFilter::AssignedTo(agent().user_id().clone())
+                    && page.limit == 200
             })
             .times(1)
             .returning(|_, _| {

@@ -57,7 +57,7 @@ impl MarkRead {
         if changed > 0 {
             let event = ChatEvent::MessagesRead {
                 conversation_id: id,
-                reader_id: reader.user_id.clone(),
+                reader_id: reader.user_id().clone(),
                 up_to,
                 at,
             };
@@ -80,6 +80,7 @@ mod tests {
     async fn marking_read_tells_everyone_once() {
         let conv = assigned_conversation();
         let msg = stored_message(&conv, 4, None);
+        let msg_id = msg.id();
         let mut f = Fixture::new();
         f.find_returns(conv.clone());
         f.messages
@@ -90,12 +91,12 @@ mod tests {
             .expect_publish()
             .withf(move |env| {
                 env.recipients.len() == 2
-                    && matches!(&env.event, ChatEvent::MessagesRead { up_to, reader_id, .. } if *up_to == msg.id && *reader_id == agent().user_id)
+                    && matches!(&env.event, ChatEvent::MessagesRead { up_to, reader_id, .. } if *up_to == msg_id && reader_id == agent().user_id())
             })
             .times(1)
             .returning(|_| Ok(()));
         f.mark_read()
-            .execute(&agent(), conv.id, msg.id)
+            .execute(&agent(), conv.id(), msg.id())
             .await
             .unwrap();
     }
@@ -111,7 +112,7 @@ mod tests {
             .returning(|_, _, _, _| Ok(0));
         f.broker.expect_publish().times(0);
         f.mark_read()
-            .execute(&agent(), conv.id, stored_message(&conv, 1, None).id)
+            .execute(&agent(), conv.id(), stored_message(&conv, 1, None).id())
             .await
             .unwrap();
     }
@@ -127,13 +128,13 @@ mod tests {
             .returning(|_, _, _, _| Err(MarkReadError::UnknownMessage));
         f.broker.expect_publish().times(0);
         let uc = f.mark_read();
-        let mid = stored_message(&conv, 1, None).id;
+        let mid = stored_message(&conv, 1, None).id();
         assert!(matches!(
-            uc.execute(&stranger(), conv.id, mid).await,
+            uc.execute(&stranger(), conv.id(), mid).await,
             Err(MarkReadUseCaseError::NotFound)
         ));
         assert!(matches!(
-            uc.execute(&client(), conv.id, mid).await,
+            uc.execute(&client(), conv.id(), mid).await,
             Err(MarkReadUseCaseError::UnknownMessage)
         ));
     }

@@ -53,7 +53,7 @@ impl OpenConversation {
         // owner's other tabs learn of it too.
         let event = ChatEvent::ConversationCreated {
             conversation: conversation.clone(),
-            at: conversation.created_at,
+            at: conversation.created_at(),
         };
         super::publish_best_effort(
             &self.broker,
@@ -75,8 +75,8 @@ mod tests {
         f.conversations
             .expect_insert()
             .withf(|c, max| {
-                c.client_id == client().user_id
-                    && c.support_id.is_none()
+                c.client_id() == client().user_id()
+                    && c.support_id().is_none()
                     && c.is_open()
                     && *max == 5
             })
@@ -87,7 +87,7 @@ mod tests {
             .withf(|env| {
                 env.all_agents
                     && env.recipients == vec![client().user()]
-                    && matches!(&env.event, ChatEvent::ConversationCreated { conversation, .. } if conversation.client_id == client().user_id)
+                    && matches!(&env.event, ChatEvent::ConversationCreated { conversation, .. } if conversation.client_id() == client().user_id())
             })
             .times(1)
             .returning(|_| Ok(()));
@@ -96,8 +96,8 @@ mod tests {
             .execute(&client(), Some("Order".into()))
             .await
             .unwrap();
-        assert_eq!(c.subject.as_deref(), Some("Order"));
-        assert_eq!(c.created_at, fixed_now());
+        assert_eq!(c.subject(), Some("Order"));
+        assert_eq!(c.created_at(), fixed_now());
     }
 
     #[tokio::test]

@@ -81,13 +81,13 @@ mod tests {
             .returning(move |_, _| Ok(p.clone()));
         let uc = f.read_history();
         assert_eq!(
-            uc.execute(&client(), conv.id, HistoryCursor::Latest, Some(999))
+            uc.execute(&client(), conv.id(), HistoryCursor::Latest, Some(999))
                 .await
                 .unwrap(),
             page
         );
         assert!(matches!(
-            uc.execute(&stranger(), conv.id, HistoryCursor::Latest, None)
+            uc.execute(&stranger(), conv.id(), HistoryCursor::Latest, None)
                 .await,
             Err(ReadHistoryError::NotFound)
         ));
@@ -101,10 +101,10 @@ mod tests {
         f.messages
             .expect_history()
             .returning(|_, _| Err(HistoryError::UnknownCursor));
-        let cursor = HistoryCursor::After(stored_message(&conv, 1, None).id);
+        let cursor = HistoryCursor::After(stored_message(&conv, 1, None).id());
         let err = f
             .read_history()
-            .execute(&agent(), conv.id, cursor, None)
+            .execute(&agent(), conv.id(), cursor, None)
             .await
             .unwrap_err();
         assert!(matches!(err, ReadHistoryError::UnknownCursor));

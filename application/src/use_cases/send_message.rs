@@ -5,8 +5,10 @@ use std::sync::Arc;
 
 use qc_domain::{
     ChatEvent, ClientMsgId, ConversationId, Identity, Message, MessageContent, MessageKind,
-    NewMessage, User,
+    MessagePolicy, NewMessage, User,
 };
+
+use super::ParticipantError;
 
 use crate::ports::{
     AppendError, Appended, Broker, Clock, Envelope, IdGenerator, MessageRepository,
@@ -17,6 +19,8 @@ pub struct SendMessageRequest {
     pub conversation_id: ConversationId,
     /// A text, or (agents only) an internal note.
     pub kind: MessageKind,
+    /// Content that passed the use case's [`MessagePolicy`]
+    /// ([`SendMessage::content`]).
     pub content: MessageContent,
     pub client_msg_id: Option<ClientMsgId>,
 }
@@ -37,20 +41,6 @@ pub enum SendOutcome {
     Duplicate(Message),
 }
 
-#[derive(Debug, thiserror::Error)]
-pub enum SendMessageError {
-    /// Missing, or the sender is not a participant (one answer for both).
-    #[error("conversation not found")]
-    NotFound,
-    #[error("conversation is closed")]
-    Closed,
-    /// A customer tried to write a note.
-    #[error("only agents write notes")]
-    NotAllowed,
-    #[error("storage unavailable")]
-    Unavailable(#[source] anyhow::Error),
-}
-
 /// No read before the store: the store itself accepts a text only if, in
 /// the database at that moment, the conversation is open and the sender a
 /// participant, and it settles `client_msg_id` retries by its unique index.
@@ -59,29 +49,50 @@ pub struct SendMessage {
     pub broker: Arc<dyn Broker>,
     pub clock: Arc<dyn Clock>,
     pub ids: Arc<dyn IdGenerator>,
+    /// The content rules ([`qc_domain::DefaultPolicy`] unless bootstrap
+    /// plugged in another).
+    pub policy: Arc<dyn MessagePolicy>,
 }
 
 impl SendMessage {
+    /// Checks `raw` against the message policy: what `sender` may post as a
+    /// message of `kind`. Synchronous, and before anything else about the
+    /// frame is looked up, so that a refused text says why whatever the
+    /// conversation (the contract's order of checks).
+    ///
     /// # Errors
-    /// See [`SendMessageError`]; on any error nothing is stored or published.
+    /// [`ParticipantError::InvalidContent`], with the policy's reason.
+    pub fn content(
+        &self,
+        sender: &Identity,
+        kind: MessageKind,
+        raw: String,
+    ) -> Result<MessageContent, ParticipantError> {
+        Ok(MessageContent::checked(
+            raw,
+            &sender.user(),
+            kind,
+            self.policy.as_ref(),
+        )?)
+    }
+
+    /// # Errors
+    /// See [`ParticipantError`]; on any error nothing is stored or published.
     pub async fn execute(
         &self,
         sender: &Identity,
         request: SendMessageRequest,
-    ) -> Result<SendOutcome, SendMessageError> {
-        if !request.kind.writable_by(sender.side()) {
-            return Err(SendMessageError::NotAllowed);
-        }
-        let new = NewMessage {
-            id: self.ids.message_id(),
-            conversation_id: request.conversation_id,
-            sender_id: sender.user_id.clone(),
-            sender_side: sender.side(),
-            kind: request.kind,
-            content: request.content,
-            client_msg_id: request.client_msg_id,
-            created_at: self.clock.now(),
-        };
+    ) -> Result<SendOutcome, ParticipantError> {
+        let new = NewMessage::write(
+            self.ids.message_id(),
+            request.conversation_id,
+            sender.user(),
+            request.kind,
+            request.content,
+            request.client_msg_id,
+            self.clock.now(),
+        )
+        .map_err(|qc_domain::MessageError::KindNotAllowed(_)| ParticipantError::NotAllowed)?;
 
         // No lock across the store: many texts of one conversation may share
         // a batch. The turn orders their publishes by seq instead.
@@ -92,14 +103,14 @@ impl SendMessage {
                 turn,
             }) => (message, participants, turn),
             Ok(Appended::Duplicate(message)) => return Ok(SendOutcome::Duplicate(message)),
-            Err(AppendError::ConversationClosed) => return Err(SendMessageError::Closed),
+            Err(AppendError::ConversationClosed) => return Err(ParticipantError::Closed),
             Err(AppendError::ConversationMissing | AppendError::NotParticipant) => {
-                return Err(SendMessageError::NotFound);
+                return Err(ParticipantError::NotFound);
             }
-            Err(AppendError::Storage(e)) => return Err(SendMessageError::Unavailable(e.into())),
+            Err(AppendError::Storage(e)) => return Err(ParticipantError::Unavailable(e.into())),
         };
         let event = ChatEvent::MessageStored {
-            at: message.created_at,
+            at: message.created_at(),
             message: message.clone(),
         };
         // A note goes to the agent side only; the customer gets only its
@@ -107,14 +118,14 @@ impl SendMessage {
         let (recipients, withheld): (Vec<User>, Vec<User>) = participants
             .iter()
             .cloned()
-            .partition(|u| message.kind.visible_to(u.side));
+            .partition(|u| message.kind().visible_to(u.side()));
         turn.wait().await;
         let published =
             super::publish_best_effort(&self.broker, Envelope::new(recipients, event)).await;
         if !withheld.is_empty() {
             let passed = ChatEvent::MessageWithheld {
-                conversation_id: message.conversation_id,
-                seq: message.seq,
+                conversation_id: message.conversation_id(),
+                seq: message.seq(),
             };
             super::publish_best_effort(&self.broker, Envelope::new(withheld, passed)).await;
         }
@@ -135,7 +146,7 @@ mod tests {
 
     fn request(conv: &qc_domain::Conversation, cmid: Option<&str>) -> SendMessageRequest {
         SendMessageRequest {
-            conversation_id: conv.id,
+            conversation_id: conv.id(),
             kind: MessageKind::Text,
             content: MessageContent::new("Hello, I need help with my order.").unwrap(),
             client_msg_id: cmid.map(|c| ClientMsgId::new(c).unwrap()),
@@ -161,7 +172,7 @@ mod tests {
         let mut f = Fixture::new();
         f.messages
             .expect_append()
-            .withf(|new| new.sender_id == client().user_id && new.created_at == fixed_now())
+            .withf(|new| new.sender_id() == client().user_id() && new.created_at() == fixed_now())
             .times(1)
             .returning(stored(&conv));
         let expected_recipients = vec![client().user(), agent().user()];
@@ -169,7 +180,7 @@ mod tests {
             .expect_publish()
             .withf(move |env| {
                 env.recipients == expected_recipients
-                    && matches!(&env.event, ChatEvent::MessageStored { message, .. } if message.seq == 1)
+                    && matches!(&env.event, ChatEvent::MessageStored { message, .. } if message.seq() == 1)
             })
             .times(1)
             .returning(|_| Ok(()));
@@ -186,8 +197,8 @@ mod tests {
             } => {
                 assert!(published);
                 assert_eq!(participants, conv.participants());
-                assert_eq!(message.sender_id, client().user_id);
-                assert_eq!(message.content, "Hello, I need help with my order.");
+                assert_eq!(message.sender_id(), client().user_id());
+                assert_eq!(message.content(), "Hello, I need help with my order.");
             }
             other => panic!("unexpected {other:?}"),
         }
@@ -199,7 +210,7 @@ mod tests {
         let mut f = Fixture::new();
         f.messages
             .expect_append()
-            .withf(|new| new.kind == MessageKind::Note)
+            .withf(|new| new.kind() == MessageKind::Note)
             .times(1)
             .returning(stored(&conv));
         let mut seq = mockall::Sequence::new();
@@ -208,7 +219,7 @@ mod tests {
             .withf(|env| {
                 env.recipients == vec![agent().user()]
                     && !env.all_agents
-                    && matches!(&env.event, ChatEvent::MessageStored { message, .. } if message.kind == MessageKind::Note)
+                    && matches!(&env.event, ChatEvent::MessageStored { message, .. } if message.kind() == MessageKind::Note)
             })
             .times(1)
             .in_sequence(&mut seq)
@@ -236,7 +247,35 @@ mod tests {
         let mut req = request(&conv, None);
         req.kind = MessageKind::Note;
         let err = f.send_message().execute(&client(), req).await.unwrap_err();
-        assert!(matches!(err, SendMessageError::NotAllowed));
+        assert!(matches!(err, ParticipantError::NotAllowed));
+    }
+
+    #[tokio::test]
+    async fn the_plugged_in_policy_decides_what_may_be_stored() {
+        let mut uc = Fixture::new().send_message();
+        uc.policy = Arc::new(qc_domain::NoCardNumbers::new(
+            qc_domain::DefaultPolicy::new(),
+            8192,
+        ));
+        let text = |who: &Identity, raw: &str| uc.content(who, MessageKind::Text, raw.into());
+        let err = text(&client(), "card 4111 1111 1111 1111").unwrap_err();
+        assert!(
+            matches!(&err, ParticipantError::InvalidContent(qc_domain::ContentError::Refused(why)) if why.contains("card")),
+            "{err:?}"
+        );
+        assert!(matches!(
+            text(&client(), "   "),
+            Err(ParticipantError::InvalidContent(
+                qc_domain::ContentError::Empty
+            ))
+        ));
+        let long = "a".repeat(5000);
+        assert!(
+            text(&client(), &long).is_err(),
+            "customers keep the 4,096 limit"
+        );
+        let content = text(&agent(), &long).expect("agents may write 8,192");
+        assert_eq!(content.as_str().len(), 5000);
     }
 
     #[tokio::test]
@@ -294,7 +333,7 @@ mod tests {
             .execute(&client(), request(&conv, None))
             .await
             .unwrap_err();
-        assert!(matches!(err, SendMessageError::Unavailable(_)));
+        assert!(matches!(err, ParticipantError::Unavailable(_)));
     }
 
     #[tokio::test]
@@ -316,7 +355,7 @@ mod tests {
                 .execute(&stranger(), request(&conv, Some("x")))
                 .await
                 .unwrap_err();
-            assert!(matches!(err, SendMessageError::NotFound));
+            assert!(matches!(err, ParticipantError::NotFound));
         }
     }
 
@@ -334,7 +373,7 @@ mod tests {
             .execute(&client(), request(&conv, None))
             .await
             .unwrap_err();
-        assert!(matches!(err, SendMessageError::Closed));
+        assert!(matches!(err, ParticipantError::Closed));
     }
 
     #[tokio::test]

@@ -5,18 +5,9 @@ use std::sync::Arc;
 
 use qc_domain::{ChatEvent, ConversationError, ConversationId, Identity, TypingKind};
 
+use super::ParticipantError;
 use crate::access::ConversationAccess;
 use crate::ports::{Broker, Clock, Envelope};
-
-#[derive(Debug, thiserror::Error)]
-pub enum SignalTypingError {
-    #[error("conversation not found")]
-    NotFound,
-    #[error("conversation is closed")]
-    Closed,
-    #[error("storage unavailable")]
-    Unavailable(#[source] anyhow::Error),
-}
 
 /// Authorized from the node's [`ConversationAccess`] cache: a typing frame
 /// normally touches no database.
@@ -36,7 +27,7 @@ impl SignalTyping {
         sender: &Identity,
         conversation_id: ConversationId,
         kind: TypingKind,
-    ) -> Result<(), SignalTypingError> {
+    ) -> Result<(), ParticipantError> {
         self.signal(sender, conversation_id, kind, true).await
     }
 
@@ -50,7 +41,7 @@ impl SignalTyping {
         &self,
         sender: &Identity,
         conversation_id: ConversationId,
-    ) -> Result<(), SignalTypingError> {
+    ) -> Result<(), ParticipantError> {
         self.signal(sender, conversation_id, TypingKind::Stopped, false)
             .await
     }
@@ -61,23 +52,23 @@ impl SignalTyping {
         conversation_id: ConversationId,
         kind: TypingKind,
         must_be_open: bool,
-    ) -> Result<(), SignalTypingError> {
+    ) -> Result<(), ParticipantError> {
         let conversation = self
             .access
             .get(conversation_id)
             .await
-            .map_err(|e| SignalTypingError::Unavailable(e.into()))?
-            .ok_or(SignalTypingError::NotFound)?;
+            .map_err(|e| ParticipantError::Unavailable(e.into()))?
+            .ok_or(ParticipantError::NotFound)?;
         let user = sender.user();
         match conversation.ensure_can_send(&user) {
             Ok(()) => {}
             Err(ConversationError::Closed) if !must_be_open => {}
-            Err(ConversationError::Closed) => return Err(SignalTypingError::Closed),
-            Err(_) => return Err(SignalTypingError::NotFound),
+            Err(ConversationError::Closed) => return Err(ParticipantError::Closed),
+            Err(_) => return Err(ParticipantError::NotFound),
         }
         let event = ChatEvent::Typing {
             conversation_id,
-            sender_id: sender.user_id.clone(),
+            sender_id: sender.user_id().clone(),
             kind,
             at: self.clock.now(),
         };
@@ -104,12 +95,12 @@ mod tests {
             .expect_publish()
             .withf(|env| {
                 env.recipients == vec![agent().user()]
-                    && matches!(&env.event, ChatEvent::Typing { kind: TypingKind::Started, sender_id, .. } if *sender_id == client().user_id)
+                    && matches!(&env.event, ChatEvent::Typing { kind: TypingKind::Started, sender_id, .. } if *sender_id == client().user_id().clone())
             })
             .times(1)
             .returning(|_| Ok(()));
         f.signal_typing()
-            .execute(&client(), conv.id, TypingKind::Started)
+            .execute(&client(), conv.id(), TypingKind::Started)
             .await
             .unwrap();
     }
@@ -121,7 +112,7 @@ mod tests {
         f.find_returns(conv.clone());
         f.broker.expect_publish().times(0);
         f.signal_typing()
-            .execute(&client(), conv.id, TypingKind::Started)
+            .execute(&client(), conv.id(), TypingKind::Started)
             .await
             .unwrap();
     }
@@ -134,25 +125,25 @@ mod tests {
         f.broker.expect_publish().times(0);
         let err = f
             .signal_typing()
-            .execute(&stranger(), conv.id, TypingKind::Started)
+            .execute(&stranger(), conv.id(), TypingKind::Started)
             .await;
-        assert!(matches!(err, Err(SignalTypingError::NotFound)));
+        assert!(matches!(err, Err(ParticipantError::NotFound)));
 
-        conv.close(fixed_now());
+        conv.close(&client().user(), fixed_now()).unwrap();
         let mut f = Fixture::new();
         f.find_returns(conv.clone());
         f.broker.expect_publish().times(0);
         let err = f
             .signal_typing()
-            .execute(&client(), conv.id, TypingKind::Stopped)
+            .execute(&client(), conv.id(), TypingKind::Stopped)
             .await;
-        assert!(matches!(err, Err(SignalTypingError::Closed)));
+        assert!(matches!(err, Err(ParticipantError::Closed)));
     }
 
     #[tokio::test]
     async fn stop_on_behalf_reaches_a_closed_conversation() {
         let mut conv = assigned_conversation();
-        conv.close(fixed_now());
+        conv.close(&client().user(), fixed_now()).unwrap();
         let mut f = Fixture::new();
         f.find_returns(conv.clone());
         f.broker
@@ -169,7 +160,7 @@ mod tests {
             .times(1)
             .returning(|_| Ok(()));
         f.signal_typing()
-            .stop_on_behalf(&agent(), conv.id)
+            .stop_on_behalf(&agent(), conv.id())
             .await
             .unwrap();
     }

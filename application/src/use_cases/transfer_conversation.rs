@@ -73,7 +73,7 @@ impl TransferConversation {
         id: ConversationId,
         to: Option<UserId>,
     ) -> Result<Conversation, TransferConversationError> {
-        if by.role.is_customer() {
+        if by.role().is_customer() {
             return Err(TransferConversationError::Forbidden);
         }
         let unavailable =
@@ -84,7 +84,8 @@ impl TransferConversation {
             .await
             .map_err(unavailable)?
             .ok_or(TransferConversationError::NotFound)?;
-        if conversation.check_transfer(by, to.as_ref())? == TransferOutcome::Unchanged {
+        let previous = conversation.participants();
+        if conversation.transfer(by, to.as_ref())? == TransferOutcome::Unchanged {
             return Ok(conversation);
         }
         if let Some(agent) = &to
@@ -99,7 +100,7 @@ impl TransferConversation {
         }
         let moved = self
             .conversations
-            .try_transfer(id, &by.user_id, to.clone(), self.capacity)
+            .try_transfer(id, by.user_id(), to.clone(), self.capacity)
             .await
             .map_err(unavailable)?;
         let last_seq = match moved {
@@ -116,18 +117,16 @@ impl TransferConversation {
                     .await
                     .map_err(unavailable)?
                     .ok_or(TransferConversationError::NotFound)?;
-                now.check_transfer(by, to.as_ref())?;
+                now.clone().transfer(by, to.as_ref())?;
                 return Err(TransferConversationError::NotFound);
             }
         };
-        let previous = conversation.participants();
-        conversation.hand_to(to.clone());
         let mut recipients = previous;
         recipients.extend(conversation.agent());
         let event = ChatEvent::ConversationAssigned {
             conversation_id: id,
             support_id: to,
-            previous_support_id: Some(by.user_id.clone()),
+            previous_support_id: Some(by.user_id().clone()),
             last_seq: Some(last_seq),
             at: self.clock.now(),
         };
@@ -135,7 +134,7 @@ impl TransferConversation {
         // they can no longer switch it off themselves.
         let stopped = ChatEvent::Typing {
             conversation_id: id,
-            sender_id: by.user_id.clone(),
+            sender_id: by.user_id().clone(),
             kind: qc_domain::TypingKind::Stopped,
             at: self.clock.now(),
         };

@@ -84,15 +84,15 @@ struct MessageData<'a> {
 impl<'a> From<&'a Message> for MessageData<'a> {
     fn from(m: &'a Message) -> Self {
         Self {
-            id: m.id.to_string(),
-            conversation_id: m.conversation_id.to_string(),
-            sender_id: m.sender_id.as_str(),
-            message_type: m.kind.as_str(),
-            content: &m.content,
-            created_at: timestamp(m.created_at),
-            read_at: m.read_at.map(timestamp),
-            seq: m.seq,
-            client_msg_id: m.client_msg_id.as_ref().map(|c| c.as_str()),
+            id: m.id().to_string(),
+            conversation_id: m.conversation_id().to_string(),
+            sender_id: m.sender_id().as_str(),
+            message_type: m.kind().as_str(),
+            content: m.content(),
+            created_at: timestamp(m.created_at()),
+            read_at: m.read_at().map(timestamp),
+            seq: m.seq(),
+            client_msg_id: m.client_msg_id().as_ref().map(|c| c.as_str()),
         }
     }
 }
@@ -101,17 +101,17 @@ impl<'a> From<&'a Message> for MessageData<'a> {
 /// message yet, nothing unread).
 pub fn conversation_created(c: &Conversation) -> WebhookRecord {
     record(
-        c.id,
+        c.id(),
         "conversation.created",
-        c.created_at,
+        c.created_at(),
         json!({
-            "id": c.id.to_string(),
-            "client_id": c.client_id.as_str(),
-            "support_id": c.support_id.as_ref().map(UserId::as_str),
-            "status": c.status.as_str(),
-            "subject": c.subject,
-            "created_at": timestamp(c.created_at),
-            "closed_at": c.closed_at.map(timestamp),
+            "id": c.id().to_string(),
+            "client_id": c.client_id().as_str(),
+            "support_id": c.support_id().map(UserId::as_str),
+            "status": c.status().as_str(),
+            "subject": c.subject(),
+            "created_at": timestamp(c.created_at()),
+            "closed_at": c.closed_at().map(timestamp),
             "last_message": null,
             "unread_count": 0,
         }),
@@ -127,7 +127,7 @@ pub const MESSAGE_CREATED: &str = "message.created";
 pub fn message_created_body(id: &str, m: &Message) -> String {
     let mut data = MessageData::from(m);
     data.read_at = None;
-    body(id, MESSAGE_CREATED, m.created_at, data)
+    body(id, MESSAGE_CREATED, m.created_at(), data)
 }
 
 /// `conversation.assigned`: `support_id` null is a hand-back to the
@@ -189,7 +189,7 @@ pub fn messages_read(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use qc_domain::{MessageKind, Side};
+    use qc_domain::{MessageKind, User};
     use serde_json::Value;
 
     fn parsed(r: &WebhookRecord) -> Value {
@@ -198,24 +198,23 @@ mod tests {
 
     #[test]
     fn a_message_event_carries_the_message_and_a_fresh_id() {
-        let m = Message {
-            id: MessageId::from_ulid(Ulid::generate()),
-            conversation_id: ConversationId::from_ulid(Ulid::generate()),
-            seq: 7,
-            sender_id: UserId::new("agent-1").unwrap(),
-            sender_side: Side::Agent,
-            kind: MessageKind::Note,
-            content: "Refund approved".into(),
-            client_msg_id: None,
-            created_at: "2026-12-01T10:00:00.123456Z".parse().unwrap(),
-            read_at: None,
+        let stored = |read_at| {
+            Message::restore(
+                MessageId::from_ulid(Ulid::from_parts(1, 7)),
+                ConversationId::from_ulid(Ulid::from_parts(1, 9)),
+                7,
+                User::agent(UserId::new("agent-1").unwrap()),
+                MessageKind::Note,
+                "Refund approved".into(),
+                None,
+                "2026-12-01T10:00:00.123456Z".parse().unwrap(),
+                read_at,
+            )
         };
+        let m = stored(None);
         let (a, b) = (event_id(), event_id());
         assert_ne!(a, b, "every event has its own id");
-        let read = Message {
-            read_at: Some(Utc::now()),
-            ..m.clone()
-        };
+        let read = stored(Some(Utc::now()));
         let body = message_created_body(&a, &read);
         assert_eq!(
             body,
@@ -227,13 +226,13 @@ mod tests {
         assert_eq!(v["type"], "message.created");
         assert_eq!(v["created_at"], "2026-12-01T10:00:00.123Z");
         let data = &v["data"];
-        assert_eq!(data["id"], m.id.to_string());
+        assert_eq!(data["id"], m.id().to_string());
         assert_eq!(data["message_type"], "note");
         assert_eq!(data["content"], "Refund approved");
         assert_eq!(data["seq"], 7);
         assert_eq!(data["sender_id"], "agent-1");
         assert!(data["read_at"].is_null() && data["client_msg_id"].is_null());
-        assert_eq!(data["conversation_id"], m.conversation_id.to_string());
+        assert_eq!(data["conversation_id"], m.conversation_id().to_string());
     }
 
     #[test]

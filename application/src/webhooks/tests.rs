@@ -1,4 +1,3 @@
-
 use super::*;
 use crate::ports::SystemClock;
 use crate::ports::outbox::{MockOutbox, MockWebhookSender};

@@ -1,5 +1,8 @@
+use super::origins::is_origin;
 use super::*;
+use clap::Parser;
 use figment::Jail;
+use std::time::Duration;
 
 fn cli(args: &[&str]) -> Cli {
     Cli::parse_from(std::iter::once("quickconnect").chain(args.iter().copied()))

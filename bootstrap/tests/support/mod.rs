@@ -68,6 +68,8 @@ impl Server {
             {
                 return server;
             }
+            // Between two probes of /healthz (its answer is the signal),
+            // not a wait for anything.
             tokio::time::sleep(Duration::from_millis(50)).await;
         }
         panic!("the server did not answer /healthz");

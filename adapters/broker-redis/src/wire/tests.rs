@@ -1,4 +1,3 @@
-
 use super::*;
 use qc_domain::{ConversationId, MessageId};
 use ulid::Ulid;
@@ -13,18 +12,17 @@ fn every_event_round_trips() {
     let u = |s: &str| UserId::new(s).unwrap();
     let events = vec![
         ChatEvent::MessageStored {
-            message: Message {
-                id: MessageId::from_ulid(Ulid::generate()),
-                conversation_id: cid,
-                seq: 7,
-                sender_id: u("client"),
-                sender_side: Side::Agent,
-                kind: MessageKind::Note,
-                content: "héllo \"quoted\"".into(),
-                client_msg_id: ClientMsgId::new("k-1"),
-                created_at: at(),
-                read_at: Some(at()),
-            },
+            message: Message::restore(
+                MessageId::from_ulid(Ulid::generate()),
+                cid,
+                7,
+                User::agent(u("client")),
+                MessageKind::Note,
+                "héllo \"quoted\"".into(),
+                ClientMsgId::new("k-1"),
+                at(),
+                Some(at()),
+            ),
             at: at(),
         },
         ChatEvent::Typing {
@@ -52,15 +50,15 @@ fn every_event_round_trips() {
             seq: 9,
         },
         ChatEvent::ConversationCreated {
-            conversation: Conversation {
-                id: cid,
-                client_id: u("c"),
-                support_id: None,
-                status: ConversationStatus::Open,
-                subject: Some("Order 42".into()),
-                created_at: at(),
-                closed_at: None,
-            },
+            conversation: Conversation::restore(
+                cid,
+                u("c"),
+                None,
+                ConversationStatus::Open,
+                Some("Order 42".into()),
+                at(),
+                None,
+            ),
             at: at(),
         },
         ChatEvent::Presence {

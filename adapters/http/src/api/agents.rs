@@ -30,7 +30,7 @@ impl AgentsApi {
     /// The caller, who must be a support agent (403 otherwise).
     async fn agent(&self, req: &Request) -> ApiResult<Identity> {
         let who = identify(&self.auth, &self.presence, req).await?;
-        if who.role.is_customer() {
+        if who.role().is_customer() {
             return Err(ApiError::forbidden("only support agents use the desk"));
         }
         Ok(who)
@@ -75,7 +75,7 @@ impl AgentsApi {
         };
         let entry = self
             .presence
-            .set_away(&who.user_id, away)
+            .set_away(who.user_id(), away)
             .await
             .map_err(unavailable)?;
         Ok(Json(entry.into()))

@@ -18,7 +18,10 @@ use super::ApiTags;
 use super::dto::*;
 use super::error::ApiError;
 use super::ulid_param::UlidParam;
-use crate::auth::{AuthError, Authenticator};
+use crate::auth::Authenticator;
+
+// The agents API reaches its caller through here too.
+pub(super) use super::caller::identify;
 
 /// The use cases this API calls, and how it authenticates.
 pub struct ConversationsApi {
@@ -73,32 +76,6 @@ fn cid(p: UlidParam) -> ConversationId {
     ConversationId::from_ulid(p.0)
 }
 
-/// The caller: as the gate verified it (before the body was read), or
-/// verified here when the API runs without the gate. An agent calling the
-/// API becomes known to the desk (a transfer target, `GET /agents`).
-pub(super) async fn identify(
-    auth: &Authenticator,
-    presence: &Presence,
-    req: &Request,
-) -> ApiResult<Identity> {
-    let identity = match crate::gate::ApiGate::identity(req) {
-        Some(identity) => identity.clone(),
-        None => auth
-            .authenticate(req, false)
-            .map(|v| v.identity)
-            .map_err(|e| match e {
-                AuthError::Missing => ApiError::unauthorized("a token is required"),
-                AuthError::Invalid => ApiError::unauthorized("the token is invalid or expired"),
-            })?,
-    };
-    if identity.role.side() == qc_domain::Side::Agent
-        && let Err(e) = presence.agent_seen(&identity.user_id).await
-    {
-        tracing::warn!(error = %e, "agent not recorded as seen");
-    }
-    Ok(identity)
-}
-
 impl ConversationsApi {
     async fn identify(&self, req: &Request) -> ApiResult<Identity> {
         identify(&self.auth, &self.presence, req).await
@@ -139,7 +116,7 @@ impl ConversationsApi {
                     tracing::warn!(error = %e, "a new conversation was not routed at once");
                 }
                 // Read again: routing may have given it an agent.
-                match self.get.execute(&who, c.id).await {
+                match self.get.execute(&who, c.id()).await {
                     Ok(v) => Ok(Created::Created(Json(v.into()))),
                     Err(GetConversationError::NotFound) => Err(ApiError::not_found()),
                     Err(GetConversationError::Unavailable(e)) => Err(ApiError::unavailable(&e)),
@@ -234,7 +211,7 @@ impl ConversationsApi {
             Ok(r) => {
                 if let AssignResult::Assigned(c) = &r {
                     // The customer learns whether the agent who joined is online.
-                    self.presence.tell(c.customer(), &who.user_id).await;
+                    self.presence.tell(c.customer(), who.user_id()).await;
                 }
                 Ok(Json(self.view(&who, r.conversation().clone()).await?))
             }
@@ -270,7 +247,7 @@ impl ConversationsApi {
         body: Json<TransferRequest>,
     ) -> ApiResult<Json<ConversationDto>> {
         let who = self.identify(req).await?;
-        if who.role.is_customer() {
+        if who.role().is_customer() {
             return Err(ApiError::forbidden(
                 "only support agents transfer conversations",
             ));
@@ -287,7 +264,7 @@ impl ConversationsApi {
         };
         match self.transfer.execute(&who, cid(id.0), to.clone()).await {
             Ok(c) => {
-                if let Some(agent) = to.filter(|a| *a != who.user_id) {
+                if let Some(agent) = to.filter(|a| *a != who.user_id().clone()) {
                     self.presence.tell(c.customer(), &agent).await;
                 }
                 Ok(Json(self.view(&who, c).await?))
@@ -361,7 +338,7 @@ impl ConversationsApi {
             .await
         {
             Ok(page) => Ok(Json(MessageList {
-                items: page.items.into_iter().map(Into::into).collect(),
+                items: page.items.iter().map(MessageDto::from).collect(),
                 next_cursor: page.next.map(|m| m.to_string()),
             })),
             Err(ReadHistoryError::NotFound) => Err(ApiError::not_found()),

@@ -4,7 +4,7 @@
 use poem_openapi::Object;
 use poem_openapi::types::MaybeUndefined;
 use qc_application::AgentEntry;
-use qc_domain::{ClientMsgId, ConversationView, Message};
+use qc_domain::{ConversationView, Message};
 
 use super::strict_string::StrictString;
 use super::ulid_param::UlidParam;
@@ -44,17 +44,17 @@ pub struct ConversationDto {
 
 impl From<ConversationView> for ConversationDto {
     fn from(v: ConversationView) -> Self {
-        let c = v.conversation;
+        let c = v.conversation();
         Self {
-            id: c.id.to_string(),
-            client_id: c.client_id.to_string(),
-            support_id: c.support_id.map(|s| s.to_string()),
-            status: c.status.as_str().to_owned(),
-            subject: c.subject,
-            created_at: timestamp(c.created_at),
-            closed_at: c.closed_at.map(timestamp),
-            last_message: v.last_message.map(MessageDto::from),
-            unread_count: v.unread_count,
+            id: c.id().to_string(),
+            client_id: c.client_id().to_string(),
+            support_id: c.support_id().map(|s| s.to_string()),
+            status: c.status().as_str().to_owned(),
+            subject: c.subject().map(str::to_owned),
+            created_at: timestamp(c.created_at()),
+            closed_at: c.closed_at().map(timestamp),
+            last_message: v.last_message().map(MessageDto::from),
+            unread_count: v.unread_count(),
         }
     }
 }
@@ -78,21 +78,18 @@ pub struct MessageDto {
     pub client_msg_id: Option<String>,
 }
 
-impl From<Message> for MessageDto {
-    fn from(m: Message) -> Self {
+impl From<&Message> for MessageDto {
+    fn from(m: &Message) -> Self {
         Self {
-            id: m.id.to_string(),
-            conversation_id: m.conversation_id.to_string(),
-            sender_id: m.sender_id.to_string(),
-            message_type: m.kind.as_str().to_owned(),
-            content: m.content,
-            created_at: timestamp(m.created_at),
-            read_at: m.read_at.map(timestamp),
-            seq: m.seq,
-            client_msg_id: m
-                .client_msg_id
-                .as_ref()
-                .map(|c: &ClientMsgId| c.as_str().to_owned()),
+            id: m.id().to_string(),
+            conversation_id: m.conversation_id().to_string(),
+            sender_id: m.sender_id().to_string(),
+            message_type: m.kind().as_str().to_owned(),
+            content: m.content().to_owned(),
+            created_at: timestamp(m.created_at()),
+            read_at: m.read_at().map(timestamp),
+            seq: m.seq(),
+            client_msg_id: m.client_msg_id().map(|c| c.as_str().to_owned()),
         }
     }
 }

@@ -1,4 +1,3 @@
-
 use super::*;
 use chrono::Utc;
 use qc_application::ports::conversation_repository::MockConversationRepository;
@@ -28,7 +27,7 @@ fn typing(from: &str, to: Vec<User>) -> Arc<Envelope> {
         to,
         ChatEvent::Typing {
             conversation_id: ConversationId::from_ulid(Ulid::generate()),
-            sender_id: user(from).id,
+            sender_id: user(from).id().clone(),
             kind: TypingKind::Started,
             at: Utc::now(),
         },
@@ -109,14 +108,17 @@ impl Transport for FakeTransport {
         Ok(())
     }
     fn watch(&self, user: &User) -> qc_application::ports::Watched {
-        self.log.lock().unwrap().push(format!("watch {}", user.id));
+        self.log
+            .lock()
+            .unwrap()
+            .push(format!("watch {}", user.id()));
         Box::pin(async {})
     }
     fn unwatch(&self, user: &User) {
         self.log
             .lock()
             .unwrap()
-            .push(format!("unwatch {}", user.id));
+            .push(format!("unwatch {}", user.id()));
     }
     async fn health(&self) -> Result<(), BrokerError> {
         Ok(())
@@ -184,18 +186,17 @@ fn text(cid: ConversationId, seq: i64, to: Vec<User>) -> Arc<Envelope> {
     Arc::new(Envelope::new(
         to,
         ChatEvent::MessageStored {
-            message: Message {
-                id: MessageId::from_ulid(Ulid::generate()),
-                conversation_id: cid,
+            message: Message::restore(
+                MessageId::from_ulid(Ulid::generate()),
+                cid,
                 seq,
-                sender_id: user("s").id,
-                sender_side: qc_domain::Side::Customer,
-                kind: MessageKind::Text,
-                content: format!("m{seq}"),
-                client_msg_id: None,
-                created_at: Utc::now(),
-                read_at: None,
-            },
+                user("s"),
+                MessageKind::Text,
+                format!("m{seq}"),
+                None,
+                Utc::now(),
+                None,
+            ),
             at: Utc::now(),
         },
     ))
@@ -273,8 +274,8 @@ async fn a_transfer_reaches_the_previous_agent_after_its_last_text_from_another_
         vec![previous.clone(), new.clone()],
         ChatEvent::ConversationAssigned {
             conversation_id: cid,
-            support_id: Some(new.id.clone()),
-            previous_support_id: Some(previous.id.clone()),
+            support_id: Some(new.id().clone()),
+            previous_support_id: Some(previous.id().clone()),
             last_seq: Some(2),
             at: Utc::now(),
         },

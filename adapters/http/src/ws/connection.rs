@@ -1,41 +1,40 @@
-//! One chat connection: a reader loop (frames in → use cases) and a writer
-//! task (outbox, pings → socket), tied together by the close decision.
+//! One chat connection's lifecycle: it opens (hub, presence), its reader
+//! loop reads frames (limits, rates, the close decision), and it closes
+//! (the writer told why, typing indicators switched off).
 //!
-//! Why two tasks: a peer that stops reading blocks socket writes; the writer
-//! absorbs that wait while the reader keeps serving (and noticing) the peer,
-//! and deliveries from other connections never wait at all (the outbox is
-//! non-blocking).
+//! Two tasks: the reader loop here (frames in → [`dispatch`] → use cases)
+//! and the [`writer`] task (outbox, pings → socket), tied together by the
+//! close decision. A peer that stops reading blocks socket writes; the
+//! writer absorbs that wait while the reader keeps serving (and noticing)
+//! the peer, and deliveries from other connections never wait at all (the
+//! outbox is non-blocking).
+
+mod dispatch;
+mod errors;
+mod writer;
 
 use std::collections::HashMap;
 use std::sync::{Arc, OnceLock};
 use std::time::{Duration, Instant};
 
 use chrono::Utc;
-use futures_util::future::BoxFuture;
-use futures_util::stream::{FuturesUnordered, SplitSink, SplitStream};
-use futures_util::{FutureExt, SinkExt, StreamExt};
-use qc_application::use_cases::{
-    SendMessageError, SendMessageRequest, SendOutcome, SignalTypingError,
-};
-use qc_domain::{ConversationId, Identity, TypingKind};
-use tokio_tungstenite::tungstenite::error::{CapacityError, Error as WsError, ProtocolError};
-use tokio_tungstenite::tungstenite::protocol::CloseFrame;
-use tokio_tungstenite::tungstenite::{Bytes, Message};
+use futures_util::StreamExt;
+use futures_util::stream::SplitStream;
+use qc_domain::{ConversationId, Identity};
+use tokio_tungstenite::tungstenite::Message;
 use tokio_util::sync::CancellationToken;
-use tracing::{debug, info, warn};
+use tracing::{info, warn};
 
 use super::WsContext;
 use super::outbox::Outbox;
 use super::rate::{FloodDetector, TokenBucket};
 use crate::auth::Verified;
-use crate::frames::{
-    ErrorCode, Frame, FrameError, Inbound, parse_inbound_from, render_error, render_message,
-};
+use crate::frames::{ErrorCode, FrameError, parse_inbound_from, render_error};
+use dispatch::InFlight;
+use errors::read_failed;
+use writer::write_loop;
 
 type WebSocketStream = tokio_tungstenite::WebSocketStream<poem::Upgraded>;
-
-/// Most frames the writer takes off the queue per wake-up (one flush each).
-const DRAIN: usize = 128;
 
 /// Texts one connection may have waiting for their commit at once. The
 /// reader keeps reading while they wait, so a client that sends faster
@@ -45,26 +44,6 @@ const PIPELINE: usize = 32;
 
 /// How long a closing connection waits for its texts still being stored.
 const SETTLE: Duration = Duration::from_secs(5);
-
-/// A text's store, finished: what the reader does next with it.
-struct Sent {
-    raw_id: String,
-    conversation: ConversationId,
-    /// The frame counter when it was read (orders it against typing frames).
-    read_at: u64,
-    started: Instant,
-    result: Result<SendOutcome, SendMessageError>,
-}
-
-/// A connection's stores, polled by its own loop. Not a task each: a
-/// connection's texts must reach the writer in the order they were read
-/// (their seq order), and these futures enqueue in the order they are
-/// pushed, on their first poll. So that a text's publish (and the publish
-/// turn its conversation's next text waits for) never waits on this loop,
-/// the loop keeps polling them while it waits for anything else, and
-/// whatever is left when the connection ends is driven to completion on a
-/// task of its own.
-type InFlight = FuturesUnordered<BoxFuture<'static, Sent>>;
 
 /// Refused frames are logged at most once a second per connection; the
 /// rest are counted in the next line (a flood must not flood the log).
@@ -99,8 +78,8 @@ pub(super) async fn run(
     let user = who.user();
     let _registration = ctx.hub.register(&user, outbox.clone()).await;
     let _presence = Present::new(ctx.presence.clone(), user);
-    info!(user = ?who.user_id.as_str(), role = %who.role, "chat connection open");
-    crate::telemetry::connection_delta(who.role.as_str(), 1.0);
+    info!(user = ?who.user_id().as_str(), role = %who.role(), "chat connection open");
+    crate::telemetry::connection_delta(who.role().as_str(), 1.0);
 
     let stop = CancellationToken::new();
     let decision: Arc<OnceLock<CloseAction>> = Arc::new(OnceLock::new());
@@ -143,11 +122,11 @@ pub(super) async fn run(
     for (conversation, _) in std::mem::take(&mut conn.typing) {
         let _ = ctx.signal_typing.stop_on_behalf(&who, conversation).await;
     }
-    crate::telemetry::connection_delta(who.role.as_str(), -1.0);
+    crate::telemetry::connection_delta(who.role().as_str(), -1.0);
     if let Some(CloseAction::Close(code, _)) = action {
         crate::telemetry::server_close(code);
     }
-    info!(user = ?who.user_id.as_str(), ?action, "chat connection closed");
+    info!(user = ?who.user_id().as_str(), ?action, "chat connection closed");
 }
 
 /// The connection counted in its user's presence until dropped (a panic
@@ -274,7 +253,7 @@ impl Reader<'_> {
             .is_none_or(|t| now.duration_since(t) >= LOG_EVERY)
         {
             warn!(
-                user = ?self.who.user_id.as_str(),
+                user = ?self.who.user_id().as_str(),
                 code = err.code.as_str(),
                 reason = %err.message,
                 suppressed = self.unlogged,
@@ -314,234 +293,5 @@ impl Reader<'_> {
             Ok(frame) => self.on_frame(frame, in_flight).await,
         }
         None
-    }
-
-    async fn on_frame(&mut self, frame: Inbound, in_flight: &mut InFlight) {
-        match frame {
-            Inbound::Text {
-                kind,
-                conversation_id,
-                content,
-                client_msg_id,
-            } => {
-                let Some(cid) = self.conversation(&conversation_id) else {
-                    return;
-                };
-                let request = SendMessageRequest {
-                    conversation_id: cid,
-                    kind,
-                    content,
-                    client_msg_id,
-                };
-                let send = self.ctx.send_message.clone();
-                let who = self.who.clone();
-                let read_at = self.frames;
-                in_flight.push(
-                    async move {
-                        let started = Instant::now();
-                        let result = send.execute(&who, request).await;
-                        Sent {
-                            raw_id: conversation_id,
-                            conversation: cid,
-                            read_at,
-                            started,
-                            result,
-                        }
-                    }
-                    .boxed(),
-                );
-            }
-            Inbound::Typing {
-                conversation_id,
-                kind,
-            } => {
-                let Some(cid) = self.conversation(&conversation_id) else {
-                    return;
-                };
-                match self.ctx.signal_typing.execute(self.who, cid, kind).await {
-                    Ok(()) => {
-                        match kind {
-                            TypingKind::Started => self.typing.insert(cid, self.frames),
-                            TypingKind::Stopped => self.typing.remove(&cid),
-                        };
-                    }
-                    Err(e) => self.reply_error(&typing_error(e, conversation_id)),
-                }
-            }
-        }
-    }
-
-    /// A text's store finished: errors and retries answered to this
-    /// connection; a stored text ends this connection's typing indicator
-    /// there, if it was switched on before the text was sent.
-    async fn on_sent(&mut self, sent: Sent) {
-        match sent.result {
-            Ok(SendOutcome::Stored {
-                message, published, ..
-            }) => {
-                crate::telemetry::message_stored(sent.started.elapsed().as_secs_f64());
-                if !published {
-                    // The broker is down: ack the sender directly.
-                    self.outbox
-                        .push(render_message(&message, message.created_at));
-                }
-                let cid = sent.conversation;
-                if self.typing.get(&cid).is_some_and(|at| *at < sent.read_at) {
-                    self.typing.remove(&cid);
-                    let _ = self.ctx.signal_typing.stop_on_behalf(self.who, cid).await;
-                }
-            }
-            Ok(SendOutcome::Duplicate(message)) => {
-                // Byte-identical to the original broadcast.
-                self.outbox
-                    .push(render_message(&message, message.created_at));
-            }
-            Err(e) => self.reply_error(&send_error(e, sent.raw_id)),
-        }
-    }
-
-    /// Parses the id; not a ULID is answered like an unknown conversation.
-    fn conversation(&mut self, raw: &str) -> Option<ConversationId> {
-        match raw.parse() {
-            Ok(id) => Some(id),
-            Err(_) => {
-                self.reply_error(&not_found(raw.to_owned()));
-                None
-            }
-        }
-    }
-}
-
-fn not_found(cid: String) -> FrameError {
-    FrameError::new(
-        ErrorCode::ConversationNotFound,
-        "no such conversation",
-        Some(cid),
-    )
-}
-
-fn send_error(e: SendMessageError, cid: String) -> FrameError {
-    match e {
-        SendMessageError::NotFound => not_found(cid),
-        SendMessageError::Closed => FrameError::new(
-            ErrorCode::ConversationClosed,
-            "the conversation is closed",
-            Some(cid),
-        ),
-        SendMessageError::NotAllowed => FrameError::new(
-            ErrorCode::InvalidMessage,
-            "type must be text or system",
-            Some(cid),
-        ),
-        SendMessageError::Unavailable(err) => {
-            tracing::error!(error = %format!("{err:#}"), "storing a message failed");
-            FrameError::new(
-                ErrorCode::Unavailable,
-                "the message was not stored; retry",
-                Some(cid),
-            )
-        }
-    }
-}
-
-fn typing_error(e: SignalTypingError, cid: String) -> FrameError {
-    match e {
-        SignalTypingError::NotFound => not_found(cid),
-        SignalTypingError::Closed => FrameError::new(
-            ErrorCode::ConversationClosed,
-            "the conversation is closed",
-            Some(cid),
-        ),
-        SignalTypingError::Unavailable(err) => {
-            tracing::error!(error = %format!("{err:#}"), "typing signal failed");
-            FrameError::new(
-                ErrorCode::Unavailable,
-                "storage unavailable; retry",
-                Some(cid),
-            )
-        }
-    }
-}
-
-/// How a read error ends the connection (CONTRACT §3 close codes).
-fn read_failed(e: &WsError) -> CloseAction {
-    match e {
-        WsError::Capacity(CapacityError::MessageTooLong { .. }) => {
-            CloseAction::Close(1009, "message too big")
-        }
-        WsError::Capacity(_) => CloseAction::Close(1009, "frame too big"),
-        WsError::Utf8(_) => CloseAction::Close(1007, "text frame is not valid UTF-8"),
-        // A peer that just went away (TCP closed without a close frame).
-        WsError::Protocol(ProtocolError::ResetWithoutClosingHandshake) => CloseAction::Drop,
-        WsError::Protocol(_) => CloseAction::Close(1002, "protocol violation"),
-        other => {
-            debug!(error = %other, "socket read failed");
-            CloseAction::Drop
-        }
-    }
-}
-
-/// Drains the outbox into the socket and pings; on a close decision (or
-/// overflow) sends the close frame, giving it `grace` before dropping TCP.
-///
-/// Each wake-up takes everything queued (up to [`DRAIN`] frames) into the
-/// socket's write buffer and flushes once: one syscall for a burst, not one
-/// per frame.
-async fn write_loop(
-    mut sink: SplitSink<WebSocketStream, Message>,
-    mut rx: super::outbox::Receiver,
-    outbox: Arc<Outbox>,
-    stop: CancellationToken,
-    decision: Arc<OnceLock<CloseAction>>,
-    ping_every: Duration,
-    grace: Duration,
-) {
-    let overflow = outbox.overflow_signal();
-    let mut ping = tokio::time::interval_at(tokio::time::Instant::now() + ping_every, ping_every);
-    let slow = CloseAction::Close(4002, "slow consumer");
-    let mut batch: Vec<Frame> = Vec::new();
-    let action = loop {
-        let ping_now = tokio::select! {
-            biased;
-            () = overflow.cancelled() => break slow,
-            () = stop.cancelled() => break decision.get().copied().unwrap_or(CloseAction::Drop),
-            _ = rx.recv_many(&mut batch, DRAIN) => false,
-            _ = ping.tick() => true,
-        };
-        let write = async {
-            if ping_now {
-                sink.feed(Message::Ping(Bytes::new())).await?;
-            }
-            for frame in batch.drain(..) {
-                sink.feed(Message::Text(frame)).await?;
-            }
-            sink.flush().await
-        };
-        // A write may wait on a peer that does not read: stay interruptible.
-        tokio::select! {
-            biased;
-            () = overflow.cancelled() => break slow,
-            () = stop.cancelled() => break decision.get().copied().unwrap_or(CloseAction::Drop),
-            sent = write => if sent.is_err() { break CloseAction::Drop },
-        }
-    };
-    // What was queued for a closing connection is dropped, not sent.
-    drop(rx);
-    match action {
-        CloseAction::Close(code, reason) => {
-            let close = Message::Close(Some(CloseFrame {
-                code: code.into(),
-                reason: reason.into(),
-            }));
-            let _ = tokio::time::timeout(grace, async {
-                sink.send(close).await?;
-                sink.close().await
-            })
-            .await;
-        }
-        CloseAction::Flush => {
-            let _ = tokio::time::timeout(grace, sink.close()).await;
-        }
-        CloseAction::Drop => {}
     }
 }

@@ -13,8 +13,9 @@ use std::collections::HashMap;
 use qc_domain::Message;
 use sea_orm::sqlx::{self, PgPool, Postgres, Transaction};
 
+use super::rules::{DuplicateKey, client_msg_ids, conversation_ids, decide};
 use super::sqlite::{ConversationRow, MessageRow, locked_rows, message_rows};
-use super::{CommitError, DuplicateKey, Pending, Reply, client_msg_ids, conversation_ids, decide};
+use super::{CommitError, Pending, Reply};
 
 const LOCK: &str = "SELECT id, client_id, support_id, status, subject, created_at, closed_at, last_seq \
      FROM conversations WHERE id = ANY($1) ORDER BY id FOR UPDATE";
@@ -68,23 +69,27 @@ pub(super) async fn try_commit(
             .await?;
         let m = &decision.stored;
         sqlx::query(INSERT)
-            .bind(m.iter().map(|m| m.id.to_string()).collect::<Vec<_>>())
+            .bind(m.iter().map(|m| m.id().to_string()).collect::<Vec<_>>())
             .bind(
                 m.iter()
-                    .map(|m| m.conversation_id.to_string())
+                    .map(|m| m.conversation_id().to_string())
                     .collect::<Vec<_>>(),
             )
-            .bind(m.iter().map(|m| m.seq).collect::<Vec<_>>())
-            .bind(m.iter().map(|m| m.sender_id.as_str()).collect::<Vec<_>>())
-            .bind(m.iter().map(|m| m.sender_side.as_str()).collect::<Vec<_>>())
-            .bind(m.iter().map(|m| m.kind.as_str()).collect::<Vec<_>>())
-            .bind(m.iter().map(|m| m.content.as_str()).collect::<Vec<_>>())
+            .bind(m.iter().map(|m| m.seq()).collect::<Vec<_>>())
+            .bind(m.iter().map(|m| m.sender_id().as_str()).collect::<Vec<_>>())
             .bind(
                 m.iter()
-                    .map(|m| m.client_msg_id.as_ref().map(|c| c.as_str()))
+                    .map(|m| m.sender_side().as_str())
                     .collect::<Vec<_>>(),
             )
-            .bind(m.iter().map(|m| m.created_at).collect::<Vec<_>>())
+            .bind(m.iter().map(|m| m.kind().as_str()).collect::<Vec<_>>())
+            .bind(m.iter().map(|m| m.content()).collect::<Vec<_>>())
+            .bind(
+                m.iter()
+                    .map(|m| m.client_msg_id().as_ref().map(|c| c.as_str()))
+                    .collect::<Vec<_>>(),
+            )
+            .bind(m.iter().map(|m| m.created_at()).collect::<Vec<_>>())
             .execute(&mut *txn)
             .await?;
         if webhooks {
@@ -102,7 +107,7 @@ async fn outbox(
     let now = crate::outbox::millis(chrono::Utc::now());
     let created: Vec<i64> = stored
         .iter()
-        .map(|m| crate::outbox::millis(m.created_at))
+        .map(|m| crate::outbox::millis(m.created_at()))
         .collect();
     sqlx::query(OUTBOX)
         .bind(
@@ -114,10 +119,15 @@ async fn outbox(
         .bind(
             stored
                 .iter()
-                .map(|m| m.conversation_id.to_string())
+                .map(|m| m.conversation_id().to_string())
                 .collect::<Vec<_>>(),
         )
-        .bind(stored.iter().map(|m| m.id.to_string()).collect::<Vec<_>>())
+        .bind(
+            stored
+                .iter()
+                .map(|m| m.id().to_string())
+                .collect::<Vec<_>>(),
+        )
         .bind(&created)
         .bind(vec![now; stored.len()])
         .bind(

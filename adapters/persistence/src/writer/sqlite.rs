@@ -19,10 +19,10 @@ use qc_domain::{Conversation, Message};
 use sea_orm::sqlx::{self, SqliteConnection, SqlitePool};
 use serde_json::json;
 
-use super::{
-    CommitError, Decision, DuplicateKey, Locked, Pending, Reply, client_msg_ids, conversation_ids,
-    decide, duplicate_key,
+use super::rules::{
+    Decision, DuplicateKey, Locked, client_msg_ids, conversation_ids, decide, duplicate_key,
 };
+use super::{CommitError, Pending, Reply};
 use crate::entities::{conversation, message};
 
 impl From<sqlx::Error> for CommitError {
@@ -146,16 +146,16 @@ async fn steps(
         .iter()
         .map(|m| {
             json!([
-                m.id.to_string(),
-                m.conversation_id.to_string(),
-                m.seq,
-                m.sender_id.as_str(),
-                m.content,
-                m.client_msg_id.as_ref().map(|c| c.as_str()),
+                m.id().to_string(),
+                m.conversation_id().to_string(),
+                m.seq(),
+                m.sender_id().as_str(),
+                m.content(),
+                m.client_msg_id().as_ref().map(|c| c.as_str()),
                 // The text sqlx itself writes for a DateTime<Utc>.
-                m.created_at.to_rfc3339_opts(SecondsFormat::AutoSi, false),
-                m.sender_side.as_str(),
-                m.kind.as_str(),
+                m.created_at().to_rfc3339_opts(SecondsFormat::AutoSi, false),
+                m.sender_side().as_str(),
+                m.kind().as_str(),
             ])
         })
         .collect();
@@ -166,11 +166,11 @@ async fn steps(
         let events: Vec<_> = stored
             .iter()
             .map(|m| {
-                let created = crate::outbox::millis(m.created_at);
+                let created = crate::outbox::millis(m.created_at());
                 json!([
                     qc_application::webhooks::events::event_id(),
-                    m.conversation_id.to_string(),
-                    m.id.to_string(),
+                    m.conversation_id().to_string(),
+                    m.id().to_string(),
                     created,
                     now,
                     created.saturating_add(crate::outbox::retry_for_ms()),

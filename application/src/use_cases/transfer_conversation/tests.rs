@@ -1,4 +1,3 @@
-
 use super::*;
 use crate::ports::agent_repository::MockAgentRepository;
 use crate::test_support::*;
@@ -19,7 +18,7 @@ fn known_agents() -> MockAgentRepository {
 async fn an_unknown_target_is_refused_after_the_callers_own_checks() {
     let conv = assigned_conversation();
     let mut closed = conv.clone();
-    closed.close(fixed_now());
+    closed.close(&client().user(), fixed_now()).unwrap();
     for (c, by, expected) in [
         (conv.clone(), agent(), "unknown"),
         (conv.clone(), other_agent(), "not found"),
@@ -41,7 +40,7 @@ async fn an_unknown_target_is_refused_after_the_callers_own_checks() {
             on_change: None,
         };
         let err = uc
-            .execute(&by, c.id, Some(UserId::new("nobody").unwrap()))
+            .execute(&by, c.id(), Some(UserId::new("nobody").unwrap()))
             .await
             .unwrap_err();
         let got = match err {
@@ -61,7 +60,9 @@ async fn a_transfer_moves_the_conversation_and_tells_everyone_concerned() {
     f.find_returns(conv.clone());
     f.conversations
         .expect_try_transfer()
-        .withf(|_, from, to, _| *from == agent().user_id && *to == Some(other_agent().user_id))
+        .withf(|_, from, to, _| {
+            *from == agent().user_id().clone() && *to == Some(other_agent().user_id().clone())
+        })
         .times(1)
         .returning(|_, _, _, _| Ok(crate::ports::Transfer::Moved { last_seq: 3 }));
     f.broker
@@ -70,7 +71,7 @@ async fn a_transfer_moves_the_conversation_and_tells_everyone_concerned() {
                 env.all_agents
                     && env.recipients == vec![client().user(), agent().user(), other_agent().user()]
                     && matches!(&env.event, ChatEvent::ConversationAssigned { support_id, previous_support_id, .. }
-                        if *support_id == Some(other_agent().user_id) && *previous_support_id == Some(agent().user_id))
+                        if *support_id == Some(other_agent().user_id().clone()) && *previous_support_id == Some(agent().user_id().clone()))
             })
             .times(1)
             .returning(|_| Ok(()));
@@ -78,16 +79,16 @@ async fn a_transfer_moves_the_conversation_and_tells_everyone_concerned() {
             .expect_publish()
             .withf(|env| {
                 env.recipients == vec![client().user()]
-                    && matches!(&env.event, ChatEvent::Typing { sender_id, kind: qc_domain::TypingKind::Stopped, .. } if *sender_id == agent().user_id)
+                    && matches!(&env.event, ChatEvent::Typing { sender_id, kind: qc_domain::TypingKind::Stopped, .. } if *sender_id == agent().user_id().clone())
             })
             .times(1)
             .returning(|_| Ok(()));
     let c = f
         .transfer_conversation()
-        .execute(&agent(), conv.id, Some(other_agent().user_id))
+        .execute(&agent(), conv.id(), Some(other_agent().user_id().clone()))
         .await
         .unwrap();
-    assert_eq!(c.support_id, Some(other_agent().user_id));
+    assert_eq!(c.support_id(), Some(other_agent().user_id()));
 }
 
 #[tokio::test]
@@ -120,7 +121,7 @@ async fn the_event_waits_for_the_texts_stored_before_the_transfer() {
         capacity: None,
         on_change: None,
     };
-    let transferring = tokio::spawn(async move { uc.execute(&agent(), conv.id, None).await });
+    let transferring = tokio::spawn(async move { uc.execute(&agent(), conv.id(), None).await });
     for _ in 0..10 {
         tokio::task::yield_now().await;
     }
@@ -159,16 +160,16 @@ async fn back_to_the_queue() {
             .expect_publish()
             .withf(|env| {
                 env.recipients == vec![client().user()]
-                    && matches!(&env.event, ChatEvent::Typing { sender_id, kind: qc_domain::TypingKind::Stopped, .. } if *sender_id == agent().user_id)
+                    && matches!(&env.event, ChatEvent::Typing { sender_id, kind: qc_domain::TypingKind::Stopped, .. } if *sender_id == agent().user_id().clone())
             })
             .times(1)
             .returning(|_| Ok(()));
     let c = f
         .transfer_conversation()
-        .execute(&agent(), conv.id, None)
+        .execute(&agent(), conv.id(), None)
         .await
         .unwrap();
-    assert_eq!(c.support_id, None);
+    assert_eq!(c.support_id(), None);
 }
 
 #[tokio::test]
@@ -180,7 +181,7 @@ async fn to_oneself_changes_and_publishes_nothing() {
     f.broker.expect_publish().times(0);
     let c = f
         .transfer_conversation()
-        .execute(&agent(), conv.id, Some(agent().user_id))
+        .execute(&agent(), conv.id(), Some(agent().user_id().clone()))
         .await
         .unwrap();
     assert_eq!(c, conv);
@@ -195,11 +196,11 @@ async fn only_the_assigned_agent_transfers_and_customers_are_forbidden() {
     f.broker.expect_publish().times(0);
     let uc = f.transfer_conversation();
     assert!(matches!(
-        uc.execute(&other_agent(), conv.id, None).await,
+        uc.execute(&other_agent(), conv.id(), None).await,
         Err(TransferConversationError::NotFound)
     ));
     assert!(matches!(
-        uc.execute(&client(), conv.id, None).await,
+        uc.execute(&client(), conv.id(), None).await,
         Err(TransferConversationError::Forbidden)
     ));
 }
@@ -208,7 +209,7 @@ async fn only_the_assigned_agent_transfers_and_customers_are_forbidden() {
 async fn losing_a_race_to_a_close_is_closed_and_publishes_nothing() {
     let conv = assigned_conversation();
     let mut closed = conv.clone();
-    closed.close(fixed_now());
+    closed.close(&client().user(), fixed_now()).unwrap();
     let mut f = Fixture::new();
     let mut calls = 0;
     f.conversations.expect_find().times(2).returning(move |_| {
