@@ -8,6 +8,7 @@
 //! `testing` feature (`qc_application::testing`).
 
 pub mod access;
+pub mod json;
 pub mod ports;
 pub mod presence;
 pub mod routing;

@@ -26,7 +26,61 @@ pub use transfer_conversation::{TransferConversation, TransferConversationError}
 
 use std::sync::Arc;
 
-use crate::ports::{Broker, Envelope};
+use qc_domain::{Conversation, ConversationId};
+
+use crate::ports::{Broker, ConversationRepository, Envelope, RepositoryError};
+
+/// A use case's error that can say the two things every lookup may end
+/// in: the conversation is not there for this caller, or the store is down.
+pub(crate) trait LookupError: From<RepositoryError> {
+    fn not_found() -> Self;
+}
+
+/// Implements [`LookupError`] (and `From<RepositoryError>`, so `?` maps a
+/// store failure) for error enums with `NotFound` and
+/// `Unavailable(anyhow::Error)` variants.
+macro_rules! lookup_error {
+    ($($error:ty),+ $(,)?) => {$(
+        impl From<RepositoryError> for $error {
+            fn from(e: RepositoryError) -> Self {
+                Self::Unavailable(e.into())
+            }
+        }
+
+        impl LookupError for $error {
+            fn not_found() -> Self {
+                Self::NotFound
+            }
+        }
+    )+};
+}
+
+lookup_error!(
+    AssignConversationError,
+    CloseConversationError,
+    GetConversationError,
+    MarkReadUseCaseError,
+    ReadHistoryError,
+    TransferConversationError,
+);
+
+/// The step most use cases start with: conversation `id`, when it exists
+/// and `known` says the caller may know of it. Otherwise the use case's
+/// `NotFound`, one answer for "missing" and "not yours" so that existence
+/// does not leak.
+///
+/// # Errors
+/// `NotFound`, or `Unavailable` when the store is down.
+pub(crate) async fn find_for<E: LookupError>(
+    conversations: &dyn ConversationRepository,
+    id: ConversationId,
+    known: impl FnOnce(&Conversation) -> bool,
+) -> Result<Conversation, E> {
+    match conversations.find(id).await? {
+        Some(conversation) if known(&conversation) => Ok(conversation),
+        _ => Err(E::not_found()),
+    }
+}
 
 /// Publishes, logging (not failing) when the broker is down: the state change
 /// is already stored, and clients recover missed events through history.

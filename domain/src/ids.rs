@@ -25,9 +25,6 @@ macro_rules! ulid_id {
             pub const fn from_ulid(ulid: Ulid) -> Self {
                 Self(ulid)
             }
-            pub const fn ulid(&self) -> Ulid {
-                self.0
-            }
         }
 
         impl FromStr for $name {

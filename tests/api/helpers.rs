@@ -6,7 +6,7 @@ use std::net::SocketAddr;
 use std::time::Duration;
 
 use futures_util::{SinkExt, StreamExt};
-use quickconnect::{Application, Config, Settings};
+use quickconnect::{Application, Config, Extensions, Settings};
 use serde_json::{Value, json};
 use tokio::net::TcpStream;
 use tokio_tungstenite::tungstenite::Message;
@@ -121,6 +121,17 @@ pub async fn spawn_on(
     dir: Option<tempfile::TempDir>,
     configure: impl FnOnce(&mut Settings),
 ) -> TestApp {
+    spawn_with_rules(db_url, dir, configure, Extensions::default()).await
+}
+
+/// A server on `db_url` running domain rules of its own
+/// (`Application::build_with`).
+pub async fn spawn_with_rules(
+    db_url: String,
+    dir: Option<tempfile::TempDir>,
+    configure: impl FnOnce(&mut Settings),
+    rules: Extensions,
+) -> TestApp {
     let mut s = Settings {
         bind: Some("127.0.0.1:0".into()),
         database_url: db_url.clone(),
@@ -129,7 +140,9 @@ pub async fn spawn_on(
     };
     configure(&mut s);
     let config = Config::from_settings(s).expect("valid test settings");
-    let app = Application::build(&config).await.expect("app builds");
+    let app = Application::build_with(&config, rules)
+        .await
+        .expect("app builds");
     let addr = app.addr();
     let shutdown = app.shutdown_token();
     let server = tokio::spawn(async move {

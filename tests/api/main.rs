@@ -6,6 +6,7 @@ mod bad_input;
 mod chat;
 mod desk;
 mod desk_nodes;
+mod extensions;
 mod helpers;
 mod http_api;
 mod identity;

@@ -118,7 +118,8 @@ export declare class ChatClient {
     /** Ends our typing indicator now, if it is on (e.g. the agent switched the
      * composer to writing a note). */
     stopTyping(conversationId: string): void;
-    /** The newest message delivered so far for a conversation (by seq). */
+    /** The newest message this client holds for a conversation (the highest
+     * seq, from history or delivered live; notes included for an agent). */
     lastMessage(conversationId: string): Message | undefined;
     get pendingCount(): number;
     private transmit;

@@ -162,7 +162,8 @@ export class ChatClient {
     stopTyping(conversationId) {
         this.typingSenders.get(conversationId)?.stop();
     }
-    /** The newest message delivered so far for a conversation (by seq). */
+    /** The newest message this client holds for a conversation (the highest
+     * seq, from history or delivered live; notes included for an agent). */
     lastMessage(conversationId) {
         return this.timelines.get(conversationId)?.last;
     }

@@ -249,7 +249,8 @@ export class ChatClient {
     this.typingSenders.get(conversationId)?.stop();
   }
 
-  /** The newest message delivered so far for a conversation (by seq). */
+  /** The newest message this client holds for a conversation (the highest
+   * seq, from history or delivered live; notes included for an agent). */
   lastMessage(conversationId: string): Message | undefined {
     return this.timelines.get(conversationId)?.last;
   }

@@ -73,23 +73,6 @@ pub struct WsLimits {
     pub close_grace: Duration,
 }
 
-impl Default for WsLimits {
-    fn default() -> Self {
-        Self {
-            rate_per_sec: 20,
-            rate_burst: 40,
-            ping_every: Duration::from_secs(25),
-            idle_timeout: Duration::from_secs(60),
-            queue_frames: 512,
-            queue_bytes: 1024 * 1024,
-            max_per_user: 32,
-            user_rate_per_sec: 40,
-            user_rate_burst: 80,
-            close_grace: Duration::from_secs(10),
-        }
-    }
-}
-
 /// What a chat connection needs: the two use cases it calls, the hub it
 /// registers with, and its limits. Shutdown and tracking let the server close
 /// every connection with 1001 and wait for in-flight stores.

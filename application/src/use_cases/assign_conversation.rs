@@ -76,28 +76,19 @@ impl AssignConversation {
         if agent.role().is_customer() {
             return Err(AssignConversationError::Forbidden);
         }
-        let unavailable =
-            |e: crate::ports::RepositoryError| AssignConversationError::Unavailable(e.into());
-        let mut conversation = self
-            .conversations
-            .find(id)
-            .await
-            .map_err(unavailable)?
-            .ok_or(AssignConversationError::NotFound)?;
+        // Whether the agent may claim it is the domain's to say.
+        let mut conversation =
+            super::find_for::<AssignConversationError>(self.conversations.as_ref(), id, |_| true)
+                .await?;
         if conversation.assign(agent)? == AssignOutcome::AlreadyMine {
             return Ok(AssignResult::AlreadyMine(conversation));
         }
         let claimed = match self.capacity {
-            None => self
-                .conversations
-                .try_assign(id, agent.user_id())
-                .await
-                .map_err(unavailable)?,
+            None => self.conversations.try_assign(id, agent.user_id()).await?,
             Some(capacity) => match self
                 .conversations
                 .try_assign_within(id, agent.user_id(), capacity)
-                .await
-                .map_err(unavailable)?
+                .await?
             {
                 crate::ports::Claim::Assigned => true,
                 crate::ports::Claim::AtCapacity => {
@@ -123,12 +114,9 @@ impl AssignConversation {
             return Ok(AssignResult::Assigned(conversation));
         }
         // Lost a race: someone closed or claimed it since we read it.
-        let now = self
-            .conversations
-            .find(id)
-            .await
-            .map_err(unavailable)?
-            .ok_or(AssignConversationError::NotFound)?;
+        let now =
+            super::find_for::<AssignConversationError>(self.conversations.as_ref(), id, |_| true)
+                .await?;
         match now.clone().assign(agent)? {
             AssignOutcome::AlreadyMine => Ok(AssignResult::AlreadyMine(now)),
             // Still claimable yet the update matched nothing: treat as taken.

@@ -33,14 +33,9 @@ impl CloseConversation {
         who: &Identity,
         id: ConversationId,
     ) -> Result<Conversation, CloseConversationError> {
-        let unavailable =
-            |e: crate::ports::RepositoryError| CloseConversationError::Unavailable(e.into());
-        let mut conversation = self
-            .conversations
-            .find(id)
-            .await
-            .map_err(unavailable)?
-            .ok_or(CloseConversationError::NotFound)?;
+        let mut conversation =
+            super::find_for::<CloseConversationError>(self.conversations.as_ref(), id, |_| true)
+                .await?;
         let at = self.clock.now();
         let closes = conversation
             .close(&who.user(), at)
@@ -48,19 +43,14 @@ impl CloseConversation {
         if !closes {
             return Ok(conversation);
         }
-        if !self
-            .conversations
-            .try_close(id, at, who.user_id())
-            .await
-            .map_err(unavailable)?
-        {
+        if !self.conversations.try_close(id, at, who.user_id()).await? {
             // Closed concurrently by someone else: they broadcast it.
-            return self
-                .conversations
-                .find(id)
-                .await
-                .map_err(unavailable)?
-                .ok_or(CloseConversationError::NotFound);
+            return super::find_for::<CloseConversationError>(
+                self.conversations.as_ref(),
+                id,
+                |_| true,
+            )
+            .await;
         }
         let event = ChatEvent::ConversationClosed {
             conversation_id: id,

@@ -29,8 +29,7 @@ impl GetConversation {
         let view = self
             .conversations
             .find_view(id, who.side())
-            .await
-            .map_err(|e| GetConversationError::Unavailable(e.into()))?
+            .await?
             .ok_or(GetConversationError::NotFound)?;
         if !view.conversation().can_view(who) {
             return Err(GetConversationError::NotFound);

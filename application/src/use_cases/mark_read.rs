@@ -36,15 +36,12 @@ impl MarkRead {
         id: ConversationId,
         up_to: MessageId,
     ) -> Result<(), MarkReadUseCaseError> {
-        let conversation = self
-            .conversations
-            .find(id)
-            .await
-            .map_err(|e| MarkReadUseCaseError::Unavailable(e.into()))?
-            .ok_or(MarkReadUseCaseError::NotFound)?;
-        if !conversation.is_participant(&reader.user()) {
-            return Err(MarkReadUseCaseError::NotFound);
-        }
+        let reading = reader.user();
+        let conversation =
+            super::find_for::<MarkReadUseCaseError>(self.conversations.as_ref(), id, |c| {
+                c.is_participant(&reading)
+            })
+            .await?;
         let at = self.clock.now();
         let changed = self
             .messages

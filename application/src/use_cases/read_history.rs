@@ -38,15 +38,9 @@ impl ReadHistory {
         cursor: HistoryCursor,
         limit: Option<u32>,
     ) -> Result<HistoryPage, ReadHistoryError> {
-        let conversation = self
-            .conversations
-            .find(id)
-            .await
-            .map_err(|e| ReadHistoryError::Unavailable(e.into()))?
-            .ok_or(ReadHistoryError::NotFound)?;
-        if !conversation.can_view(who) {
-            return Err(ReadHistoryError::NotFound);
-        }
+        // Only whether the caller may read it: the history query says the rest.
+        super::find_for::<ReadHistoryError>(self.conversations.as_ref(), id, |c| c.can_view(who))
+            .await?;
         let query = HistoryQuery {
             cursor,
             limit: limit.unwrap_or(DEFAULT_LIMIT).clamp(1, MAX_LIMIT),

@@ -76,33 +76,22 @@ impl TransferConversation {
         if by.role().is_customer() {
             return Err(TransferConversationError::Forbidden);
         }
-        let unavailable =
-            |e: crate::ports::RepositoryError| TransferConversationError::Unavailable(e.into());
-        let mut conversation = self
-            .conversations
-            .find(id)
-            .await
-            .map_err(unavailable)?
-            .ok_or(TransferConversationError::NotFound)?;
+        let mut conversation =
+            super::find_for::<TransferConversationError>(self.conversations.as_ref(), id, |_| true)
+                .await?;
         let previous = conversation.participants();
         if conversation.transfer(by, to.as_ref())? == TransferOutcome::Unchanged {
             return Ok(conversation);
         }
         if let Some(agent) = &to
-            && self
-                .agents
-                .find(agent)
-                .await
-                .map_err(unavailable)?
-                .is_none()
+            && self.agents.find(agent).await?.is_none()
         {
             return Err(TransferConversationError::UnknownAgent);
         }
         let moved = self
             .conversations
             .try_transfer(id, by.user_id(), to.clone(), self.capacity)
-            .await
-            .map_err(unavailable)?;
+            .await?;
         let last_seq = match moved {
             crate::ports::Transfer::Moved { last_seq } => last_seq,
             crate::ports::Transfer::AtCapacity => {
@@ -111,12 +100,12 @@ impl TransferConversation {
             crate::ports::Transfer::Lost => {
                 // Closed, or moved by someone else, since we read it: answer as
                 // the conversation is now.
-                let now = self
-                    .conversations
-                    .find(id)
-                    .await
-                    .map_err(unavailable)?
-                    .ok_or(TransferConversationError::NotFound)?;
+                let now = super::find_for::<TransferConversationError>(
+                    self.conversations.as_ref(),
+                    id,
+                    |_| true,
+                )
+                .await?;
                 now.clone().transfer(by, to.as_ref())?;
                 return Err(TransferConversationError::NotFound);
             }

@@ -3,7 +3,9 @@
 //! `data` has the same fields as the HTTP API's Conversation and Message
 //! (a test in `tests/` holds the two together).
 
-use chrono::{DateTime, SecondsFormat, Utc};
+use chrono::{DateTime, Utc};
+
+use crate::json::{ConversationJson, MessageJson, timestamp};
 use qc_domain::{Conversation, ConversationId, Message, MessageId, UserId};
 use serde::Serialize;
 use serde_json::json;
@@ -21,10 +23,6 @@ pub struct WebhookRecord {
 }
 
 /// RFC 3339 UTC with milliseconds and a `Z`, as everywhere on the wire.
-fn timestamp(at: DateTime<Utc>) -> String {
-    at.to_rfc3339_opts(SecondsFormat::Millis, true)
-}
-
 #[derive(Serialize)]
 struct Envelope<'a, T: Serialize> {
     id: &'a str,
@@ -67,36 +65,6 @@ fn record(
     }
 }
 
-/// The Message, as the HTTP API shows it (texts and notes alike).
-#[derive(Serialize)]
-struct MessageData<'a> {
-    id: String,
-    conversation_id: String,
-    sender_id: &'a str,
-    message_type: &'static str,
-    content: &'a str,
-    created_at: String,
-    read_at: Option<String>,
-    seq: i64,
-    client_msg_id: Option<&'a str>,
-}
-
-impl<'a> From<&'a Message> for MessageData<'a> {
-    fn from(m: &'a Message) -> Self {
-        Self {
-            id: m.id().to_string(),
-            conversation_id: m.conversation_id().to_string(),
-            sender_id: m.sender_id().as_str(),
-            message_type: m.kind().as_str(),
-            content: m.content(),
-            created_at: timestamp(m.created_at()),
-            read_at: m.read_at().map(timestamp),
-            seq: m.seq(),
-            client_msg_id: m.client_msg_id().as_ref().map(|c| c.as_str()),
-        }
-    }
-}
-
 /// `conversation.created`: the Conversation as its owner sees it (new: no
 /// message yet, nothing unread).
 pub fn conversation_created(c: &Conversation) -> WebhookRecord {
@@ -104,17 +72,7 @@ pub fn conversation_created(c: &Conversation) -> WebhookRecord {
         c.id(),
         "conversation.created",
         c.created_at(),
-        json!({
-            "id": c.id().to_string(),
-            "client_id": c.client_id().as_str(),
-            "support_id": c.support_id().map(UserId::as_str),
-            "status": c.status().as_str(),
-            "subject": c.subject(),
-            "created_at": timestamp(c.created_at()),
-            "closed_at": c.closed_at().map(timestamp),
-            "last_message": null,
-            "unread_count": 0,
-        }),
+        ConversationJson::new(c, None, 0),
     )
 }
 
@@ -125,7 +83,7 @@ pub const MESSAGE_CREATED: &str = "message.created";
 /// the event is sent, from the message row, so the outbox does not keep a
 /// second copy of every text.
 pub fn message_created_body(id: &str, m: &Message) -> String {
-    let mut data = MessageData::from(m);
+    let mut data = MessageJson::from(m);
     data.read_at = None;
     body(id, MESSAGE_CREATED, m.created_at(), data)
 }

@@ -4,11 +4,11 @@
 use poem_openapi::Object;
 use poem_openapi::types::MaybeUndefined;
 use qc_application::AgentEntry;
+use qc_application::json::{ConversationJson, MessageJson};
 use qc_domain::{ConversationView, Message};
 
 use super::strict_string::StrictString;
 use super::ulid_param::UlidParam;
-use crate::frames::timestamp;
 
 /// An error: a stable machine-readable `code` and a human `message`.
 #[derive(Debug, Clone, Object)]
@@ -44,17 +44,18 @@ pub struct ConversationDto {
 
 impl From<ConversationView> for ConversationDto {
     fn from(v: ConversationView) -> Self {
-        let c = v.conversation();
+        // The one rendering of a conversation (frames, webhooks), owned.
+        let j = ConversationJson::from(&v);
         Self {
-            id: c.id().to_string(),
-            client_id: c.client_id().to_string(),
-            support_id: c.support_id().map(|s| s.to_string()),
-            status: c.status().as_str().to_owned(),
-            subject: c.subject().map(str::to_owned),
-            created_at: timestamp(c.created_at()),
-            closed_at: c.closed_at().map(timestamp),
-            last_message: v.last_message().map(MessageDto::from),
-            unread_count: v.unread_count(),
+            id: j.id,
+            client_id: j.client_id.to_owned(),
+            support_id: j.support_id.map(str::to_owned),
+            status: j.status.to_owned(),
+            subject: j.subject.map(str::to_owned),
+            created_at: j.created_at,
+            closed_at: j.closed_at,
+            last_message: j.last_message.map(MessageDto::from),
+            unread_count: j.unread_count,
         }
     }
 }
@@ -80,16 +81,22 @@ pub struct MessageDto {
 
 impl From<&Message> for MessageDto {
     fn from(m: &Message) -> Self {
+        Self::from(MessageJson::from(m))
+    }
+}
+
+impl From<MessageJson<'_>> for MessageDto {
+    fn from(j: MessageJson<'_>) -> Self {
         Self {
-            id: m.id().to_string(),
-            conversation_id: m.conversation_id().to_string(),
-            sender_id: m.sender_id().to_string(),
-            message_type: m.kind().as_str().to_owned(),
-            content: m.content().to_owned(),
-            created_at: timestamp(m.created_at()),
-            read_at: m.read_at().map(timestamp),
-            seq: m.seq(),
-            client_msg_id: m.client_msg_id().map(|c| c.as_str().to_owned()),
+            id: j.id,
+            conversation_id: j.conversation_id,
+            sender_id: j.sender_id.to_owned(),
+            message_type: j.message_type.to_owned(),
+            content: j.content.to_owned(),
+            created_at: j.created_at,
+            read_at: j.read_at,
+            seq: j.seq,
+            client_msg_id: j.client_msg_id.map(str::to_owned),
         }
     }
 }

@@ -94,14 +94,7 @@ impl<T: Send + Sync + 'static> Sequencer<T> {
             } else if seq == st.next {
                 (self.deliver)(&key, item);
                 st.next += 1;
-                let st = &mut *st;
-                while let Some(e) = st.held.remove(&st.next) {
-                    (self.deliver)(&key, e);
-                    st.next += 1;
-                }
-                if st.held.is_empty() {
-                    st.gap_since = None;
-                }
+                self.release_in_order(&key, &mut st);
             } else {
                 if st.held.is_empty() {
                     st.gap_since = Some(now);
@@ -183,9 +176,14 @@ impl<T: Send + Sync + 'static> Sequencer<T> {
         }
         st.next = next;
         st.held.retain(|seq, _| *seq >= next);
-        let st = &mut *st;
+        self.release_in_order(&key, &mut st);
+    }
+
+    /// Delivers the held items that are now in order (from `next` on, with
+    /// no gap), and clears the gap's clock once nothing is held.
+    fn release_in_order(&self, key: &Key, st: &mut State<T>) {
         while let Some(e) = st.held.remove(&st.next) {
-            (self.deliver)(&key, e);
+            (self.deliver)(key, e);
             st.next += 1;
         }
         if st.held.is_empty() {
