@@ -153,15 +153,15 @@ async fn an_unwatched_user_is_no_longer_delivered() {
 }
 
 #[tokio::test]
-async fn an_unreachable_redis_fails_fast_at_connect() {
-    let started = std::time::Instant::now();
-    let err = RedisTransport::connect("redis://127.0.0.1:1", "x").await;
+async fn an_unreachable_redis_fails_at_connect_instead_of_retrying() {
+    // The timeout is a hang guard: connect must give up with an error.
+    let err = tokio::time::timeout(
+        Duration::from_secs(30),
+        RedisTransport::connect("redis://127.0.0.1:1", "x"),
+    )
+    .await
+    .expect("connect gives up on an unreachable Redis");
     assert!(err.is_err());
-    assert!(
-        started.elapsed() < Duration::from_secs(10),
-        "took {:?}",
-        started.elapsed()
-    );
 }
 
 /// Two nodes' presence books over one Redis, in a fresh prefix.
@@ -223,6 +223,8 @@ async fn a_dead_nodes_users_go_offline_once_and_a_lapsed_node_knows_it() {
         if !offline.is_empty() || tokio::time::Instant::now() > deadline {
             break offline;
         }
+        // Polling Redis's state (a signal, not a wait): Redis's lease clock
+        // cannot be paused from here.
         tokio::time::sleep(Duration::from_millis(100)).await;
     };
     assert_eq!(offline, vec![alice.clone()], "bob is still held by b");

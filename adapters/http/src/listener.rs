@@ -9,7 +9,10 @@ use std::pin::Pin;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::task::{Context, Poll};
-use std::time::{Duration, Instant};
+use std::time::Duration;
+
+// tokio's clock, so tests can pause it.
+use tokio::time::Instant;
 
 use poem::http::uri::Scheme;
 use poem::listener::Acceptor;

@@ -91,7 +91,7 @@ async fn a_transfer_moves_the_conversation_and_tells_everyone_concerned() {
     assert_eq!(c.support_id(), Some(other_agent().user_id()));
 }
 
-#[tokio::test]
+#[tokio::test(start_paused = true)]
 async fn the_event_waits_for_the_texts_stored_before_the_transfer() {
     let conv = assigned_conversation();
     let (release_text, text_published) = tokio::sync::oneshot::channel::<()>();
@@ -122,9 +122,9 @@ async fn the_event_waits_for_the_texts_stored_before_the_transfer() {
         on_change: None,
     };
     let transferring = tokio::spawn(async move { uc.execute(&agent(), conv.id(), None).await });
-    for _ in 0..10 {
-        tokio::task::yield_now().await;
-    }
+    // The clock is paused: this sleep ends only once every other task is
+    // blocked, i.e. the transfer waits on the text's turn (the signal).
+    tokio::time::sleep(std::time::Duration::from_secs(1)).await;
     assert!(!published.load(std::sync::atomic::Ordering::SeqCst));
     drop(release_text);
     transferring.await.unwrap().unwrap();
