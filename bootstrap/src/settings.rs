@@ -9,7 +9,7 @@ mod raw;
 
 pub use config::{BrokerConfig, Config, JwtConfig, TlsFiles, WebhookConfig};
 pub use flags::{Cli, Command, ServeFlags, WebhooksCommand, parse_role};
-pub use raw::Settings;
+pub use raw::{DEFAULT_AGENT_CAPACITY, Settings};
 
 #[cfg(test)]
 // figment's Jail API returns its (large) error type by value.

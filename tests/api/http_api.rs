@@ -356,20 +356,18 @@ async fn metrics_are_exposed_in_prometheus_text_format() {
     }
 }
 
+async fn served_openapi(app: &TestApp) -> Value {
+    let r = app.http.get(app.url("/openapi.json")).send().await.unwrap();
+    assert_eq!(r.status(), 200);
+    r.json().await.unwrap()
+}
+
 /// docs/openapi.json is the served document, byte for byte in meaning.
 /// Regenerate after an API change: `QC_WRITE_OPENAPI=1 cargo test -p qc-tests openapi_document`.
 #[tokio::test]
 async fn docs_openapi_json_matches_the_served_openapi_document() {
     let app = spawn_app().await;
-    let served: Value = app
-        .http
-        .get(app.url("/openapi.json"))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let served = served_openapi(&app).await;
     let path = format!("{}/../docs/openapi.json", env!("CARGO_MANIFEST_DIR"));
     if std::env::var_os("QC_WRITE_OPENAPI").is_some() {
         std::fs::write(&path, serde_json::to_string_pretty(&served).unwrap() + "\n").unwrap();
@@ -381,6 +379,81 @@ async fn docs_openapi_json_matches_the_served_openapi_document() {
         committed == served,
         "docs/openapi.json drifted from /openapi.json; run QC_WRITE_OPENAPI=1 cargo test -p qc-tests openapi_document"
     );
+}
+
+/// Swagger UI's Authorize: the bearer scheme is declared, and applied to
+/// every operation that needs a caller (optional in the document, as the
+/// cookie works too); "Try it out" then sends the header the API takes.
+/// No id is prefilled, and the endpoints outside the document are named,
+/// the WebSocket ones with a pointer to the served AsyncAPI document.
+#[tokio::test]
+async fn the_openapi_document_declares_and_applies_the_bearer_scheme() {
+    let app = spawn_app().await;
+    let doc = served_openapi(&app).await;
+    let scheme = &doc["components"]["securitySchemes"]["BearerToken"];
+    assert_eq!(
+        (&scheme["type"], &scheme["scheme"], &scheme["bearerFormat"]),
+        (&json!("http"), &json!("bearer"), &json!("JWT"))
+    );
+    let mut secured = 0;
+    for (path, item) in doc["paths"].as_object().unwrap() {
+        for (method, op) in item.as_object().unwrap() {
+            let public = path == "/healthz" || path == "/readyz";
+            let security = op["security"].as_array();
+            if public {
+                assert!(security.is_none(), "{method} {path} needs no token");
+                continue;
+            }
+            let security = security.unwrap_or_else(|| panic!("{method} {path}: no security"));
+            assert!(
+                security.contains(&json!({ "BearerToken": [] })),
+                "{method} {path}: {security:?}"
+            );
+            secured += 1;
+        }
+    }
+    assert!(secured >= 10, "every caller-bound operation: {secured}");
+    assert!(
+        !doc.to_string().contains("01KAAWW5V95WFFDERJZCTDE2QQ"),
+        "no example id to prefill"
+    );
+    let about = doc["info"]["description"].as_str().unwrap();
+    for named in [
+        "/chats/clients",
+        "/chats/supports",
+        "/metrics",
+        "/dev/token",
+        "/asyncapi.yaml",
+    ] {
+        assert!(about.contains(named), "{named} is described");
+    }
+    let asyncapi = app
+        .http
+        .get(app.url("/asyncapi.yaml"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(asyncapi.status(), 200);
+    assert!(asyncapi.text().await.unwrap().starts_with("asyncapi:"));
+    // What "Try it out" sends after Authorize: the bearer header.
+    let client = app.user("client");
+    let r = app
+        .http
+        .get(app.url("/conversations"))
+        .bearer_auth(&client.token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    let r = app
+        .http
+        .get(app.url("/conversations"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 401, "still the API's own 401 without a token");
+    let body: Value = r.json().await.unwrap();
+    assert_eq!(body["code"], "unauthorized");
 }
 
 #[tokio::test]

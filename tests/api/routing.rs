@@ -11,7 +11,7 @@ use crate::multinode::redis;
 fn auto(capacity: u32) -> impl Fn(&mut quickconnect::Settings) + Clone {
     move |s: &mut quickconnect::Settings| {
         s.routing = "auto".into();
-        s.agent_capacity = capacity;
+        s.agent_capacity = Some(capacity);
         s.ws_rate_per_sec = 0;
         s.user_rate_per_sec = 0;
         s.http_rate_per_sec = 0;

@@ -3,6 +3,7 @@
 use std::sync::Arc;
 use std::time::Instant;
 
+use poem::endpoint::make_sync;
 use poem::middleware::CatchPanic;
 use poem::{Endpoint, EndpointExt, IntoResponse, Route, get};
 use poem_openapi::OpenApiService;
@@ -39,9 +40,29 @@ pub fn openapi_service(
     )
     .description(
         "HTTP API of Quick Connect Chat. Authenticate with `Authorization: Bearer <jwt>` \
-             (or the cookie / `access_token` query parameter). Errors are `{code, message}`. \
-             The real-time chat runs over WebSocket at /chats/clients and /chats/supports.",
+         (Authorize, above; or the cookie / `access_token` query parameter). Errors are \
+         `{code, message}`.\n\n\
+         Outside this document, on the same server:\n\
+         - `GET /chats/clients` (guests and clients) and `GET /chats/supports` (agents): the \
+         WebSocket chat, described by the AsyncAPI document at `/asyncapi.yaml` \
+         (docs/asyncapi.yaml; frames, error codes and close codes in docs/protocol.md).\n\
+         - `GET /metrics`: Prometheus text format (docs/deployment.md lists the series).\n\
+         - `GET /dev/token?role=client|guest|support`: dev mode only (no QC_JWT_SECRET or \
+         QC_JWT_PUBLIC_KEY_FILE): a development token as `{token}`; 404 in every other mode.\n\
+         - `GET /`, `GET /agent`: the customer widget and the agent console.",
     )
+    .external_document(poem_openapi::ExternalDocumentObject::new("/asyncapi.yaml"))
+}
+
+/// The AsyncAPI document of the WebSocket chat (docs/asyncapi.yaml), which
+/// the OpenAPI document points to.
+fn asyncapi() -> poem::Response {
+    poem::Response::builder()
+        .content_type("application/yaml; charset=utf-8")
+        .body(include_str!(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/../../docs/asyncapi.yaml"
+        )))
 }
 
 /// Builds every route: the WebSocket endpoints, the API, its spec and docs.
@@ -58,13 +79,14 @@ pub fn build_routes(deps: HttpDeps) -> impl Endpoint<Output = poem::Response> {
         deps.http_rate,
     ));
     let render = deps.metrics;
-    let metrics = poem::endpoint::make_sync(move |_| {
+    let metrics = make_sync(move |_| {
         poem::Response::builder()
             .content_type("text/plain; version=0.0.4")
             .body(render())
     });
     crate::web::web_routes(Route::new(), deps.dev_tokens)
         .at("/metrics", get(metrics))
+        .at("/asyncapi.yaml", get(make_sync(|_| asyncapi())))
         .at("/chats/clients", get(chat_clients))
         .at("/chats/supports", get(chat_supports))
         .at("/openapi.json", spec)

@@ -205,13 +205,20 @@ impl Config {
             "QC_MAX_OPEN_CONVERSATIONS must be at least 1"
         );
         let auto_routing = match s.routing.trim() {
-            "manual" => None,
-            "auto" => {
+            "manual" => {
                 ensure!(
-                    s.agent_capacity >= 1,
-                    "QC_AGENT_CAPACITY must be at least 1"
+                    s.agent_capacity.is_none(),
+                    "QC_AGENT_CAPACITY is set but QC_ROUTING is manual: the capacity applies \
+                     only to automatic routing (set QC_ROUTING=auto, or unset QC_AGENT_CAPACITY)"
                 );
-                Some(s.agent_capacity)
+                None
+            }
+            "auto" => {
+                let capacity = s
+                    .agent_capacity
+                    .unwrap_or(super::raw::DEFAULT_AGENT_CAPACITY);
+                ensure!(capacity >= 1, "QC_AGENT_CAPACITY must be at least 1");
+                Some(capacity)
             }
             other => anyhow::bail!("QC_ROUTING must be manual or auto, not {other:?}"),
         };

@@ -10,6 +10,9 @@ use serde::{Deserialize, Serialize};
 
 use super::{Cli, Command, ServeFlags};
 
+/// `QC_AGENT_CAPACITY` when `QC_ROUTING=auto` and it is unset.
+pub const DEFAULT_AGENT_CAPACITY: u32 = 5;
+
 /// Raw settings, as read. Keys are the `QC_*` variables in lower case.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(default)]
@@ -66,8 +69,9 @@ pub struct Settings {
     /// `manual` (agents claim from the queue) or `auto` (the queue assigns
     /// itself, CONTRACT §5).
     pub routing: String,
-    /// In `auto` routing, most open conversations assigned to one agent.
-    pub agent_capacity: u32,
+    /// In `auto` routing, most open conversations assigned to one agent
+    /// ([`DEFAULT_AGENT_CAPACITY`] when unset); refused with `manual`.
+    pub agent_capacity: Option<u32>,
     /// Where webhook events are POSTed (CONTRACT §6); with the secret.
     pub webhook_url: Option<String>,
     /// The HMAC-SHA256 key of the `QC-Signature` header.
@@ -109,7 +113,7 @@ impl Default for Settings {
             http_rate_burst: 30,
             max_open_conversations: 5,
             routing: "manual".into(),
-            agent_capacity: 5,
+            agent_capacity: None,
             webhook_url: None,
             webhook_secret: None,
         }

@@ -174,6 +174,59 @@ fn validation_messages_name_the_setting() {
 }
 
 #[test]
+fn contradictory_settings_stop_the_start_naming_both() {
+    let start = |f: fn(&mut Settings)| {
+        let mut s = Settings::default();
+        f(&mut s);
+        Config::from_settings(s)
+    };
+    // A capacity is for automatic routing only.
+    let err = start(|s| s.agent_capacity = Some(3))
+        .unwrap_err()
+        .to_string();
+    assert!(
+        err.contains("QC_AGENT_CAPACITY") && err.contains("QC_ROUTING is manual"),
+        "{err}"
+    );
+    let auto = start(|s| {
+        s.routing = "auto".into();
+        s.agent_capacity = Some(3);
+    })
+    .unwrap();
+    assert_eq!(auto.auto_routing, Some(3));
+    let default = start(|s| s.routing = "auto".into()).unwrap();
+    assert_eq!(default.auto_routing, Some(DEFAULT_AGENT_CAPACITY));
+    assert_eq!(start(|_| {}).unwrap().auto_routing, None);
+    // Pairs that only make sense together, or not at all.
+    for (f, names) in [
+        (
+            (|s: &mut Settings| {
+                s.jwt_secret = Some("x".repeat(32));
+                s.jwt_public_key_file = Some("k.pem".into());
+            }) as fn(&mut Settings),
+            ["QC_JWT_SECRET", "QC_JWT_PUBLIC_KEY_FILE"],
+        ),
+        (
+            |s: &mut Settings| s.tls_key_file = Some("k.pem".into()),
+            ["QC_TLS_CERT_FILE", "QC_TLS_KEY_FILE"],
+        ),
+        (
+            |s: &mut Settings| s.webhook_secret = Some("0123456789abcdef".into()),
+            ["QC_WEBHOOK_URL", "QC_WEBHOOK_SECRET"],
+        ),
+        (
+            |s: &mut Settings| s.ws_ping_secs = 90,
+            ["QC_WS_IDLE_SECS", "QC_WS_PING_SECS"],
+        ),
+    ] {
+        let err = start(f).unwrap_err().to_string();
+        for name in names {
+            assert!(err.contains(name), "{err} names {name}");
+        }
+    }
+}
+
+#[test]
 fn origins_must_be_scheme_host_and_port() {
     for good in [
         "https://app.example.com",

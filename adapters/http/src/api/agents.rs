@@ -10,6 +10,7 @@ use qc_application::{Presence, PresenceError};
 use qc_domain::Identity;
 
 use super::ApiTags;
+use super::caller::Authenticated;
 use super::conversations::identify;
 use super::dto::{AgentDto, AgentList, SetStatusRequest};
 use super::error::ApiError;
@@ -42,7 +43,7 @@ impl AgentsApi {
     /// Every agent the desk has seen, with live presence (`online`, `away`,
     /// `offline`) and how many open conversations each holds.
     #[oai(path = "/agents", method = "get", operation_id = "listAgents")]
-    async fn list_agents(&self, req: &Request) -> ApiResult<Json<AgentList>> {
+    async fn list_agents(&self, req: &Request, _auth: Authenticated) -> ApiResult<Json<AgentList>> {
         self.agent(req).await?;
         let agents = self.presence.agents().await.map_err(unavailable)?;
         Ok(Json(AgentList {
@@ -60,6 +61,7 @@ impl AgentsApi {
     async fn set_status(
         &self,
         req: &Request,
+        _auth: Authenticated,
         body: Json<SetStatusRequest>,
     ) -> ApiResult<Json<AgentDto>> {
         let who = self.agent(req).await?;

@@ -2,6 +2,8 @@
 //! verified here; an agent who calls becomes known to the desk.
 
 use poem::Request;
+use poem_openapi::SecurityScheme;
+use poem_openapi::auth::Bearer;
 use qc_application::Presence;
 use qc_domain::Identity;
 
@@ -32,4 +34,24 @@ pub(super) async fn identify(
         tracing::warn!(error = %e, "agent not recorded as seen");
     }
     Ok(identity)
+}
+
+// The scheme the OpenAPI document declares, so Swagger UI has an Authorize
+// button and "Try it out" sends the token. Authentication itself stays
+// `identify`'s (the header, the cookie or `access_token`, with the
+// contract's 401): the fallback lets every request through to it.
+/// A JWT (HS256 or RS256/ES256, as the server is configured), sent as
+/// `Authorization: Bearer <jwt>`. The `access_token` cookie or query
+/// parameter works too.
+#[derive(SecurityScheme)]
+#[oai(ty = "bearer", bearer_format = "JWT")]
+pub(super) struct BearerToken(#[allow(dead_code)] Bearer);
+
+/// What an authenticated operation declares (a bearer token); never refuses.
+#[derive(SecurityScheme)]
+pub(super) enum Authenticated {
+    BearerToken(#[allow(dead_code)] BearerToken),
+    /// The cookie or `access_token` (or nothing: `identify` answers 401).
+    #[oai(fallback)]
+    Other,
 }

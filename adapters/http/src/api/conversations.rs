@@ -15,6 +15,7 @@ use qc_application::use_cases::*;
 use qc_domain::{Conversation, ConversationId, ConversationView, Identity, MessageId, UserId};
 
 use super::ApiTags;
+use super::caller::Authenticated;
 use super::dto::*;
 use super::error::ApiError;
 use super::ulid_param::UlidParam;
@@ -102,6 +103,7 @@ impl ConversationsApi {
     async fn open_conversation(
         &self,
         req: &Request,
+        _auth: Authenticated,
         body: Json<OpenConversationRequest>,
     ) -> ApiResult<Created> {
         let who = self.identify(req).await?;
@@ -146,6 +148,7 @@ impl ConversationsApi {
     async fn list_conversations(
         &self,
         req: &Request,
+        _auth: Authenticated,
         /// Agents only: list the queue of open, unassigned conversations.
         queue: Query<Option<bool>>,
         /// Page size, default 50; outside 1..200 it is clamped.
@@ -184,6 +187,7 @@ impl ConversationsApi {
     async fn get_conversation(
         &self,
         req: &Request,
+        _auth: Authenticated,
         id: Path<UlidParam>,
     ) -> ApiResult<Json<ConversationDto>> {
         let who = self.identify(req).await?;
@@ -204,6 +208,7 @@ impl ConversationsApi {
     async fn assign_conversation(
         &self,
         req: &Request,
+        _auth: Authenticated,
         id: Path<UlidParam>,
     ) -> ApiResult<Json<ConversationDto>> {
         let who = self.identify(req).await?;
@@ -243,6 +248,7 @@ impl ConversationsApi {
     async fn transfer_conversation(
         &self,
         req: &Request,
+        _auth: Authenticated,
         id: Path<UlidParam>,
         body: Json<TransferRequest>,
     ) -> ApiResult<Json<ConversationDto>> {
@@ -292,6 +298,7 @@ impl ConversationsApi {
     async fn close_conversation(
         &self,
         req: &Request,
+        _auth: Authenticated,
         id: Path<UlidParam>,
     ) -> ApiResult<Json<ConversationDto>> {
         let who = self.identify(req).await?;
@@ -315,6 +322,7 @@ impl ConversationsApi {
     async fn list_messages(
         &self,
         req: &Request,
+        _auth: Authenticated,
         id: Path<UlidParam>,
         /// A message id: return what came after it.
         after: Query<Option<UlidParam>>,
@@ -358,6 +366,7 @@ impl ConversationsApi {
     async fn mark_read(
         &self,
         req: &Request,
+        _auth: Authenticated,
         id: Path<UlidParam>,
         body: Json<MarkReadRequest>,
     ) -> ApiResult<NoContent> {

@@ -32,7 +32,6 @@ impl Type for UlidParam {
     fn schema_ref() -> MetaSchemaRef {
         let mut schema = MetaSchema::new_with_format("string", "ulid");
         schema.pattern = Some("^[0-9A-HJKMNP-TV-Za-hjkmnp-tv-z]{26}$".into());
-        schema.example = Some(Value::String("01KAAWW5V95WFFDERJZCTDE2QQ".into()));
         MetaSchemaRef::Inline(Box::new(schema))
     }
 

@@ -7,7 +7,9 @@
 //! A text that arrives ahead of a gap waits (at most `hold`) for the
 //! missing ones, then goes anyway: a text whose publish was lost must not
 //! block the ones after it. One that arrives after its gap was given up on
-//! is dropped (counted): clients recover it through history. The map is
+//! is dropped (counted): clients recover it through history. The first
+//! text of a run this node has not seen begin waits [`FRESH_HOLD`] for
+//! earlier ones (a node's own texts reach it before the other node's). The map is
 //! bounded: at most [`MAX_HELD`] texts wait per key (more flushes them at
 //! once), and keys idle for a minute are swept. Both are counted.
 
@@ -24,6 +26,11 @@ pub type Key = (ConversationId, User);
 
 /// Hands an in-order item to its recipient.
 pub type Deliver<T> = Box<dyn Fn(&Key, T) + Send + Sync>;
+
+/// How long the first text of a run this node has not seen begin (a new
+/// recipient, or one idle past the sweep) waits for earlier ones still
+/// crossing from another node.
+pub const FRESH_HOLD: Duration = Duration::from_millis(500);
 
 /// Texts held behind one gap beyond which they are delivered at once.
 pub const MAX_HELD: usize = 1024;
@@ -79,14 +86,34 @@ impl<T: Send + Sync + 'static> Sequencer<T> {
         let mut schedule = false;
         {
             let now = Instant::now();
-            let mut st = self.keys.entry(key.clone()).or_insert_with(|| State {
-                next: seq,
-                held: BTreeMap::new(),
-                gap_since: None,
-                flush_scheduled: false,
-                touched: now,
+            let mut created = false;
+            let mut st = self.keys.entry(key.clone()).or_insert_with(|| {
+                created = true;
+                State {
+                    next: seq,
+                    held: BTreeMap::new(),
+                    gap_since: None,
+                    flush_scheduled: false,
+                    touched: now,
+                }
             });
             st.touched = now;
+            if created && seq > 1 && !late_delivers {
+                // A run this node has not seen begin: texts before `seq`
+                // may still be on their way from another node (this one
+                // delivers its own at once). Hold it for FRESH_HOLD with
+                // whatever earlier ones arrive, then go on in order.
+                st.next = 1;
+                st.gap_since = Some(
+                    now.checked_sub(self.hold.saturating_sub(FRESH_HOLD))
+                        .unwrap_or(now),
+                );
+                st.held.insert(seq, item);
+                st.flush_scheduled = true;
+                drop(st);
+                self.schedule_flush(key, now + FRESH_HOLD.min(self.hold));
+                return;
+            }
             if seq < st.next && late_delivers {
                 (self.deliver)(&key, item);
             } else if seq < st.next {
@@ -250,21 +277,42 @@ mod tests {
         log.lock().unwrap().clone()
     }
 
-    #[tokio::test]
+    #[tokio::test(start_paused = true)]
     async fn out_of_order_texts_are_released_in_order() {
         let (log, deliver) = recorder();
         let s = Sequencer::new(Duration::from_secs(5), deliver);
         let c = ConversationId::from_ulid(Ulid::generate());
-        s.offer(k(c), 5, 5);
-        s.offer(k(c), 7, 7);
-        s.offer(k(c), 8, 8);
-        assert_eq!(seqs(&log), vec![5], "7 and 8 wait for 6");
-        s.offer(k(c), 6, 6);
-        assert_eq!(seqs(&log), vec![5, 6, 7, 8]);
+        s.offer(k(c), 1, 1);
+        s.offer(k(c), 3, 3);
+        s.offer(k(c), 4, 4);
+        assert_eq!(seqs(&log), vec![1], "3 and 4 wait for 2");
+        s.offer(k(c), 2, 2);
+        assert_eq!(seqs(&log), vec![1, 2, 3, 4]);
         // Conversations are independent.
         let d = ConversationId::from_ulid(Ulid::generate());
         s.offer(k(d), 1, 1);
-        assert_eq!(seqs(&log), vec![5, 6, 7, 8, 1]);
+        assert_eq!(seqs(&log), vec![1, 2, 3, 4, 1]);
+    }
+
+    /// Two nodes' racing texts: this node's own seq 2 reaches it before the
+    /// other node's seq 1, and the recipient's run starts here.
+    #[tokio::test(start_paused = true)]
+    async fn a_run_first_seen_mid_way_waits_for_texts_still_crossing() {
+        let (log, deliver) = recorder();
+        let s = Sequencer::new(Duration::from_secs(1), deliver);
+        let c = ConversationId::from_ulid(Ulid::generate());
+        s.offer(k(c), 2, 2);
+        assert_eq!(seqs(&log), Vec::<i64>::new(), "held: 1 may be on its way");
+        s.offer(k(c), 1, 1);
+        tokio::time::sleep(FRESH_HOLD + Duration::from_millis(1)).await;
+        assert_eq!(seqs(&log), vec![1, 2], "in order, none lost");
+        // A recipient who joins mid-conversation (5 delivered long ago
+        // elsewhere) gets 6 after the fresh hold, then the rest at once.
+        let d = ConversationId::from_ulid(Ulid::generate());
+        s.offer(k(d), 6, 6);
+        tokio::time::sleep(FRESH_HOLD + Duration::from_millis(1)).await;
+        s.offer(k(d), 7, 7);
+        assert_eq!(seqs(&log), vec![1, 2, 6, 7]);
     }
 
     #[tokio::test(start_paused = true)]
