@@ -275,8 +275,11 @@ impl Application {
         let dev_tokens: Option<qc_http::web::DevTokens> = match config.jwt {
             JwtConfig::DevSecret(_) => {
                 let auth = auth.clone();
-                Some(Arc::new(move |role| {
-                    let user = ulid::Ulid::generate().to_string();
+                Some(Arc::new(move |role, sub: Option<qc_domain::UserId>| {
+                    let user = sub.map_or_else(
+                        || ulid::Ulid::generate().to_string(),
+                        |s| s.as_str().to_owned(),
+                    );
                     Ok((auth.verifier.mint(&user, role, 24 * 3600)?, user))
                 }))
             }

@@ -531,6 +531,33 @@ async fn the_browser_pages_and_library_are_served_and_dev_tokens_exist_only_in_d
         .await
         .unwrap();
     assert_eq!(r.status(), 400);
+    // The same user again (a page renewing its session): `sub` is kept.
+    let again: Value = dev
+        .http
+        .get(dev.url(&format!(
+            "/dev/token?role=support&sub={}",
+            body["user_id"].as_str().unwrap()
+        )))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(again["user_id"], body["user_id"]);
+    assert_ne!(again["token"], Value::Null);
+    let bad = dev
+        .http
+        .get(dev.url("/dev/token?role=client&sub=a%20b"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(bad.status(), 400);
+    // The icon the browser asks for.
+    let icon = dev.http.get(dev.url("/favicon.ico")).send().await.unwrap();
+    assert_eq!(icon.status(), 200);
+    assert_eq!(icon.headers()["content-type"], "image/svg+xml");
+    assert!(icon.text().await.unwrap().contains("<svg"));
 }
 
 #[tokio::test]

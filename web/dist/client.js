@@ -3,12 +3,30 @@
 // history (`?after=`), delivers each message once (de-duplicated by id, kept
 // in seq order in a Timeline per conversation), and retries unacknowledged
 // texts and notes with their `client_msg_id` so a retry is never stored twice.
-import { Api } from './api.js';
+// It also keeps the state of every text it sends (pending until the server
+// echoes it, failed when it cannot be stored) and tells when the server
+// refused the token (closed with 4001, or a 401), so a page can renew it.
+import { Api, ApiError } from './api.js';
 import { systemClock } from './clock.js';
 import { SUBPROTOCOL, } from './protocol.js';
 import { Timeline } from './timeline.js';
 import { TypingDisplay, TypingSender } from './typing.js';
 import { CLOSE_CODES } from './wire.js';
+/** Thrown by a token function when the session cannot be renewed (the user
+ * must sign in again): the client stops reconnecting and emits `expired`. */
+export class SessionExpiredError extends Error {
+    constructor(message = 'Your session has expired. Sign in again.') {
+        super(message);
+        this.name = 'SessionExpiredError';
+    }
+}
+/** Most Unicode scalar values in a text (CONTRACT §3). */
+export const MAX_CONTENT_CHARS = 4096;
+/** Whether the server would refuse this content with `invalid_content`:
+ * empty after trimming, or more than 4,096 characters. */
+export function invalidContent(content) {
+    return content.trim() === '' || [...content].length > MAX_CONTENT_CHARS;
+}
 const OPEN = 1;
 export class ChatClient {
     options;
@@ -26,9 +44,13 @@ export class ChatClient {
     reconnectTimer = null;
     currentToken = '';
     statusValue = 'closed';
+    /** The server refused the current token (4001, or a 401). */
+    refused = false;
+    ackTimeout;
     /** Per conversation: the messages delivered, each once, by seq. */
     timelines = new Map();
-    /** Texts and notes sent and not yet echoed back, by client_msg_id. */
+    /** Texts and notes sent and not yet stored (pending or failed), by
+     * client_msg_id, in the order they were sent. */
     pending = new Map();
     closedConversations = new Set();
     typingSenders = new Map();
@@ -46,6 +68,7 @@ export class ChatClient {
         this.random = options.random ?? Math.random;
         this.newId = options.newId ?? (() => globalThis.crypto.randomUUID());
         this.backoff = options.backoffMs ?? { initial: 500, max: 30_000 };
+        this.ackTimeout = options.ackTimeoutMs ?? 10_000;
     }
     on(event, handler) {
         const list = (this.handlers[event] ??= []);
@@ -82,9 +105,15 @@ export class ChatClient {
         this.reconnectTimer = null;
         this.socket?.close(CLOSE_CODES.normal, 'bye');
         this.socket = null;
+        this.notInFlight();
         for (const s of this.typingSenders.values())
             s.reset();
         this.setStatus('closed');
+    }
+    /** The token was refused and cannot be renewed: stop, and say so. */
+    expire() {
+        this.close();
+        this.emit('expired');
     }
     /** Follow a conversation: after every reconnect, what came after the
      * newest message seen is fetched. `history` is taken in without events
@@ -124,7 +153,10 @@ export class ChatClient {
     }
     /** Sends a text with a fresh `client_msg_id` (returned). Queued while
      * disconnected and re-sent, with the same id, after a reconnect until the
-     * server echoes it. Returns null when the conversation is closed. */
+     * server echoes it (an `outgoing` event says `pending`, then `sent`).
+     * Content the server would refuse (empty, over 4,096 characters) is not
+     * sent: it is `failed` at once. Returns null when the conversation is
+     * closed. */
     sendText(conversationId, content) {
         const clientMsgId = this.queueSend('text', conversationId, content);
         // The server ends our typing indicator when the text is stored.
@@ -141,10 +173,54 @@ export class ChatClient {
     queueSend(kind, conversationId, content) {
         if (!this.canSend(conversationId))
             return null;
-        const p = { kind, conversationId, content, clientMsgId: this.newId() };
+        const p = {
+            kind,
+            conversationId,
+            content,
+            clientMsgId: this.newId(),
+            state: 'pending',
+            inFlight: false,
+            ackTimer: null,
+        };
         this.pending.set(p.clientMsgId, p);
-        this.transmit(p);
+        if (invalidContent(content)) {
+            this.fail(p, 'invalid_content');
+        }
+        else {
+            this.report(p);
+            this.transmit(p);
+        }
         return p.clientMsgId;
+    }
+    /** Sends a failed text or note again, with the same `client_msg_id` (so it
+     * is stored at most once). False when there is no such failed text, its
+     * conversation is closed, or its content would be refused again. */
+    retry(clientMsgId) {
+        const p = this.pending.get(clientMsgId);
+        if (!p || p.state !== 'failed' || !this.canSend(p.conversationId))
+            return false;
+        if (invalidContent(p.content)) {
+            this.report(p);
+            return false;
+        }
+        p.state = 'pending';
+        p.reason = undefined;
+        this.report(p);
+        this.transmit(p);
+        return true;
+    }
+    /** Gives up on a failed text or note (it is `dropped`). */
+    discard(clientMsgId) {
+        const p = this.pending.get(clientMsgId);
+        if (!p || p.state !== 'failed')
+            return false;
+        this.settle(p, 'dropped');
+        return true;
+    }
+    /** The texts and notes of a conversation not yet stored (pending or
+     * failed), in the order they were sent. */
+    outgoing(conversationId) {
+        return [...this.pending.values()].filter((p) => p.conversationId === conversationId).map(snapshot);
     }
     /** Call on each key press in a conversation's input (§5.1 throttling). */
     keyPressed(conversationId) {
@@ -167,16 +243,85 @@ export class ChatClient {
     lastMessage(conversationId) {
         return this.timelines.get(conversationId)?.last;
     }
+    /** Texts and notes waiting to be stored (failed ones not counted). */
     get pendingCount() {
-        return this.pending.size;
+        let n = 0;
+        for (const p of this.pending.values())
+            if (p.state === 'pending')
+                n++;
+        return n;
+    }
+    get failedCount() {
+        return this.pending.size - this.pendingCount;
     }
     transmit(p) {
-        this.sendFrame({ type: p.kind, conversation_id: p.conversationId, content: p.content, client_msg_id: p.clientMsgId });
+        const sent = this.sendFrame({
+            type: p.kind,
+            conversation_id: p.conversationId,
+            content: p.content,
+            client_msg_id: p.clientMsgId,
+        });
+        if (!sent)
+            return;
+        p.inFlight = true;
+        if (p.ackTimer !== null)
+            this.clock.clearTimeout(p.ackTimer);
+        p.ackTimer = null;
+        if (this.ackTimeout > 0) {
+            p.ackTimer = this.clock.setTimeout(() => {
+                p.ackTimer = null;
+                if (this.pending.get(p.clientMsgId) === p && p.state === 'pending')
+                    this.fail(p, 'timeout');
+            }, this.ackTimeout);
+        }
+    }
+    report(p) {
+        this.emit('outgoing', snapshot(p));
+    }
+    fail(p, reason) {
+        this.stopWaiting(p);
+        p.state = 'failed';
+        p.reason = reason;
+        this.report(p);
+    }
+    /** Stored (`sent`) or given up (`dropped`): no longer ours to send. */
+    settle(p, state) {
+        this.stopWaiting(p);
+        this.pending.delete(p.clientMsgId);
+        this.emit('outgoing', { ...snapshot(p), state, reason: undefined });
+    }
+    stopWaiting(p) {
+        if (p.ackTimer !== null)
+            this.clock.clearTimeout(p.ackTimer);
+        p.ackTimer = null;
+        p.inFlight = false;
+    }
+    /** The connection is gone: no answer will come for what was sent on it. */
+    notInFlight() {
+        for (const p of this.pending.values())
+            this.stopWaiting(p);
     }
     dropPending(conversationId) {
-        for (const [id, p] of this.pending)
+        for (const p of [...this.pending.values()])
             if (p.conversationId === conversationId)
-                this.pending.delete(id);
+                this.settle(p, 'dropped');
+    }
+    /** They will never be stored (e.g. the conversation closed). */
+    failAll(conversationId, reason) {
+        for (const p of this.pending.values())
+            if (p.conversationId === conversationId)
+                this.fail(p, reason);
+    }
+    /** The text an error frame is about. The error names the conversation
+     * only (and `client_msg_id` when a server sends it): content is checked
+     * as a frame is read, before earlier texts finish storing, so an
+     * `invalid_*` answers the latest text in flight; storage answers in
+     * order, so `unavailable` answers the oldest. */
+    failedBy(code, conversationId, clientMsgId) {
+        if (typeof clientMsgId === 'string')
+            return this.pending.get(clientMsgId);
+        const inFlight = [...this.pending.values()].filter((p) => p.conversationId === conversationId && p.state === 'pending' && p.inFlight);
+        return code === 'unavailable' ? inFlight[0] : inFlight.at(-1);
     }
     sendFrame(frame) {
         if (this.socket && this.socket.readyState === OPEN) {
@@ -189,21 +334,36 @@ export class ChatClient {
         if (this.stopped)
             return;
         this.setStatus(this.attempt === 0 ? 'connecting' : 'reconnecting');
+        const refused = this.refused;
         try {
             const t = this.options.token;
-            this.currentToken = typeof t === 'function' ? await t() : t;
+            if (typeof t === 'function')
+                this.currentToken = await t({ refused });
+            else if (refused)
+                throw new SessionExpiredError();
+            else
+                this.currentToken = t;
         }
-        catch {
+        catch (e) {
+            if (this.stopped)
+                return;
+            if (e instanceof SessionExpiredError || (e instanceof Error && e.name === 'SessionExpiredError')) {
+                this.expire();
+                return;
+            }
             this.scheduleReconnect();
             return;
         }
         if (this.stopped)
             return;
+        this.refused = false;
         const socket = this.makeSocket(this.options.url, [SUBPROTOCOL, `bearer.${this.currentToken}`]);
         this.socket = socket;
+        let opened = false;
         socket.onopen = () => {
             if (this.socket !== socket)
                 return;
+            opened = true;
             this.attempt = 0;
             this.setStatus('open');
             void this.afterConnect();
@@ -214,27 +374,59 @@ export class ChatClient {
             if (typeof ev.data === 'string')
                 this.onFrame(ev.data);
         };
-        socket.onclose = () => {
+        socket.onclose = (ev) => {
             if (this.socket !== socket)
                 return;
             this.socket = null;
+            this.notInFlight();
             for (const d of this.typingDisplays.values())
                 d.clear();
             for (const s of this.typingSenders.values())
                 s.reset();
+            if (ev?.code === CLOSE_CODES.token_expired)
+                this.refused = true;
+            if (!opened && this.options.probeAuth) {
+                this.setStatus('reconnecting');
+                void this.probeAuth().then(() => this.scheduleReconnect());
+                return;
+            }
             this.scheduleReconnect();
         };
         socket.onerror = () => {
             /* followed by onclose */
         };
     }
-    /** Catch up on every watched conversation, then re-send pending texts. */
+    /** Whether a connection that never opened failed for its token: a 401
+     * from the HTTP API means the server refuses it (a network error or any
+     * other answer changes nothing). */
+    async probeAuth() {
+        try {
+            await this.api.conversations({ limit: 1 });
+        }
+        catch (e) {
+            if (e instanceof ApiError && e.status === 401)
+                this.refused = true;
+        }
+    }
+    /** Catch up on every watched conversation, then re-send pending texts
+     * (and those that timed out: their fate is unknown, and the same
+     * `client_msg_id` makes a second send safe). */
     async afterConnect() {
+        const socket = this.socket;
         for (const conversationId of [...this.timelines.keys()]) {
             await this.catchUp(conversationId);
         }
-        for (const p of this.pending.values())
-            this.transmit(p);
+        if (this.socket !== socket || socket === null)
+            return; // dropped meanwhile: the next connect does it
+        for (const p of [...this.pending.values()]) {
+            if (p.state === 'failed' && p.reason === 'timeout' && this.canSend(p.conversationId)) {
+                p.state = 'pending';
+                p.reason = undefined;
+                this.report(p);
+            }
+            if (p.state === 'pending' && !p.inFlight)
+                this.transmit(p);
+        }
     }
     async catchUp(conversationId) {
         // After the newest seen, whatever its seq: the server pages by id, so a
@@ -245,7 +437,10 @@ export class ChatClient {
             try {
                 page = await this.api.messages(conversationId, { after, limit: 200 });
             }
-            catch {
+            catch (e) {
+                // The token was refused: the next connect asks for a new one.
+                if (e instanceof ApiError && e.status === 401)
+                    this.refused = true;
                 return; // refused (e.g. no longer ours) or offline: the next reconnect retries
             }
             if (!this.timelines.has(conversationId))
@@ -273,21 +468,25 @@ export class ChatClient {
     }
     /** Delivers a message once; returns whether it was new. */
     accept(m, emit) {
-        if (m.client_msg_id)
-            this.pending.delete(m.client_msg_id);
-        if (this.timeline(m.conversation_id).add(m) < 0)
-            return false;
-        const note = m.message_type === 'note';
-        // A text ends its sender's typing indicator; a note is not the customer's business.
-        if (!note)
-            this.typingDisplays.get(m.conversation_id)?.messageFrom(m.sender_id);
-        if (emit) {
-            if (note)
-                this.emit('note', m);
-            else
-                this.emit('message', m);
+        const mine = m.client_msg_id ? this.pending.get(m.client_msg_id) : undefined;
+        const isNew = this.timeline(m.conversation_id).add(m) >= 0;
+        if (isNew) {
+            const note = m.message_type === 'note';
+            // A text ends its sender's typing indicator; a note is not the customer's business.
+            if (!note)
+                this.typingDisplays.get(m.conversation_id)?.messageFrom(m.sender_id);
+            if (emit) {
+                if (note)
+                    this.emit('note', m);
+                else
+                    this.emit('message', m);
+            }
         }
-        return true;
+        // After the message event, so a page shows the stored text before it
+        // takes the pending one away.
+        if (mine && mine.conversationId === m.conversation_id)
+            this.settle(mine, 'sent');
+        return isNew;
     }
     display(conversationId) {
         let d = this.typingDisplays.get(conversationId);
@@ -329,6 +528,8 @@ export class ChatClient {
                 break;
             case 'conversation_closed':
                 this.markClosed(frame.payload.conversation_id);
+                // Texts not stored by now never will be.
+                this.failAll(frame.payload.conversation_id, 'conversation_closed');
                 this.display(frame.payload.conversation_id).clear();
                 this.emit('closed', frame.payload.conversation_id, frame.payload.closed_by);
                 break;
@@ -340,15 +541,32 @@ export class ChatClient {
                 if (code === 'conversation_closed' && conversation_id) {
                     this.markClosed(conversation_id);
                     // Texts to a closed conversation will never be stored: stop retrying them.
-                    this.dropPending(conversation_id);
+                    this.failAll(conversation_id, code);
                 }
                 else if (code === 'conversation_not_found' && conversation_id) {
                     // Not (or no longer, after a transfer) ours: a retry cannot succeed.
-                    this.dropPending(conversation_id);
+                    this.failAll(conversation_id, code);
+                }
+                else if ((code === 'invalid_content' || code === 'invalid_message' || code === 'unavailable') && conversation_id) {
+                    const p = this.failedBy(code, conversation_id, frame.payload.client_msg_id);
+                    if (p)
+                        this.fail(p, code);
                 }
                 this.emit('error', code, message, conversation_id);
                 break;
             }
         }
     }
+}
+function snapshot(p) {
+    const o = {
+        clientMsgId: p.clientMsgId,
+        conversationId: p.conversationId,
+        kind: p.kind,
+        content: p.content,
+        state: p.state,
+    };
+    if (p.reason !== undefined)
+        o.reason = p.reason;
+    return o;
 }

@@ -86,6 +86,11 @@ export declare class Desk {
     /** The answer to a `fetch-queued` effect; ignored when it was claimed or
      * closed meanwhile. */
     queued(c: Conversation): boolean;
+    /** A fresher copy of a queued conversation, fetched for its preview
+     * (agents get no live texts for the queue). Taken only while it is still
+     * queued here, still open and unassigned, and newer than what is held.
+     * Returns whether it changed. */
+    refreshQueued(c: Conversation): boolean;
     /** A fetch for an effect failed (e.g. 404: gone again): forget it. */
     fetchFailed(conversationId: string): void;
     /** I marked it read (or another tab of mine did): no badge. */
@@ -101,6 +106,10 @@ export declare class Desk {
     get queue(): Conversation[];
     /** Mine: open ones first, then newest first. */
     get mine(): Conversation[];
+    /** Mine and open, newest first (the console's "Open" tab). */
+    get mineOpen(): Conversation[];
+    /** Mine and closed, newest first (the console's "Closed" tab). */
+    get mineClosed(): Conversation[];
     /** Every agent: online first, then away, then offline; me among them. */
     get team(): Agent[];
     /** Who I can hand a conversation to (everyone but me). */

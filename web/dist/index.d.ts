@@ -1,7 +1,7 @@
 export { Api, ApiError } from './api.js';
 export type { ApiOptions, FetchInit, HistoryQuery, ListQuery, TokenSource } from './api.js';
-export { ChatClient } from './client.js';
-export type { ChatClientOptions, ChatEvents, Fetcher, SocketFactory, SocketLike, Status } from './client.js';
+export { ChatClient, MAX_CONTENT_CHARS, SessionExpiredError, invalidContent } from './client.js';
+export type { ChatClientOptions, ChatEvents, FailReason, Fetcher, Outgoing, OutgoingState, SocketFactory, SocketLike, Status, TokenRequest } from './client.js';
 export { systemClock } from './clock.js';
 export type { Clock, TimerId } from './clock.js';
 export { Desk } from './desk.js';

@@ -1,6 +1,6 @@
 // Quick Connect Chat browser client. Dependency-free ES module.
 export { Api, ApiError } from './api.js';
-export { ChatClient } from './client.js';
+export { ChatClient, MAX_CONTENT_CHARS, SessionExpiredError, invalidContent } from './client.js';
 export { systemClock } from './clock.js';
 export { Desk } from './desk.js';
 export { SUBPROTOCOL } from './protocol.js';

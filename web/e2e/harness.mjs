@@ -19,13 +19,19 @@ export async function freePort() {
   });
 }
 
-/** A server process; `secret` undefined means dev mode. */
+/** A server process; `secret` undefined means dev mode. `env`: more
+ * settings for the process (e.g. `{ QC_JWT_LEEWAY_SECS: '0' }`). */
 export class Server {
-  constructor({ secret, port, dir } = {}) {
+  constructor({ secret, port, dir, env } = {}) {
     this.secret = secret;
     this.port = port;
     this.dir = dir ?? mkdtempSync(join(tmpdir(), 'qc-e2e-'));
+    this.env = env ?? {};
     this.base = `http://127.0.0.1:${port}`;
+  }
+
+  get databaseUrl() {
+    return `sqlite://${join(this.dir, 'e2e.db')}?mode=rwc`;
   }
 
   static async start(opts = {}) {
@@ -38,8 +44,9 @@ export class Server {
     const env = {
       ...process.env,
       QC_BIND: `127.0.0.1:${this.port}`,
-      QC_DATABASE_URL: `sqlite://${join(this.dir, 'e2e.db')}?mode=rwc`,
+      QC_DATABASE_URL: this.databaseUrl,
       QC_LOG: 'warn',
+      ...this.env,
     };
     delete env.QC_JWT_SECRET;
     if (this.secret) env.QC_JWT_SECRET = this.secret;
@@ -61,10 +68,33 @@ export class Server {
     await exited;
   }
 
-  token(role, sub) {
-    return execFileSync(BIN, ['token', '--role', role, '--sub', sub], {
+  /** Kills the process and starts it again on the same port and database
+   * (in dev mode the kept secret, and so every dev token, survives). */
+  async restart() {
+    await this.stop();
+    await this.start();
+  }
+
+  /** A token signed with the server's secret; `ttl` in seconds (negative:
+   * already expired). */
+  token(role, sub, ttl) {
+    const args = ['token', '--role', role, '--sub', sub];
+    if (ttl !== undefined) args.push(`--ttl=${ttl}`); // `=`: a negative value is not a flag
+    return execFileSync(BIN, args, {
       env: { ...process.env, QC_JWT_SECRET: this.secret },
     })
+      .toString()
+      .trim();
+  }
+
+  /** Dev mode: a token signed with the secret the dev server keeps beside
+   * its database (as `GET /dev/token` would mint it, for any `sub` and
+   * lifetime). */
+  devToken(role, sub, ttl = 3600) {
+    const env = { ...process.env, QC_DATABASE_URL: this.databaseUrl, QC_LOG: 'warn' };
+    delete env.QC_JWT_SECRET;
+    delete env.QC_JWT_PUBLIC_KEY_FILE;
+    return execFileSync(BIN, ['token', '--role', role, '--sub', sub, `--ttl=${ttl}`], { env })
       .toString()
       .trim();
   }

@@ -3,8 +3,11 @@
 // history (`?after=`), delivers each message once (de-duplicated by id, kept
 // in seq order in a Timeline per conversation), and retries unacknowledged
 // texts and notes with their `client_msg_id` so a retry is never stored twice.
+// It also keeps the state of every text it sends (pending until the server
+// echoes it, failed when it cannot be stored) and tells when the server
+// refused the token (closed with 4001, or a 401), so a page can renew it.
 
-import { Api, type Fetcher } from './api.js';
+import { Api, ApiError, type Fetcher } from './api.js';
 import { type Clock, type TimerId, systemClock } from './clock.js';
 import {
   type Assignment,
@@ -23,6 +26,54 @@ import { CLOSE_CODES } from './wire.js';
 export type { Fetcher } from './api.js';
 
 export type Status = 'connecting' | 'open' | 'reconnecting' | 'closed';
+
+/** What the token function is told when it is called (on every connect). */
+export interface TokenRequest {
+  /** The server refused the last token: it closed the connection with 4001
+   * (token expired), or answered 401. Return a new token, or throw
+   * `SessionExpiredError` when there is none to be had: the client then
+   * stops (status `closed`) and emits `expired`. */
+  refused: boolean;
+}
+
+/** Thrown by a token function when the session cannot be renewed (the user
+ * must sign in again): the client stops reconnecting and emits `expired`. */
+export class SessionExpiredError extends Error {
+  constructor(message = 'Your session has expired. Sign in again.') {
+    super(message);
+    this.name = 'SessionExpiredError';
+  }
+}
+
+/** Why a text could not be sent: the server's error code for it, or
+ * `timeout` (no answer while connected; re-sent after the next reconnect). */
+export type FailReason = ErrorCode | 'timeout';
+
+/** `pending`: not yet stored (queued while offline, or waiting for the
+ * server's echo); `failed`: cannot be stored as it is (see `reason`), only
+ * `retry` sends it again; `sent`: stored (the `message` event carries it, or
+ * carried it earlier); `dropped`: forgotten or discarded, never to be sent. */
+export type OutgoingState = 'pending' | 'failed' | 'sent' | 'dropped';
+
+/** A text or note this client sent, as it stands now. */
+export interface Outgoing {
+  clientMsgId: string;
+  conversationId: string;
+  kind: 'text' | 'note';
+  content: string;
+  state: OutgoingState;
+  /** For `failed`. */
+  reason?: FailReason;
+}
+
+/** Most Unicode scalar values in a text (CONTRACT §3). */
+export const MAX_CONTENT_CHARS = 4096;
+
+/** Whether the server would refuse this content with `invalid_content`:
+ * empty after trimming, or more than 4,096 characters. */
+export function invalidContent(content: string): boolean {
+  return content.trim() === '' || [...content].length > MAX_CONTENT_CHARS;
+}
 
 export interface ChatEvents {
   /** A text message, once per id, in the order received. */
@@ -44,6 +95,10 @@ export interface ChatEvents {
   /** A frame of ours was refused (see docs/protocol.md for codes). */
   error: (code: ErrorCode, message: string, conversationId?: string) => void;
   status: (status: Status) => void;
+  /** A text or note of ours changed state (pending, failed, sent, dropped). */
+  outgoing: (o: Outgoing) => void;
+  /** The token was refused and could not be renewed: the client stopped. */
+  expired: () => void;
 }
 
 /** The minimal WebSocket surface the client uses (the browser's fits). */
@@ -62,8 +117,10 @@ export type SocketFactory = (url: string, protocols: string[]) => SocketLike;
 export interface ChatClientOptions {
   /** e.g. `wss://chat.example.com/chats/clients`. */
   url: string;
-  /** The JWT, or a function returning a fresh one (called on every connect). */
-  token: string | (() => string | Promise<string>);
+  /** The JWT, or a function returning a fresh one (called on every connect,
+   * told whether the server refused the last one). A fixed token that is
+   * refused stops the client (`expired`). */
+  token: string | ((req: TokenRequest) => string | Promise<string>);
   /** HTTP base for history catch-up, e.g. `https://chat.example.com`; by default derived from `url`. */
   apiBase?: string;
   clock?: Clock;
@@ -73,16 +130,29 @@ export interface ChatClientOptions {
   backoffMs?: { initial: number; max: number };
   random?: () => number;
   newId?: () => string;
+  /** A text sent on an open connection with no echo within this many ms is
+   * `failed` with reason `timeout` (default 10 000; 0: never). */
+  ackTimeoutMs?: number;
+  /** When a connection fails before it opens, ask the HTTP API whether the
+   * token is still good (`GET /conversations?limit=1`): a 401 counts as the
+   * token refused (a browser does not show a WebSocket upgrade's 401).
+   * Default false. */
+  probeAuth?: boolean;
 }
 
 const OPEN = 1;
 
-/** A text or note sent and not yet echoed back. */
+/** A text or note sent and not yet stored (pending), or refused (failed). */
 interface PendingText {
   kind: 'text' | 'note';
   conversationId: string;
   content: string;
   clientMsgId: string;
+  state: 'pending' | 'failed';
+  reason?: FailReason;
+  /** Sent on the current connection (so an answer may still come). */
+  inFlight: boolean;
+  ackTimer: TimerId | null;
 }
 
 export class ChatClient {
@@ -101,10 +171,14 @@ export class ChatClient {
   private reconnectTimer: TimerId | null = null;
   private currentToken = '';
   private statusValue: Status = 'closed';
+  /** The server refused the current token (4001, or a 401). */
+  private refused = false;
+  private readonly ackTimeout: number;
 
   /** Per conversation: the messages delivered, each once, by seq. */
   private readonly timelines = new Map<string, Timeline>();
-  /** Texts and notes sent and not yet echoed back, by client_msg_id. */
+  /** Texts and notes sent and not yet stored (pending or failed), by
+   * client_msg_id, in the order they were sent. */
   private readonly pending = new Map<string, PendingText>();
   private readonly closedConversations = new Set<string>();
   private readonly typingSenders = new Map<string, TypingSender>();
@@ -122,6 +196,7 @@ export class ChatClient {
     this.random = options.random ?? Math.random;
     this.newId = options.newId ?? (() => globalThis.crypto.randomUUID());
     this.backoff = options.backoffMs ?? { initial: 500, max: 30_000 };
+    this.ackTimeout = options.ackTimeoutMs ?? 10_000;
   }
 
   on<K extends keyof ChatEvents>(event: K, handler: ChatEvents[K]): () => void {
@@ -161,8 +236,15 @@ export class ChatClient {
     this.reconnectTimer = null;
     this.socket?.close(CLOSE_CODES.normal, 'bye');
     this.socket = null;
+    this.notInFlight();
     for (const s of this.typingSenders.values()) s.reset();
     this.setStatus('closed');
+  }
+
+  /** The token was refused and cannot be renewed: stop, and say so. */
+  private expire(): void {
+    this.close();
+    this.emit('expired');
   }
 
   /** Follow a conversation: after every reconnect, what came after the
@@ -207,7 +289,10 @@ export class ChatClient {
 
   /** Sends a text with a fresh `client_msg_id` (returned). Queued while
    * disconnected and re-sent, with the same id, after a reconnect until the
-   * server echoes it. Returns null when the conversation is closed. */
+   * server echoes it (an `outgoing` event says `pending`, then `sent`).
+   * Content the server would refuse (empty, over 4,096 characters) is not
+   * sent: it is `failed` at once. Returns null when the conversation is
+   * closed. */
   sendText(conversationId: string, content: string): string | null {
     const clientMsgId = this.queueSend('text', conversationId, content);
     // The server ends our typing indicator when the text is stored.
@@ -224,10 +309,54 @@ export class ChatClient {
 
   private queueSend(kind: PendingText['kind'], conversationId: string, content: string): string | null {
     if (!this.canSend(conversationId)) return null;
-    const p: PendingText = { kind, conversationId, content, clientMsgId: this.newId() };
+    const p: PendingText = {
+      kind,
+      conversationId,
+      content,
+      clientMsgId: this.newId(),
+      state: 'pending',
+      inFlight: false,
+      ackTimer: null,
+    };
     this.pending.set(p.clientMsgId, p);
-    this.transmit(p);
+    if (invalidContent(content)) {
+      this.fail(p, 'invalid_content');
+    } else {
+      this.report(p);
+      this.transmit(p);
+    }
     return p.clientMsgId;
+  }
+
+  /** Sends a failed text or note again, with the same `client_msg_id` (so it
+   * is stored at most once). False when there is no such failed text, its
+   * conversation is closed, or its content would be refused again. */
+  retry(clientMsgId: string): boolean {
+    const p = this.pending.get(clientMsgId);
+    if (!p || p.state !== 'failed' || !this.canSend(p.conversationId)) return false;
+    if (invalidContent(p.content)) {
+      this.report(p);
+      return false;
+    }
+    p.state = 'pending';
+    p.reason = undefined;
+    this.report(p);
+    this.transmit(p);
+    return true;
+  }
+
+  /** Gives up on a failed text or note (it is `dropped`). */
+  discard(clientMsgId: string): boolean {
+    const p = this.pending.get(clientMsgId);
+    if (!p || p.state !== 'failed') return false;
+    this.settle(p, 'dropped');
+    return true;
+  }
+
+  /** The texts and notes of a conversation not yet stored (pending or
+   * failed), in the order they were sent. */
+  outgoing(conversationId: string): Outgoing[] {
+    return [...this.pending.values()].filter((p) => p.conversationId === conversationId).map(snapshot);
   }
 
   /** Call on each key press in a conversation's input (§5.1 throttling). */
@@ -255,16 +384,85 @@ export class ChatClient {
     return this.timelines.get(conversationId)?.last;
   }
 
+  /** Texts and notes waiting to be stored (failed ones not counted). */
   get pendingCount(): number {
-    return this.pending.size;
+    let n = 0;
+    for (const p of this.pending.values()) if (p.state === 'pending') n++;
+    return n;
+  }
+
+  get failedCount(): number {
+    return this.pending.size - this.pendingCount;
   }
 
   private transmit(p: PendingText): void {
-    this.sendFrame({ type: p.kind, conversation_id: p.conversationId, content: p.content, client_msg_id: p.clientMsgId });
+    const sent = this.sendFrame({
+      type: p.kind,
+      conversation_id: p.conversationId,
+      content: p.content,
+      client_msg_id: p.clientMsgId,
+    });
+    if (!sent) return;
+    p.inFlight = true;
+    if (p.ackTimer !== null) this.clock.clearTimeout(p.ackTimer);
+    p.ackTimer = null;
+    if (this.ackTimeout > 0) {
+      p.ackTimer = this.clock.setTimeout(() => {
+        p.ackTimer = null;
+        if (this.pending.get(p.clientMsgId) === p && p.state === 'pending') this.fail(p, 'timeout');
+      }, this.ackTimeout);
+    }
+  }
+
+  private report(p: PendingText): void {
+    this.emit('outgoing', snapshot(p));
+  }
+
+  private fail(p: PendingText, reason: FailReason): void {
+    this.stopWaiting(p);
+    p.state = 'failed';
+    p.reason = reason;
+    this.report(p);
+  }
+
+  /** Stored (`sent`) or given up (`dropped`): no longer ours to send. */
+  private settle(p: PendingText, state: 'sent' | 'dropped'): void {
+    this.stopWaiting(p);
+    this.pending.delete(p.clientMsgId);
+    this.emit('outgoing', { ...snapshot(p), state, reason: undefined });
+  }
+
+  private stopWaiting(p: PendingText): void {
+    if (p.ackTimer !== null) this.clock.clearTimeout(p.ackTimer);
+    p.ackTimer = null;
+    p.inFlight = false;
+  }
+
+  /** The connection is gone: no answer will come for what was sent on it. */
+  private notInFlight(): void {
+    for (const p of this.pending.values()) this.stopWaiting(p);
   }
 
   private dropPending(conversationId: string): void {
-    for (const [id, p] of this.pending) if (p.conversationId === conversationId) this.pending.delete(id);
+    for (const p of [...this.pending.values()]) if (p.conversationId === conversationId) this.settle(p, 'dropped');
+  }
+
+  /** They will never be stored (e.g. the conversation closed). */
+  private failAll(conversationId: string, reason: FailReason): void {
+    for (const p of this.pending.values()) if (p.conversationId === conversationId) this.fail(p, reason);
+  }
+
+  /** The text an error frame is about. The error names the conversation
+   * only (and `client_msg_id` when a server sends it): content is checked
+   * as a frame is read, before earlier texts finish storing, so an
+   * `invalid_*` answers the latest text in flight; storage answers in
+   * order, so `unavailable` answers the oldest. */
+  private failedBy(code: ErrorCode, conversationId: string, clientMsgId: unknown): PendingText | undefined {
+    if (typeof clientMsgId === 'string') return this.pending.get(clientMsgId);
+    const inFlight = [...this.pending.values()].filter(
+      (p) => p.conversationId === conversationId && p.state === 'pending' && p.inFlight,
+    );
+    return code === 'unavailable' ? inFlight[0] : inFlight.at(-1);
   }
 
   private sendFrame(frame: ClientFrame): boolean {
@@ -278,18 +476,29 @@ export class ChatClient {
   private async open(): Promise<void> {
     if (this.stopped) return;
     this.setStatus(this.attempt === 0 ? 'connecting' : 'reconnecting');
+    const refused = this.refused;
     try {
       const t = this.options.token;
-      this.currentToken = typeof t === 'function' ? await t() : t;
-    } catch {
+      if (typeof t === 'function') this.currentToken = await t({ refused });
+      else if (refused) throw new SessionExpiredError();
+      else this.currentToken = t;
+    } catch (e) {
+      if (this.stopped) return;
+      if (e instanceof SessionExpiredError || (e instanceof Error && e.name === 'SessionExpiredError')) {
+        this.expire();
+        return;
+      }
       this.scheduleReconnect();
       return;
     }
     if (this.stopped) return;
+    this.refused = false;
     const socket = this.makeSocket(this.options.url, [SUBPROTOCOL, `bearer.${this.currentToken}`]);
     this.socket = socket;
+    let opened = false;
     socket.onopen = () => {
       if (this.socket !== socket) return;
+      opened = true;
       this.attempt = 0;
       this.setStatus('open');
       void this.afterConnect();
@@ -298,11 +507,18 @@ export class ChatClient {
       if (this.socket !== socket) return;
       if (typeof ev.data === 'string') this.onFrame(ev.data);
     };
-    socket.onclose = () => {
+    socket.onclose = (ev) => {
       if (this.socket !== socket) return;
       this.socket = null;
+      this.notInFlight();
       for (const d of this.typingDisplays.values()) d.clear();
       for (const s of this.typingSenders.values()) s.reset();
+      if (ev?.code === CLOSE_CODES.token_expired) this.refused = true;
+      if (!opened && this.options.probeAuth) {
+        this.setStatus('reconnecting');
+        void this.probeAuth().then(() => this.scheduleReconnect());
+        return;
+      }
       this.scheduleReconnect();
     };
     socket.onerror = () => {
@@ -310,12 +526,34 @@ export class ChatClient {
     };
   }
 
-  /** Catch up on every watched conversation, then re-send pending texts. */
+  /** Whether a connection that never opened failed for its token: a 401
+   * from the HTTP API means the server refuses it (a network error or any
+   * other answer changes nothing). */
+  private async probeAuth(): Promise<void> {
+    try {
+      await this.api.conversations({ limit: 1 });
+    } catch (e) {
+      if (e instanceof ApiError && e.status === 401) this.refused = true;
+    }
+  }
+
+  /** Catch up on every watched conversation, then re-send pending texts
+   * (and those that timed out: their fate is unknown, and the same
+   * `client_msg_id` makes a second send safe). */
   private async afterConnect(): Promise<void> {
+    const socket = this.socket;
     for (const conversationId of [...this.timelines.keys()]) {
       await this.catchUp(conversationId);
     }
-    for (const p of this.pending.values()) this.transmit(p);
+    if (this.socket !== socket || socket === null) return; // dropped meanwhile: the next connect does it
+    for (const p of [...this.pending.values()]) {
+      if (p.state === 'failed' && p.reason === 'timeout' && this.canSend(p.conversationId)) {
+        p.state = 'pending';
+        p.reason = undefined;
+        this.report(p);
+      }
+      if (p.state === 'pending' && !p.inFlight) this.transmit(p);
+    }
   }
 
   private async catchUp(conversationId: string): Promise<void> {
@@ -326,7 +564,9 @@ export class ChatClient {
       let page: { items: Message[]; next_cursor: string | null };
       try {
         page = await this.api.messages(conversationId, { after, limit: 200 });
-      } catch {
+      } catch (e) {
+        // The token was refused: the next connect asks for a new one.
+        if (e instanceof ApiError && e.status === 401) this.refused = true;
         return; // refused (e.g. no longer ours) or offline: the next reconnect retries
       }
       if (!this.timelines.has(conversationId)) return; // forgotten meanwhile
@@ -352,16 +592,21 @@ export class ChatClient {
 
   /** Delivers a message once; returns whether it was new. */
   private accept(m: Message, emit: boolean): boolean {
-    if (m.client_msg_id) this.pending.delete(m.client_msg_id);
-    if (this.timeline(m.conversation_id).add(m) < 0) return false;
-    const note = m.message_type === 'note';
-    // A text ends its sender's typing indicator; a note is not the customer's business.
-    if (!note) this.typingDisplays.get(m.conversation_id)?.messageFrom(m.sender_id);
-    if (emit) {
-      if (note) this.emit('note', m);
-      else this.emit('message', m);
+    const mine = m.client_msg_id ? this.pending.get(m.client_msg_id) : undefined;
+    const isNew = this.timeline(m.conversation_id).add(m) >= 0;
+    if (isNew) {
+      const note = m.message_type === 'note';
+      // A text ends its sender's typing indicator; a note is not the customer's business.
+      if (!note) this.typingDisplays.get(m.conversation_id)?.messageFrom(m.sender_id);
+      if (emit) {
+        if (note) this.emit('note', m);
+        else this.emit('message', m);
+      }
     }
-    return true;
+    // After the message event, so a page shows the stored text before it
+    // takes the pending one away.
+    if (mine && mine.conversationId === m.conversation_id) this.settle(mine, 'sent');
+    return isNew;
   }
 
   private display(conversationId: string): TypingDisplay {
@@ -404,6 +649,8 @@ export class ChatClient {
         break;
       case 'conversation_closed':
         this.markClosed(frame.payload.conversation_id);
+        // Texts not stored by now never will be.
+        this.failAll(frame.payload.conversation_id, 'conversation_closed');
         this.display(frame.payload.conversation_id).clear();
         this.emit('closed', frame.payload.conversation_id, frame.payload.closed_by);
         break;
@@ -415,14 +662,29 @@ export class ChatClient {
         if (code === 'conversation_closed' && conversation_id) {
           this.markClosed(conversation_id);
           // Texts to a closed conversation will never be stored: stop retrying them.
-          this.dropPending(conversation_id);
+          this.failAll(conversation_id, code);
         } else if (code === 'conversation_not_found' && conversation_id) {
           // Not (or no longer, after a transfer) ours: a retry cannot succeed.
-          this.dropPending(conversation_id);
+          this.failAll(conversation_id, code);
+        } else if ((code === 'invalid_content' || code === 'invalid_message' || code === 'unavailable') && conversation_id) {
+          const p = this.failedBy(code, conversation_id, (frame.payload as { client_msg_id?: unknown }).client_msg_id);
+          if (p) this.fail(p, code);
         }
         this.emit('error', code, message, conversation_id);
         break;
       }
     }
   }
+}
+
+function snapshot(p: PendingText): Outgoing {
+  const o: Outgoing = {
+    clientMsgId: p.clientMsgId,
+    conversationId: p.conversationId,
+    kind: p.kind,
+    content: p.content,
+    state: p.state,
+  };
+  if (p.reason !== undefined) o.reason = p.reason;
+  return o;
 }

@@ -171,6 +171,20 @@ export class Desk {
     return true;
   }
 
+  /** A fresher copy of a queued conversation, fetched for its preview
+   * (agents get no live texts for the queue). Taken only while it is still
+   * queued here, still open and unassigned, and newer than what is held.
+   * Returns whether it changed. */
+  refreshQueued(c: Conversation): boolean {
+    const known = this.queueById.get(c.id);
+    if (!known || c.status !== 'open' || c.support_id !== null) return false;
+    const fresh = normalize(c);
+    const seq = (x: Conversation) => x.last_message?.seq ?? 0;
+    if (seq(fresh) <= seq(known) && fresh.subject === known.subject) return false;
+    this.queueById.set(c.id, seq(fresh) < seq(known) ? { ...fresh, last_message: known.last_message } : fresh);
+    return true;
+  }
+
   /** A fetch for an effect failed (e.g. 404: gone again): forget it. */
   fetchFailed(conversationId: string): void {
     this.awaitingMine.delete(conversationId);
@@ -268,6 +282,16 @@ export class Desk {
         cmp(b.created_at, a.created_at) ||
         cmp(b.id, a.id),
     );
+  }
+
+  /** Mine and open, newest first (the console's "Open" tab). */
+  get mineOpen(): Conversation[] {
+    return this.mine.filter((c) => c.status === 'open');
+  }
+
+  /** Mine and closed, newest first (the console's "Closed" tab). */
+  get mineClosed(): Conversation[] {
+    return this.mine.filter((c) => c.status === 'closed');
   }
 
   /** Every agent: online first, then away, then offline; me among them. */

@@ -214,3 +214,38 @@ describe('Desk: the team', () => {
     expect(desk.myStatus).toBe('away');
   });
 });
+
+describe('Desk: what the console shows besides', () => {
+  it('a queued conversation takes a fresher copy (its preview), only while still queued', () => {
+    const desk = loaded({ queue: ['Q1'] });
+    const withText = conversation('Q1', { last_message: message(1, { conversation_id: 'Q1', sender_id: 'cust', content: 'Hi' }) });
+    expect(desk.refreshQueued(withText)).toBe(true);
+    expect(desk.queuedConversation('Q1')?.last_message?.content).toBe('Hi');
+    expect(desk.refreshQueued(withText)).toBe(false); // nothing new
+    expect(desk.refreshQueued(conversation('Q1'))).toBe(false); // older: kept
+    expect(desk.queuedConversation('Q1')?.last_message?.content).toBe('Hi');
+    expect(desk.refreshQueued(conversation('Q1', { support_id: 'bob', last_message: message(2, { conversation_id: 'Q1' }) }))).toBe(false);
+    expect(desk.refreshQueued(conversation('Q9', { last_message: message(1) }))).toBe(false);
+    expect(desk.queuedConversation('Q9')).toBe(undefined);
+  });
+
+  it('mine splits into open and closed (the Open and Closed tabs)', () => {
+    const desk = loaded({ mine: ['M1', 'M2'] });
+    desk.apply({ kind: 'closed', conversationId: 'M1' });
+    expect(ids(desk.mineOpen)).toEqual(['M2']);
+    expect(ids(desk.mineClosed)).toEqual(['M1']);
+  });
+
+  it('a text into the open conversation counts as unread while it is not in view (the tab hidden)', () => {
+    const desk = loaded({ mine: ['M1'] });
+    desk.viewing = 'M1';
+    desk.apply(text('M1', 1));
+    expect(desk.unreadTotal).toBe(0);
+    desk.viewing = null; // the tab was hidden
+    desk.apply(text('M1', 2));
+    expect(desk.unreadTotal).toBe(1);
+    desk.viewing = 'M1';
+    desk.markedRead('M1');
+    expect(desk.unreadTotal).toBe(0);
+  });
+});

@@ -65,6 +65,17 @@ fn asyncapi() -> poem::Response {
         )))
 }
 
+/// The pages' icon (web/pages/favicon.svg), where browsers look for it.
+fn favicon() -> poem::Response {
+    poem::Response::builder()
+        .content_type("image/svg+xml")
+        .header("cache-control", "max-age=86400")
+        .body(include_str!(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/../../web/pages/favicon.svg"
+        )))
+}
+
 /// Builds every route: the WebSocket endpoints, the API, its spec and docs.
 pub fn build_routes(deps: HttpDeps) -> impl Endpoint<Output = poem::Response> {
     let api = openapi_service(deps.conversations, deps.agents, deps.health);
@@ -87,6 +98,7 @@ pub fn build_routes(deps: HttpDeps) -> impl Endpoint<Output = poem::Response> {
     crate::web::web_routes(Route::new(), deps.dev_tokens)
         .at("/metrics", get(metrics))
         .at("/asyncapi.yaml", get(make_sync(|_| asyncapi())))
+        .at("/favicon.ico", get(make_sync(|_| favicon())))
         .at("/chats/clients", get(chat_clients))
         .at("/chats/supports", get(chat_supports))
         .at("/openapi.json", spec)

@@ -10,10 +10,12 @@ use poem::http::StatusCode;
 use poem::http::header::CACHE_CONTROL;
 use poem::web::Json;
 use poem::{IntoResponse, Request, Response, Route, get};
-use qc_domain::Role;
+use qc_domain::{Role, UserId};
 
-/// Mints a development token for a role (dev mode only).
-pub type DevTokens = Arc<dyn Fn(Role) -> anyhow::Result<(String, String)> + Send + Sync>;
+/// Mints a development token for a role (dev mode only), for the given
+/// `sub` (the same user again, e.g. after a restart) or a new one.
+pub type DevTokens =
+    Arc<dyn Fn(Role, Option<UserId>) -> anyhow::Result<(String, String)> + Send + Sync>;
 
 macro_rules! web_file {
     ($path:literal) => {
@@ -32,6 +34,7 @@ const FILES: &[(&str, &str, &str)] = &[
     ("/", web_file!("pages/index.html"), HTML),
     ("/agent", web_file!("pages/agent.html"), HTML),
     ("/assets/app.css", web_file!("pages/app.css"), CSS),
+    ("/assets/agent.css", web_file!("pages/agent.css"), CSS),
     (
         "/assets/quickconnect/index.js",
         web_file!("dist/index.js"),
@@ -84,6 +87,46 @@ const FILES: &[(&str, &str, &str)] = &[
         JS,
     ),
     (
+        "/assets/quickconnect/pages/console_actions.js",
+        web_file!("dist/pages/console_actions.js"),
+        JS,
+    ),
+    (
+        "/assets/quickconnect/pages/console_alerts.js",
+        web_file!("dist/pages/console_alerts.js"),
+        JS,
+    ),
+    (
+        "/assets/quickconnect/pages/console_context.js",
+        web_file!("dist/pages/console_context.js"),
+        JS,
+    ),
+    (
+        "/assets/quickconnect/pages/console_format.js",
+        web_file!("dist/pages/console_format.js"),
+        JS,
+    ),
+    (
+        "/assets/quickconnect/pages/console_pane.js",
+        web_file!("dist/pages/console_pane.js"),
+        JS,
+    ),
+    (
+        "/assets/quickconnect/pages/console_queue.js",
+        web_file!("dist/pages/console_queue.js"),
+        JS,
+    ),
+    (
+        "/assets/quickconnect/pages/console_sidebar.js",
+        web_file!("dist/pages/console_sidebar.js"),
+        JS,
+    ),
+    (
+        "/assets/quickconnect/pages/keyed.js",
+        web_file!("dist/pages/keyed.js"),
+        JS,
+    ),
+    (
         "/assets/quickconnect/pages/dom.js",
         web_file!("dist/pages/dom.js"),
         JS,
@@ -96,6 +139,16 @@ const FILES: &[(&str, &str, &str)] = &[
     (
         "/assets/quickconnect/pages/session.js",
         web_file!("dist/pages/session.js"),
+        JS,
+    ),
+    (
+        "/assets/quickconnect/pages/format.js",
+        web_file!("dist/pages/format.js"),
+        JS,
+    ),
+    (
+        "/assets/quickconnect/embed.js",
+        web_file!("dist/embed.js"),
         JS,
     ),
 ];
@@ -141,11 +194,33 @@ pub fn web_routes(mut route: Route, dev_tokens: Option<DevTokens>) -> Route {
 }
 
 fn dev_token(mint: &DevTokens, req: &Request) -> Response {
-    let role = req
-        .uri()
-        .query()
-        .and_then(|q| q.split('&').find_map(|kv| kv.strip_prefix("role=")))
-        .and_then(Role::parse);
+    let param = |name: &str| {
+        req.uri().query().and_then(|q| {
+            q.split('&')
+                .find_map(|kv| kv.strip_prefix(name)?.strip_prefix('='))
+        })
+    };
+    // The same user again: a sub as minted here or by `quickconnect token`
+    // (letters, digits, `.`, `_`, `-`; no percent-encoding needed).
+    let sub = match param("sub") {
+        None => None,
+        Some(raw)
+            if (1..=128).contains(&raw.len())
+                && raw
+                    .bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || b"._-".contains(&b)) =>
+        {
+            UserId::new(raw).ok()
+        }
+        Some(_) => {
+            return (
+                StatusCode::BAD_REQUEST,
+                Json(serde_json::json!({ "code": "invalid_request", "message": "sub must be 1 to 128 letters, digits, '.', '_' or '-'" })),
+            )
+                .into_response();
+        }
+    };
+    let role = param("role").and_then(Role::parse);
     let Some(role) = role else {
         return (
             StatusCode::BAD_REQUEST,
@@ -153,7 +228,7 @@ fn dev_token(mint: &DevTokens, req: &Request) -> Response {
         )
             .into_response();
     };
-    match mint(role) {
+    match mint(role, sub) {
         Ok((token, user_id)) => {
             let mut resp = Json(
                 serde_json::json!({ "token": token, "user_id": user_id, "role": role.as_str() }),

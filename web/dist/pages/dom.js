@@ -1,5 +1,6 @@
 // Tiny DOM helpers for the pages. User content only ever goes in as text
 // (`textContent` / text nodes), never as HTML.
+import { linkSegments } from './format.js';
 /** `<tag attrs…>children</tag>`; attribute values and string children are text. */
 export function el(tag, attrs = {}, ...children) {
     const node = document.createElement(tag);
@@ -32,3 +33,18 @@ export function actionOf(ev, root) {
     return node && root.contains(node) ? node : null;
 }
 export const isVisible = () => document.visibilityState === 'visible';
+/** A text as nodes: plain pieces as text nodes, http(s) URLs as links that
+ * open in a new tab without giving it this page (`rel=noopener noreferrer`).
+ * Built with DOM calls only: the text is never parsed as HTML. */
+export function linkified(text) {
+    return linkSegments(text).map((s) => {
+        if (s.kind === 'text')
+            return document.createTextNode(s.text);
+        const a = document.createElement('a');
+        a.href = s.href;
+        a.target = '_blank';
+        a.rel = 'noopener noreferrer';
+        a.textContent = s.text;
+        return a;
+    });
+}

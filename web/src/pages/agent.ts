@@ -1,89 +1,39 @@
 // The agent console: a live queue (one load, then events: no polling), my
-// conversations with unread badges and previews, the team with presence,
-// claiming, chatting, internal notes, transfers and closing. The state rules
-// live in the library's Desk; this file renders it and does the I/O.
+// conversations under Open / Closed tabs with unread badges and previews,
+// the team with presence, claiming, chatting, internal notes, transfers and
+// closing. The state rules live in the library's Desk. This file makes the
+// session and wires the events and controls; console_actions does what they
+// ask, console_context holds the state and renders it, and the lists are
+// updated in place (console_queue, console_sidebar) so the focus stays put.
 
+import { Api, type ChatClient, Desk, type Message } from '../index.js';
 import {
-  Api,
-  ApiError,
-  type Agent,
-  type ChatClient,
-  type Conversation,
-  Desk,
-  type DeskEffect,
-  type DeskEvent,
-  type Message,
-} from '../index.js';
-import { actionOf, byId, el, isVisible } from './dom.js';
+  TOKEN_KEY,
+  act,
+  authorName,
+  claim,
+  closeCurrent,
+  joinedQueue,
+  open,
+  scheduleTeamRefresh,
+  setMode,
+  showList,
+  sync,
+  togglePresence,
+  transfer,
+} from './console_actions.js';
+import { Alerts, Announcer } from './console_alerts.js';
+import { begin, inView, narrow, problem, render, s, setViewing, state, ui, who } from './console_context.js';
+import { snippet } from './console_format.js';
+import { Pane } from './console_pane.js';
+import { QueueAnnouncer, QueuePreviews, QueueView } from './console_queue.js';
+import { MineView, Tabs, TeamView } from './console_sidebar.js';
+import { actionOf, byId, isVisible } from './dom.js';
 import { MessageView, ReadMarker, submitOnEnter } from './messages.js';
-import {
-  PRESENCE_TEXT,
-  claims,
-  connect,
-  errorText,
-  isUnauthorized,
-  obtainToken,
-  shortId,
-  statusText,
-  timeText,
-  tokenFromHash,
-} from './session.js';
+import { claims, connect, errorText, obtainToken, shortId, statusText } from './session.js';
 
-const TOKEN_KEY = 'qc.agent.token';
-/** The transfer target meaning "back to the queue". */
-const TO_QUEUE = '__queue__';
-
-const ui = {
-  me: byId('me', HTMLElement),
-  presence: byId('presence-toggle', HTMLButtonElement),
-  status: byId('status', HTMLElement),
-  queue: byId('queue', HTMLUListElement),
-  queueCount: byId('queue-count', HTMLElement),
-  mine: byId('mine', HTMLUListElement),
-  team: byId('team', HTMLUListElement),
-  empty: byId('empty', HTMLElement),
-  notice: byId('notice', HTMLElement),
-  conversation: byId('conversation', HTMLElement),
-  title: byId('conv-title', HTMLElement),
-  customerStatus: byId('customer-status', HTMLElement),
-  transferForm: byId('transfer-form', HTMLFormElement),
-  transferTo: byId('transfer-to', HTMLSelectElement),
-  transfer: byId('transfer', HTMLButtonElement),
-  close: byId('close', HTMLButtonElement),
-  messages: byId('messages', HTMLOListElement),
-  typing: byId('typing', HTMLElement),
-  closed: byId('closed', HTMLElement),
-  form: byId('send-form', HTMLFormElement),
-  modeReply: byId('mode-reply', HTMLButtonElement),
-  modeNote: byId('mode-note', HTMLButtonElement),
-  inputLabel: byId('input-label', HTMLElement),
-  input: byId('input', HTMLTextAreaElement),
-  send: byId('send', HTMLButtonElement),
-  problem: byId('problem', HTMLElement),
-};
-
-type Mode = 'reply' | 'note';
-
-interface ConsoleState {
-  /** The conversation on screen. */
-  current: string | null;
-  mode: Mode;
-  /** Bumped per (re)connect; an older snapshot that answers late is dropped. */
-  syncGeneration: number;
-}
-
-interface Session {
-  token: string;
-  me: string;
-  api: Api;
-  client: ChatClient;
-  desk: Desk;
-  view: MessageView;
-  reads: ReadMarker;
-}
-
-const state: ConsoleState = { current: null, mode: 'reply', syncGeneration: 0 };
-let s: Session;
+/** How often the queue's waiting times are brought up to date. */
+const TICK_MS = 15_000;
 
 async function main(): Promise<void> {
   let token: string;
@@ -95,24 +45,59 @@ async function main(): Promise<void> {
   const me = claims(token).sub;
   const api = new Api({ base: location.origin, token: () => s.token });
   const desk = new Desk(me);
-  s = {
+  const tabs = new Tabs(
+    [byId('mine-tab-open', HTMLButtonElement), byId('mine-tab-closed', HTMLButtonElement)],
+    [byId('mine-panel-open', HTMLElement), byId('mine-panel-closed', HTMLElement)],
+  );
+  const say = new Announcer(ui.announcer);
+  const announcer = new QueueAnnouncer((text) => say.say(text), me);
+  begin({
     token,
     me,
     api,
     client: connect('/chats/supports', () => s.token),
     desk,
-    view: new MessageView(ui.messages, me, (m) => (m.sender_id === currentConversation()?.client_id ? 'Customer' : `Agent ${shortId(m.sender_id)}`)),
+    view: new MessageView(ui.messages, me, (m) => authorName(m.sender_id)),
     reads: new ReadMarker(api, me, (id) => {
       desk.markedRead(id);
       render();
     }),
-  };
+    pane: new Pane(),
+    queue: new QueueView(ui.queue, ui.queueCount, ui.queueEmpty, me, () => ui.queueTitle),
+    previews: new QueuePreviews({
+      fetch: (id) => api.conversation(id),
+      queued: (id) => desk.queuedConversation(id),
+      looked: (id, c, attempt) => {
+        if (c && desk.refreshQueued(c)) render();
+        announcer.looked(id, desk.queuedConversation(id), attempt);
+      },
+    }),
+    announcer,
+    mine: new MineView(
+      {
+        open: byId('mine-open', HTMLUListElement),
+        closed: byId('mine-closed', HTMLUListElement),
+        openEmpty: byId('mine-open-empty', HTMLElement),
+        closedEmpty: byId('mine-closed-empty', HTMLElement),
+        openCount: byId('mine-open-count', HTMLElement),
+        closedCount: byId('mine-closed-count', HTMLElement),
+        tabs,
+      },
+      me,
+      () => state.current,
+    ),
+    tabs,
+    team: new TeamView(ui.team, ui.teamEmpty, me),
+    // A notification clicked: its conversation, or the queue.
+    alerts: new Alerts(ui.alerts, (id) => (id && desk.mineConversation(id) ? void open(id) : showList(true)), problem),
+  });
   ui.me.textContent = shortId(me);
   ui.me.title = me;
   ui.me.dataset.agentId = me;
   wireClient(s.client);
   wireControls();
   render();
+  setInterval(() => s.queue.tick(), TICK_MS);
   s.client.connect();
 }
 
@@ -122,33 +107,46 @@ function wireClient(client: ChatClient): void {
     // Events missed while disconnected are recovered by a fresh snapshot.
     if (st === 'open') void sync();
   });
-  client.on('created', (conversation) => act({ kind: 'created', conversation }));
+  client.on('created', (conversation) => {
+    act({ kind: 'created', conversation });
+    const c = s.desk.queuedConversation(conversation.id);
+    if (c) joinedQueue(c, false);
+  });
   client.on('assigned', (_id, _to, _from, assignment) => {
     act({ kind: 'assigned', assignment });
     scheduleTeamRefresh();
   });
   client.on('closed', (conversationId) => {
     act({ kind: 'closed', conversationId });
-    if (conversationId === state.current) setClosed(true);
+    if (conversationId === state.current) s.pane.setClosed(true);
     scheduleTeamRefresh();
   });
   const onMessage = (m: Message): void => {
+    const id = m.conversation_id;
+    const before = s.desk.mineConversation(id)?.unread_count ?? 0;
     act({ kind: 'message', message: m });
-    if (m.conversation_id !== state.current) return;
-    const t = client.timeline(m.conversation_id);
+    // Unread now (not in view, or the tab hidden): the optional alert.
+    const c = s.desk.mineConversation(id);
+    if (c && c.unread_count > before) s.alerts.newMessage(`Message from ${who(c)}`, snippet(m.content, 120), id);
+    if (id !== state.current) return;
+    const t = client.timeline(id);
     s.view.added(t, m);
-    if (m.message_type === 'text' && m.sender_id !== s.me) s.reads.schedule(m.conversation_id, t);
+    if (m.message_type === 'text' && m.sender_id !== s.me && inView()) s.reads.schedule(id, t);
   };
   client.on('message', onMessage);
   client.on('note', onMessage);
+  // My texts and notes not stored yet (pending), or refused (failed, with Retry).
+  client.on('outgoing', (o) => {
+    if (o.conversationId === state.current) s.view.outgoing(o);
+  });
   client.on('read', (conversationId, readerId, upTo) => {
     act({ kind: 'read', conversationId, readerId });
     if (conversationId === state.current && readerId !== s.me) {
       s.view.read(client.timeline(conversationId).markRead(upTo, (m) => m.sender_id === s.me && m.message_type === 'text'));
     }
   });
-  client.on('typing', (conversationId, who) => {
-    if (conversationId === state.current) ui.typing.textContent = who.length ? 'Customer is typing…' : '';
+  client.on('typing', (conversationId, typing) => {
+    if (conversationId === state.current) ui.typing.textContent = typing.length ? 'Customer is typing…' : '';
   });
   client.on('presence', (presence) => act({ kind: 'presence', presence }));
   client.on('error', (code, message) => {
@@ -165,14 +163,20 @@ function wireControls(): void {
     const a = actionOf(ev, ui.mine);
     if (a?.dataset.action === 'open' && a.dataset.id) void open(a.dataset.id);
   });
-  ui.presence.addEventListener('click', () => void togglePresence());
-  ui.transferForm.addEventListener('submit', (ev) => {
-    ev.preventDefault();
-    void transfer();
+  s.pane.wire({
+    togglePresence: () => void togglePresence(),
+    transfer: (to) => void transfer(to),
+    close: () => void closeCurrent(),
+    mode: setMode,
   });
-  ui.close.addEventListener('click', () => void closeCurrent());
-  ui.modeReply.addEventListener('click', () => setMode('reply'));
-  ui.modeNote.addEventListener('click', () => setMode('note'));
+  ui.back.addEventListener('click', () => showList(true));
+  ui.messages.addEventListener('click', (ev) => {
+    const action = actionOf(ev, ui.messages);
+    const clientMsgId = action?.closest<HTMLElement>('[data-client-msg-id]')?.dataset.clientMsgId;
+    if (!action || !clientMsgId) return;
+    if (action.dataset.action === 'retry') s.client.retry(clientMsgId);
+    else if (action.dataset.action === 'discard') s.client.discard(clientMsgId);
+  });
   ui.input.addEventListener('input', () => {
     // Typing is for replies only: a note is none of the customer's business.
     if (state.current && state.mode === 'reply') s.client.keyPressed(state.current);
@@ -188,375 +192,9 @@ function wireControls(): void {
   });
   document.addEventListener('visibilitychange', () => {
     setViewing();
-    if (state.current && isVisible()) s.reads.schedule(state.current, s.client.timeline(state.current));
+    if (isVisible()) s.queue.tick();
   });
-}
-
-// ---- state ----------------------------------------------------------------
-
-/** The queue, mine and the team, after every (re)connect. Events that come
- * meanwhile are held by the desk and replayed on the snapshot. */
-async function sync(): Promise<void> {
-  const generation = ++state.syncGeneration;
-  s.desk.beginSync();
-  try {
-    const [queue, mine, agents] = await Promise.all([
-      s.api.conversations({ queue: true, limit: 200 }),
-      s.api.conversations({ limit: 200 }),
-      s.api.agents().catch((): Agent[] => []), // the team list is a nicety; the desk works without it
-    ]);
-    if (generation !== state.syncGeneration) return;
-    run(s.desk.endSync({ queue: queue.items, mine: mine.items, agents }));
-    document.body.dataset.ready = 'true';
-  } catch (e) {
-    if (generation !== state.syncGeneration) return;
-    run(s.desk.abortSync());
-    if (isUnauthorized(e)) return reloadWithFreshToken();
-    if (s.client.status === 'open') problem(errorText(e));
-  }
-  render();
-}
-
-function act(e: DeskEvent): void {
-  run(s.desk.apply(e));
-  render();
-}
-
-function run(effects: readonly DeskEffect[]): void {
-  for (const e of effects) {
-    const id = e.conversationId;
-    switch (e.kind) {
-      case 'fetch-mine':
-        // Transferred to me: it joins my list (its history loads when opened).
-        s.api.conversation(id).then(
-          (c) => s.desk.fetched(c) && render(),
-          () => s.desk.fetchFailed(id),
-        );
-        break;
-      case 'fetch-queued':
-        s.api.conversation(id).then(
-          (c) => s.desk.queued(c) && render(),
-          () => s.desk.fetchFailed(id),
-        );
-        break;
-      case 'left':
-        s.client.forget(id);
-        if (state.current === id) {
-          hideConversation();
-          notice('That conversation was handed over: it is no longer yours.');
-        }
-        break;
-    }
-  }
-}
-
-let teamTimer: ReturnType<typeof setTimeout> | null = null;
-
-/** Fresh open-conversation counts after assignments change (presence keeps
- * the statuses live; counts of others' closes have no event, hence this). */
-function scheduleTeamRefresh(): void {
-  if (teamTimer !== null) return;
-  teamTimer = setTimeout(() => {
-    teamTimer = null;
-    const since = s.desk.teamClock;
-    s.api.agents().then(
-      (agents) => {
-        s.desk.refreshTeam(agents, since);
-        render();
-      },
-      () => {},
-    );
-  }, 500);
-}
-
-const currentConversation = (): Conversation | undefined =>
-  state.current === null ? undefined : s.desk.mineConversation(state.current);
-
-function setViewing(): void {
-  s.desk.viewing = isVisible() ? state.current : null;
-}
-
-// ---- actions --------------------------------------------------------------
-
-async function claim(id: string): Promise<void> {
-  try {
-    const c = await s.api.assign(id);
-    s.desk.claimed(c);
-    render();
-    await open(c.id);
-  } catch (e) {
-    problem(e instanceof ApiError && e.code === 'already_assigned' ? 'Another agent took that one.' : errorText(e));
-  }
-}
-
-async function open(id: string): Promise<void> {
-  const c = s.desk.mineConversation(id);
-  if (!c) return;
-  if (state.current !== id) setMode('reply');
-  state.current = id;
-  setViewing();
-  ui.notice.hidden = true;
-  ui.title.textContent = c.subject ?? 'Conversation';
-  ui.typing.textContent = '';
-  ui.empty.hidden = true;
-  ui.conversation.hidden = false;
-  s.view.clear();
-  setClosed(c.status === 'closed');
-  if (c.status === 'closed') s.client.markClosed(id);
-  // Opening it reads it: the badge goes at once, the read is posted below.
-  const hadUnread = c.unread_count > 0;
-  s.desk.markedRead(id);
-  render();
-  try {
-    const page = await s.api.messages(id, { limit: 200 });
-    if (state.current !== id) return;
-    s.client.watch(id, page.items);
-  } catch (e) {
-    if (state.current !== id) return;
-    problem(errorText(e, 'Could not load the conversation.'));
-    s.client.watch(id);
-  }
-  const t = s.client.timeline(id);
-  s.view.show(t);
-  s.reads.schedule(id, t, hadUnread);
-  if (!ui.input.disabled) ui.input.focus();
-}
-
-function hideConversation(): void {
-  if (state.current) s.client.stopTyping(state.current);
-  state.current = null;
-  setViewing();
-  s.reads.cancel();
-  s.view.clear();
-  ui.conversation.hidden = true;
-  ui.empty.hidden = false;
-  render();
-}
-
-async function transfer(): Promise<void> {
-  const id = state.current;
-  const choice = ui.transferTo.value;
-  if (!id || !choice) return;
-  const to = choice === TO_QUEUE ? null : choice;
-  try {
-    const c = await s.api.transfer(id, to);
-    // The event follows; applying the answer now is the same change.
-    act({ kind: 'assigned', assignment: { conversation_id: id, support_id: c.support_id, previous_support_id: s.me } });
-    scheduleTeamRefresh();
-  } catch (e) {
-    problem(e instanceof ApiError && e.code === 'unknown_agent' ? 'The server does not know that agent.' : errorText(e));
-  }
-}
-
-async function closeCurrent(): Promise<void> {
-  const id = state.current;
-  if (!id) return;
-  try {
-    await s.api.close(id);
-    act({ kind: 'closed', conversationId: id });
-    if (id === state.current) setClosed(true);
-  } catch (e) {
-    problem(errorText(e));
-  }
-}
-
-async function togglePresence(): Promise<void> {
-  const next = s.desk.myStatus === 'away' ? 'online' : 'away';
-  ui.presence.disabled = true;
-  try {
-    s.desk.setAgent(await s.api.setStatus(next));
-  } catch (e) {
-    problem(errorText(e));
-  } finally {
-    ui.presence.disabled = false;
-    render();
-  }
-}
-
-function setMode(mode: Mode): void {
-  // Leaving reply mode mid-sentence: end the customer's "typing…" now.
-  if (mode === 'note' && state.current) s.client.stopTyping(state.current);
-  state.mode = mode;
-  const note = mode === 'note';
-  ui.form.classList.toggle('note-mode', note);
-  ui.form.dataset.mode = mode;
-  ui.modeReply.setAttribute('aria-pressed', String(!note));
-  ui.modeNote.setAttribute('aria-pressed', String(note));
-  ui.inputLabel.textContent = note ? 'Internal note' : 'Reply';
-  ui.input.placeholder = note ? 'Internal note: only agents see it…' : 'Type a reply…';
-  ui.send.textContent = note ? 'Add note' : 'Send';
-}
-
-function setClosed(closed: boolean): void {
-  ui.closed.hidden = !closed;
-  ui.input.disabled = closed;
-  ui.send.disabled = closed;
-  ui.close.disabled = closed;
-  ui.modeReply.disabled = closed;
-  ui.modeNote.disabled = closed;
-  if (closed) ui.typing.textContent = '';
-  renderTransfer();
-}
-
-// ---- rendering ------------------------------------------------------------
-
-function render(): void {
-  renderQueue();
-  renderMine();
-  renderTeam();
-  renderTransfer();
-  renderPresence();
-  renderCustomerStatus();
-  const unread = s.desk.unreadTotal;
-  document.title = unread ? `(${unread}) Agent console` : 'Quick Connect Chat: agent console';
-}
-
-function renderQueue(): void {
-  const items = s.desk.queue;
-  ui.queueCount.textContent = items.length ? String(items.length) : '';
-  keepFocus(ui.queue, () =>
-    ui.queue.replaceChildren(
-      ...items.map((c) =>
-        el(
-          'li',
-          { class: 'conv', 'data-testid': 'queue-item', 'data-conversation-id': c.id },
-          el('span', { class: 'subject' }, c.subject ?? '(no subject)'),
-          el('span', { class: 'when' }, `waiting since ${timeText(c.created_at)}`),
-          el('button', { type: 'button', 'data-action': 'claim', 'data-id': c.id }, 'Claim'),
-        ),
-      ),
-      ...(items.length ? [] : [el('li', { class: 'empty' }, 'Nobody waiting.')]),
-    ),
-  );
-}
-
-function renderMine(): void {
-  const items = s.desk.mine;
-  keepFocus(ui.mine, () =>
-    ui.mine.replaceChildren(
-      ...items.map((c) => {
-        const classes = ['conv', 'mine-item'];
-        if (c.id === state.current) classes.push('active');
-        if (c.status === 'closed') classes.push('closed');
-        return el(
-          'li',
-          {
-            class: classes.join(' '),
-            'data-testid': 'my-conversation',
-            'data-conversation-id': c.id,
-            'data-status': c.status,
-            'data-unread': String(c.unread_count),
-          },
-          el(
-            'button',
-            {
-              type: 'button',
-              class: 'conv-open',
-              'data-action': 'open',
-              'data-id': c.id,
-              'aria-current': c.id === state.current ? 'true' : undefined,
-            },
-            el('span', { class: 'subject' }, c.subject ?? '(no subject)'),
-            el('span', { class: 'preview', 'data-testid': 'last-message' }, preview(c)),
-            c.status === 'closed' && el('span', { class: 'tag' }, 'closed'),
-          ),
-          c.unread_count > 0 &&
-            el(
-              'span',
-              { class: 'badge', 'data-testid': 'unread-badge', 'aria-label': `${c.unread_count} unread` },
-              String(c.unread_count),
-            ),
-        );
-      }),
-      ...(items.length ? [] : [el('li', { class: 'empty' }, 'None yet.')]),
-    ),
-  );
-}
-
-function preview(c: Conversation): string {
-  const m = c.last_message;
-  if (!m) return 'No messages yet';
-  const who = m.message_type === 'note' ? 'Note: ' : m.sender_id === s.me ? 'You: ' : '';
-  return `${who}${m.content}`;
-}
-
-function renderTeam(): void {
-  const team = s.desk.team;
-  ui.team.replaceChildren(
-    ...team.map((a) =>
-      el(
-        'li',
-        { class: `member ${a.status}`, 'data-testid': 'team-member', 'data-agent-id': a.id, 'data-status': a.status },
-        el('span', { class: 'dot', 'aria-hidden': 'true' }),
-        el('span', { class: 'name', title: a.id }, a.id === s.me ? `${shortId(a.id)} (you)` : shortId(a.id)),
-        el('span', { class: 'member-status' }, PRESENCE_TEXT[a.status]),
-        el('span', { class: 'load' }, `${a.open_conversations} open`),
-      ),
-    ),
-    ...(team.length ? [] : [el('li', { class: 'empty' }, 'No one yet.')]),
-  );
-}
-
-function renderTransfer(): void {
-  const c = currentConversation();
-  const chosen = ui.transferTo.value;
-  const options = [
-    el('option', { value: '' }, 'Choose…'),
-    el('option', { value: TO_QUEUE }, 'Back to the queue'),
-    ...s.desk.colleagues.map((a) =>
-      el('option', { value: a.id, 'data-status': a.status }, `${shortId(a.id)} (${PRESENCE_TEXT[a.status].toLowerCase()}, ${a.open_conversations} open)`),
-    ),
-  ];
-  ui.transferTo.replaceChildren(...options);
-  // Keep the choice across re-renders (presence changes while choosing).
-  if (options.some((o) => o.value === chosen)) ui.transferTo.value = chosen;
-  const usable = c !== undefined && c.status === 'open';
-  ui.transferTo.disabled = !usable;
-  ui.transfer.disabled = !usable;
-}
-
-function renderPresence(): void {
-  const mine = s.desk.myStatus;
-  ui.presence.dataset.status = mine;
-  ui.presence.setAttribute('aria-pressed', String(mine === 'away'));
-  ui.presence.textContent = mine === 'away' ? 'Away: set online' : 'Online: set away';
-}
-
-function renderCustomerStatus(): void {
-  const c = currentConversation();
-  const status = c ? s.desk.customerStatus(c.client_id) : undefined;
-  ui.customerStatus.hidden = status === undefined;
-  ui.customerStatus.dataset.status = status ?? '';
-  ui.customerStatus.textContent = status ? `Customer ${PRESENCE_TEXT[status].toLowerCase()}` : '';
-}
-
-/** Re-rendering a list must not throw the keyboard focus away. */
-function keepFocus(container: HTMLElement, rerender: () => void): void {
-  const focused = document.activeElement;
-  const action = focused instanceof HTMLElement && container.contains(focused) ? focused.dataset : undefined;
-  const key = action?.action && action.id ? [action.action, action.id] : null;
-  rerender();
-  if (key) container.querySelector<HTMLElement>(`[data-action="${key[0]}"][data-id="${CSS.escape(key[1])}"]`)?.focus();
-}
-
-function notice(text: string): void {
-  ui.notice.textContent = text;
-  ui.notice.hidden = false;
-}
-
-let problemTimer: ReturnType<typeof setTimeout> | null = null;
-
-function problem(text: string): void {
-  ui.problem.textContent = text;
-  ui.problem.hidden = false;
-  if (problemTimer !== null) clearTimeout(problemTimer);
-  problemTimer = setTimeout(() => (ui.problem.hidden = true), 5000);
-}
-
-function reloadWithFreshToken(): void {
-  if (tokenFromHash()) return problem('The token was refused: open the console with a valid one.');
-  localStorage.removeItem(TOKEN_KEY);
-  location.reload();
+  narrow.addEventListener('change', () => setViewing());
 }
 
 void main().catch((e: unknown) => problem(errorText(e)));

@@ -1,6 +1,8 @@
 // Tiny DOM helpers for the pages. User content only ever goes in as text
 // (`textContent` / text nodes), never as HTML.
 
+import { linkSegments } from './format.js';
+
 export type Child = Node | string | null | false;
 
 /** `<tag attrs…>children</tag>`; attribute values and string children are text. */
@@ -35,3 +37,18 @@ export function actionOf(ev: Event, root: HTMLElement): HTMLElement | null {
 }
 
 export const isVisible = (): boolean => document.visibilityState === 'visible';
+
+/** A text as nodes: plain pieces as text nodes, http(s) URLs as links that
+ * open in a new tab without giving it this page (`rel=noopener noreferrer`).
+ * Built with DOM calls only: the text is never parsed as HTML. */
+export function linkified(text: string): Node[] {
+  return linkSegments(text).map((s) => {
+    if (s.kind === 'text') return document.createTextNode(s.text);
+    const a = document.createElement('a');
+    a.href = s.href;
+    a.target = '_blank';
+    a.rel = 'noopener noreferrer';
+    a.textContent = s.text;
+    return a;
+  });
+}

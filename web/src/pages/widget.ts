@@ -1,17 +1,39 @@
 // The customer widget: open a conversation, chat, see the agent join, type,
 // read and go online/away/offline, hear about a transfer, and stop when the
-// conversation is closed.
+// conversation is closed (the transcript stays, with "Start a new chat").
+// Texts sent while offline show as pending and go out on reconnect; refused
+// ones show as failed with Retry. A refused token is renewed (dev mode: the
+// same user again; embedded: asked of the host page) or the session ends.
+// With `?embed=1` inside a frame it is the embeddable widget (embed.ts): the
+// host page may hand it a token by postMessage.
 
-import { Api, type Assignment, type ChatClient, type Conversation, type PresenceStatus } from '../index.js';
-import { byId } from './dom.js';
+import { Api, ApiError, type Assignment, type ChatClient, type Conversation, type PresenceStatus } from '../index.js';
+import { actionOf, byId } from './dom.js';
 import { MessageView, ReadMarker, submitOnEnter } from './messages.js';
-import { claims, connect, errorText, isUnauthorized, obtainToken, statusText, tokenFromHash } from './session.js';
+import {
+  EXPIRED_TEXT,
+  type HostToken,
+  Session,
+  TokenError,
+  connect,
+  errorText,
+  isExpired,
+  isUnauthorized,
+  statusText,
+} from './session.js';
 
 const TOKEN_KEY = 'qc.customer.token';
 const CONV_KEY = 'qc.customer.conversation';
+/** Whose the remembered conversation is (another user's is not reloaded). */
+const OWNER_KEY = 'qc.customer.conversation.owner';
+
+const OFFLINE_TEXT = 'You are offline. Messages you send now will be delivered when the connection is back.';
+
+const embedded = new URLSearchParams(location.search).get('embed') === '1' && window.parent !== window;
 
 const ui = {
   status: byId('status', HTMLElement),
+  offline: byId('offline', HTMLElement),
   start: byId('start', HTMLElement),
   startForm: byId('start-form', HTMLFormElement),
   subject: byId('subject', HTMLInputElement),
@@ -22,6 +44,7 @@ const ui = {
   messages: byId('messages', HTMLOListElement),
   typing: byId('typing', HTMLElement),
   closed: byId('closed', HTMLElement),
+  newChat: byId('new-chat', HTMLButtonElement),
   form: byId('send-form', HTMLFormElement),
   input: byId('input', HTMLTextAreaElement),
   send: byId('send', HTMLButtonElement),
@@ -33,9 +56,25 @@ interface WidgetState {
   /** Every agent's last known status (presence frames may come before we
    * know which agent is ours, e.g. right after connecting). */
   agents: Map<string, PresenceStatus>;
+  /** The session is over (expired, not renewable): nothing more is sent. */
+  ended: boolean;
+  /** Reloading the remembered conversation failed for the network: again
+   * once connected. */
+  restoreAgain: boolean;
 }
 
-const state: WidgetState = { conversation: null, agents: new Map() };
+const state: WidgetState = { conversation: null, agents: new Map(), ended: false, restoreAgain: false };
+
+interface Ctx {
+  session: Session;
+  me: string;
+  api: Api;
+  client: ChatClient;
+  view: MessageView;
+  reads: ReadMarker;
+}
+
+let ctx: Ctx | null = null;
 
 const STATUS_LINE: Record<PresenceStatus, string> = {
   online: 'Your agent is online',
@@ -43,26 +82,52 @@ const STATUS_LINE: Record<PresenceStatus, string> = {
   offline: 'Your agent is offline',
 };
 
-async function main(): Promise<void> {
-  let token: string;
-  try {
-    token = await obtainToken('client', TOKEN_KEY);
-  } catch (e) {
-    return problem(errorText(e));
-  }
-  const me = claims(token).sub;
-  const api = new Api({ base: location.origin, token: () => token });
-  const view = new MessageView(ui.messages, me, () => 'Agent');
-  const reads = new ReadMarker(api, me);
-  const client = connect('/chats/clients', () => token);
-  const currentId = (): string | null => state.conversation?.id ?? null;
+const currentId = (): string | null => state.conversation?.id ?? null;
 
-  client.on('status', (s) => (ui.status.textContent = statusText(s)));
+async function main(): Promise<void> {
+  if (embedded) document.body.classList.add('embedded');
+  let session: Session;
+  try {
+    const host = embedded ? await hostToken() : null;
+    session = await Session.start({
+      role: 'client',
+      accept: ['client', 'guest'],
+      storageKey: TOKEN_KEY,
+      host: host ?? undefined,
+      onIdentityChange: identityChanged,
+    });
+  } catch (e) {
+    return cannotStart(e);
+  }
+  const me = session.sub;
+  const api = new Api({ base: location.origin, token: () => session.token });
+  const c: Ctx = {
+    session,
+    me,
+    api,
+    client: connect('/chats/clients', session.tokenFor, { probeAuth: true }),
+    view: new MessageView(ui.messages, me, () => 'Agent'),
+    reads: new ReadMarker(api, me),
+  };
+  ctx = c;
+  const { client, view, reads } = c;
+
+  client.on('status', (s) => {
+    if (state.ended) return;
+    ui.status.textContent = statusText(s);
+    // Kept in the page (an empty live region), so the change is announced.
+    ui.offline.textContent = s === 'reconnecting' ? OFFLINE_TEXT : '';
+    if (s === 'open' && state.restoreAgain) void restore(c);
+  });
+  client.on('expired', sessionOver);
   client.on('message', (m) => {
     if (m.conversation_id !== currentId()) return;
     const t = client.timeline(m.conversation_id);
     view.added(t, m);
     reads.schedule(m.conversation_id, t);
+  });
+  client.on('outgoing', (o) => {
+    if (o.conversationId === currentId()) view.outgoing(o);
   });
   client.on('typing', (cid, who) => {
     if (cid === currentId()) ui.typing.textContent = who.length ? 'Agent is typing…' : '';
@@ -83,72 +148,152 @@ async function main(): Promise<void> {
     if (cid === currentId()) setClosed();
   });
 
-  const saved = localStorage.getItem(CONV_KEY);
-  if (saved) {
-    try {
-      state.conversation = await api.conversation(saved);
-    } catch (e) {
-      if (isUnauthorized(e)) return reloadWithFreshToken();
-      state.conversation = null;
-    }
-  }
-  if (state.conversation) {
-    await show(api, client, view, reads);
-  } else {
-    ui.start.hidden = false;
-  }
-
   ui.startForm.addEventListener('submit', (ev) => {
     ev.preventDefault();
-    void (async () => {
-      try {
-        state.conversation = await api.createConversation(ui.subject.value.trim() || null);
-      } catch (e) {
-        return problem(errorText(e, 'Could not start a conversation.'));
-      }
-      localStorage.setItem(CONV_KEY, state.conversation.id);
-      ui.start.hidden = true;
-      await show(api, client, view, reads);
-      ui.input.focus();
-    })();
+    void startConversation(c);
   });
+  ui.newChat.addEventListener('click', () => newChat(c));
   ui.input.addEventListener('input', () => {
     const id = currentId();
-    if (id) client.keyPressed(id);
+    if (id && !state.ended) client.keyPressed(id);
   });
   submitOnEnter(ui.form, ui.input);
   ui.form.addEventListener('submit', (ev) => {
     ev.preventDefault();
     const id = currentId();
-    if (id && ui.input.value.trim() && client.sendText(id, ui.input.value) !== null) ui.input.value = '';
+    const text = ui.input.value;
+    if (!id || state.ended || !text.trim()) return;
+    // Offline too: it shows as pending and goes out on reconnect.
+    if (client.sendText(id, text) !== null) ui.input.value = '';
+  });
+  ui.messages.addEventListener('click', (ev) => {
+    const action = actionOf(ev, ui.messages);
+    const item = action?.closest<HTMLElement>('[data-client-msg-id]');
+    const clientMsgId = item?.dataset.clientMsgId;
+    if (!action || !clientMsgId) return;
+    if (action.dataset.action === 'retry') client.retry(clientMsgId);
+    else if (action.dataset.action === 'discard') client.discard(clientMsgId);
   });
   document.addEventListener('visibilitychange', () => {
     const id = currentId();
     if (id) reads.schedule(id, client.timeline(id));
   });
-  client.connect();
+
+  await restore(c);
+  if (!state.ended) client.connect();
 }
 
-async function show(api: Api, client: ChatClient, view: MessageView, reads: ReadMarker): Promise<void> {
-  const c = state.conversation;
-  if (!c) return;
+/** An API call; on a 401 the token is renewed once and the call repeated
+ * (`SessionExpiredError` when it cannot be). */
+async function authed<T>(c: Ctx, call: () => Promise<T>): Promise<T> {
   try {
-    const page = await api.messages(c.id, { limit: 200 });
-    client.watch(c.id, page.items);
+    return await call();
   } catch (e) {
-    problem(errorText(e, 'Could not load the conversation.'));
-    client.watch(c.id);
+    if (!isUnauthorized(e)) throw e;
+    await c.session.renew();
+    return call();
   }
-  const t = client.timeline(c.id);
-  view.show(t);
+}
+
+/** Reloads the remembered conversation (also a closed one: its transcript
+ * stays until "Start a new chat"), else offers to start one. */
+async function restore(c: Ctx): Promise<void> {
+  state.restoreAgain = false;
+  if (state.conversation) return;
+  const saved = localStorage.getItem(CONV_KEY);
+  const owner = localStorage.getItem(OWNER_KEY);
+  if (!saved || (owner !== null && owner !== c.me)) {
+    forgetSaved();
+    ui.start.hidden = false;
+    return;
+  }
+  let conversation: Conversation;
+  try {
+    conversation = await authed(c, () => c.api.conversation(saved));
+  } catch (e) {
+    if (isExpired(e)) return sessionOver();
+    if (e instanceof ApiError && e.status === 0) {
+      state.restoreAgain = true;
+      return problem('The server cannot be reached. Trying again…');
+    }
+    forgetSaved(); // gone, or not ours
+    ui.start.hidden = false;
+    return;
+  }
+  if (state.conversation) return;
+  hideProblem();
+  state.conversation = conversation;
+  await show(c);
+}
+
+async function startConversation(c: Ctx): Promise<void> {
+  if (state.ended) return;
+  let conversation: Conversation;
+  try {
+    conversation = await authed(c, () => c.api.createConversation(ui.subject.value.trim() || null));
+  } catch (e) {
+    if (isExpired(e)) return sessionOver();
+    return problem(errorText(e, 'Could not start a conversation.'));
+  }
+  hideProblem();
+  localStorage.setItem(CONV_KEY, conversation.id);
+  localStorage.setItem(OWNER_KEY, c.me);
+  state.conversation = conversation;
+  await show(c);
+  ui.input.focus();
+}
+
+async function show(c: Ctx): Promise<void> {
+  const conversation = state.conversation;
+  if (!conversation) return;
+  ui.start.hidden = true;
   ui.conversation.hidden = false;
-  ui.agentLine.textContent = c.support_id ? 'An agent joined the chat.' : 'Waiting for an agent…';
+  ui.closed.hidden = true;
+  ui.newChat.hidden = true;
+  ui.input.disabled = state.ended;
+  ui.send.disabled = state.ended;
+  try {
+    const page = await authed(c, () => c.api.messages(conversation.id, { limit: 200 }));
+    c.client.watch(conversation.id, page.items);
+  } catch (e) {
+    if (isExpired(e)) sessionOver();
+    else problem(errorText(e, 'Could not load the conversation.'));
+    c.client.watch(conversation.id);
+  }
+  if (currentId() !== conversation.id) return; // "Start a new chat" meanwhile
+  const t = c.client.timeline(conversation.id);
+  c.view.show(t);
+  c.view.showOutgoing(c.client.outgoing(conversation.id));
+  ui.agentLine.textContent = conversation.support_id ? 'An agent joined the chat.' : 'Waiting for an agent…';
   renderAgentStatus();
-  if (c.status === 'closed') {
-    client.markClosed(c.id);
+  if (conversation.status === 'closed') {
+    c.client.markClosed(conversation.id);
     setClosed();
   }
-  reads.schedule(c.id, t);
+  c.reads.schedule(conversation.id, t);
+}
+
+/** After a close: the transcript stays; the customer may start again. */
+function newChat(c: Ctx): void {
+  const old = currentId();
+  if (old) c.client.forget(old);
+  state.conversation = null;
+  forgetSaved();
+  c.reads.cancel();
+  c.view.clear();
+  ui.conversation.hidden = true;
+  ui.closed.hidden = true;
+  ui.newChat.hidden = true;
+  ui.input.disabled = false;
+  ui.send.disabled = false;
+  ui.input.value = '';
+  ui.typing.textContent = '';
+  ui.agentLine.textContent = 'Waiting for an agent…';
+  renderAgentStatus();
+  hideProblem();
+  ui.subject.value = '';
+  ui.start.hidden = false;
+  ui.subject.focus();
 }
 
 /** A claim, a transfer to another agent, or a hand-back to the queue. */
@@ -182,7 +327,39 @@ function setClosed(): void {
   ui.input.disabled = true;
   ui.send.disabled = true;
   ui.typing.textContent = '';
+  ui.newChat.hidden = false;
+}
+
+function forgetSaved(): void {
   localStorage.removeItem(CONV_KEY);
+  localStorage.removeItem(OWNER_KEY);
+}
+
+/** The token was refused and cannot be renewed: say so, stop. */
+function sessionOver(): void {
+  state.ended = true;
+  ctx?.client.close();
+  ui.offline.textContent = '';
+  ui.status.textContent = 'Signed out';
+  ui.input.disabled = true;
+  ui.send.disabled = true;
+  ui.typing.textContent = '';
+  problem(EXPIRED_TEXT);
+}
+
+/** No usable token at all (malformed, for an agent, none outside dev mode,
+ * expired): a clear message instead of "Connecting…". */
+function cannotStart(e: unknown): void {
+  state.ended = true;
+  ui.status.textContent = 'Not connected';
+  problem(isExpired(e) ? EXPIRED_TEXT : errorText(e, 'The chat cannot start.'));
+}
+
+/** A renewed token names another user (a dev server that mints only fresh
+ * users, or the host signed in someone else): start over as them. */
+function identityChanged(): void {
+  forgetSaved();
+  location.reload();
 }
 
 function problem(text: string): void {
@@ -190,12 +367,75 @@ function problem(text: string): void {
   ui.problem.hidden = false;
 }
 
-function reloadWithFreshToken(): void {
-  // A token given in the URL would be refused again: say so instead of looping.
-  if (tokenFromHash()) return problem('Your session has expired. Please reopen the chat.');
-  localStorage.removeItem(TOKEN_KEY);
-  localStorage.removeItem(CONV_KEY);
-  location.reload();
+function hideProblem(): void {
+  ui.problem.hidden = true;
+  ui.problem.textContent = '';
+}
+
+// ---- embedded (`?embed=1` in a frame): the token from the host page ----
+
+interface HostAnswer {
+  token: string | null;
+  error: string | null;
+}
+
+/** The embedding page's origin: only its messages are taken, and only it
+ * is written to when known. */
+const PARENT_ORIGIN: string | null = (() => {
+  const ancestors = location.ancestorOrigins;
+  if (ancestors && ancestors.length > 0) return ancestors[0];
+  try {
+    return document.referrer ? new URL(document.referrer).origin : null;
+  } catch {
+    return null;
+  }
+})();
+
+const hostWaiters: Array<(a: HostAnswer) => void> = [];
+
+function onHostMessage(ev: MessageEvent): void {
+  if (!embedded || ev.source !== window.parent) return;
+  if (PARENT_ORIGIN !== null && ev.origin !== PARENT_ORIGIN) return;
+  const data: unknown = ev.data;
+  if (typeof data !== 'object' || data === null) return;
+  const m = data as Record<string, unknown>;
+  if (m.source !== 'quickconnect' || m.type !== 'token') return;
+  const answer: HostAnswer = {
+    token: typeof m.token === 'string' && m.token !== '' ? m.token : null,
+    error: typeof m.error === 'string' ? m.error : null,
+  };
+  for (const w of hostWaiters.splice(0)) w(answer);
+}
+
+/** Asks the host page (embed.js) for a token; null when nobody answers. */
+function askHost(type: 'ready' | 'token-request', timeoutMs: number): Promise<HostAnswer | null> {
+  return new Promise((resolve) => {
+    const waiter = (a: HostAnswer) => {
+      clearTimeout(timer);
+      resolve(a);
+    };
+    const timer = setTimeout(() => {
+      const i = hostWaiters.indexOf(waiter);
+      if (i >= 0) hostWaiters.splice(i, 1);
+      resolve(null);
+    }, timeoutMs);
+    hostWaiters.push(waiter);
+    // Carries no secret, so it may go out before the parent's origin is known.
+    window.parent.postMessage({ source: 'quickconnect', type }, PARENT_ORIGIN ?? '*');
+  });
+}
+
+/** The host's token, or null: the host has none (no `data-token`) or no
+ * embed script answered, and the widget signs in as usual (dev mode). */
+async function hostToken(): Promise<HostToken | null> {
+  window.addEventListener('message', onHostMessage);
+  const first = await askHost('ready', 10_000);
+  if (first?.error) throw new TokenError(`The website could not sign you in to the chat (${first.error}).`);
+  if (!first?.token) return null;
+  return {
+    token: first.token,
+    renew: async () => (await askHost('token-request', 15_000))?.token ?? null,
+  };
 }
 
 void main().catch((e: unknown) => problem(errorText(e)));
