@@ -5,16 +5,17 @@
 //! WebSocket text frame is UTF-8 by the time the parser sees it).
 //!
 //! Besides "no panic", it checks what the bad-input table promises: the
-//! parser itself only answers `invalid_json`, `invalid_message` or
-//! `invalid_content`; `invalid_json` names no conversation and
-//! `invalid_content` always does; accepted content is non-blank and at most
-//! 4,096 characters; the error frame is JSON carrying the same code and
-//! conversation id.
+//! parser itself only answers `invalid_json` or `invalid_message`
+//! (`invalid_content` is the message policy's, checked next);
+//! `invalid_json` names no conversation; the default policy accepts
+//! exactly the content that is non-blank and at most 4,096 characters, and
+//! its refusal names why; the error frame is JSON carrying the same code
+//! and conversation id.
 #![no_main]
 
 use chrono::Utc;
 use libfuzzer_sys::fuzz_target;
-use qc_domain::{ClientMsgId, MAX_CONTENT_CHARS};
+use qc_domain::{ClientMsgId, ContentError, DefaultPolicy, MAX_CONTENT_CHARS};
 use qc_http::frames::{ErrorCode, Inbound, parse_inbound, render_error};
 
 fuzz_target!(|data: &[u8]| {
@@ -27,15 +28,16 @@ fuzz_target!(|data: &[u8]| {
             client_msg_id,
             ..
         }) => {
-            let content = content.as_str();
-            assert!(
-                !content.trim().is_empty(),
-                "blank content accepted: {text:?}"
-            );
-            assert!(
-                content.chars().count() <= MAX_CONTENT_CHARS,
-                "content over {MAX_CONTENT_CHARS} characters accepted: {text:?}"
-            );
+            let blank = content.trim().is_empty();
+            let long = content.chars().count() > MAX_CONTENT_CHARS;
+            match DefaultPolicy::new().check_text(&content) {
+                Ok(()) => assert!(!blank && !long, "the policy accepted {text:?}"),
+                Err(ContentError::Empty) => assert!(blank, "called empty: {text:?}"),
+                Err(ContentError::TooLong { limit }) => {
+                    assert!(!blank && long && limit == MAX_CONTENT_CHARS, "called long: {text:?}")
+                }
+                Err(other) => panic!("the default policy refused {text:?} with {other:?}"),
+            }
             if let Some(id) = client_msg_id {
                 let n = id.as_str().chars().count();
                 assert!(
@@ -52,10 +54,6 @@ fuzz_target!(|data: &[u8]| {
                     "invalid_json names a conversation: {text:?}"
                 ),
                 ErrorCode::InvalidMessage => {}
-                ErrorCode::InvalidContent => assert!(
-                    err.conversation_id.is_some(),
-                    "invalid_content without a conversation id: {text:?}"
-                ),
                 other => panic!("the parser answered {other:?}, a later check's code: {text:?}"),
             }
             let frame = render_error(&err, Utc::now());

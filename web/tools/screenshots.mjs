@@ -1,5 +1,7 @@
-// Writes the docs' desk screenshots: docs/screenshots/agent-desk.png and
-// docs/screenshots/widget-desk.png. Run by hand (not a test: `node --test
+// Writes the docs' screenshots: docs/screenshots/agent-desk.png and
+// widget-desk.png (desktop), agent-phone.png and widget-phone.png (390×844),
+// and embed-launcher.png (the embed snippet on a shop page of another
+// origin, the chat open in its frame). Run by hand (not a test: `node --test
 // e2e/` never picks up this directory):
 //
 //   cd web && node tools/screenshots.mjs        # needs target/debug/quickconnect (or QC_BIN)
@@ -8,6 +10,7 @@
 // a few customers, one conversation with an internal note, an unread one, one
 // waiting in the queue, and colleagues to transfer to (one of them away).
 import { mkdirSync } from 'node:fs';
+import { createServer } from 'node:http';
 import { Server, browser } from '../e2e/harness.mjs';
 
 const OUT = new URL('../../docs/screenshots/', import.meta.url).pathname;
@@ -92,7 +95,46 @@ try {
 
   await alice.screenshot({ path: `${OUT}agent-desk.png` });
   await marta.screenshot({ path: `${OUT}widget-desk.png` });
-  console.log(`wrote ${OUT}agent-desk.png and ${OUT}widget-desk.png`);
+
+  // Phones: Marta's chat after a longer exchange, and Alice's list.
+  const phone = { width: 390, height: 844 };
+  const martaPhone = marta;
+  await martaPhone.setViewportSize(phone);
+  for (const line of ['Here it is: https://example.com/photos/box-42.jpg', 'The lid is cracked on the left side.']) {
+    await say(martaPhone, line);
+  }
+  await martaPhone.screenshot({ path: `${OUT}widget-phone.png` });
+  const alicePhone = alice;
+  await alicePhone.setViewportSize(phone);
+  await alicePhone.screenshot({ path: `${OUT}agent-phone.png` });
+
+  // The embed snippet on a shop's page (another origin), the chat open.
+  const shopToken = server.token('client', 'shopper');
+  const shop = createServer((_req, res) => {
+    res.writeHead(200, { 'content-type': 'text/html; charset=utf-8' });
+    res.end(`<!doctype html><html lang="en"><head><meta charset="utf-8"><title>Example shop</title>
+<script>window.getChatToken = () => Promise.resolve(${JSON.stringify(shopToken)});</script></head>
+<body style="font-family: system-ui, sans-serif; margin: 2rem; background: #f6f4ef">
+<h1>Example shop</h1><p>Garden chairs, tables and parasols.</p>
+<script src="${server.base}/assets/quickconnect/embed.js" data-server="${server.base}" data-token="getChatToken" async></script>
+</body></html>`);
+  });
+  await new Promise((r) => shop.listen(0, '127.0.0.1', r));
+  const shopCtx = await chromium.newContext({ viewport: { width: 1280, height: 800 }, deviceScaleFactor: 1 });
+  const shopPage = await shopCtx.newPage();
+  await shopPage.goto(`http://127.0.0.1:${shop.address().port}/`);
+  await shopPage.getByRole('button', { name: 'Open chat' }).click();
+  const framed = shopPage.frameLocator('iframe[data-testid=quickconnect-frame]');
+  await framed.locator('#subject').waitFor();
+  await framed.locator('#subject').fill('Delivery to Lisbon?');
+  await framed.locator('#start-form button').click();
+  await framed.locator('#conversation').waitFor({ state: 'visible' });
+  await framed.locator('#input').fill('Hello! Do you deliver garden chairs to Lisbon?');
+  await framed.locator('#input').press('Enter');
+  await framed.locator('#messages .text', { hasText: 'Lisbon' }).waitFor();
+  await shopPage.screenshot({ path: `${OUT}embed-launcher.png` });
+  shop.close();
+  console.log(`wrote the screenshots to ${OUT}`);
 } finally {
   await chromium.close();
   await server.stop();
