@@ -127,13 +127,13 @@ fuzz_target!(|data: &[u8]| {
         };
         if let Ok(verified) = VERIFIER.verify(&signed) {
             assert_eq!(
-                Some(verified.identity.user_id.as_str()),
+                Some(verified.identity.user_id().as_str()),
                 claims["sub"].as_str(),
                 "verified sub differs from the claims: {claims}"
             );
             assert_eq!(
                 claims["role"].as_str().and_then(Role::parse),
-                Some(verified.identity.role),
+                Some(verified.identity.role()),
                 "verified role differs from the claims: {claims}"
             );
             assert_eq!(
