@@ -147,6 +147,42 @@ describe('widget in dev mode', () => {
     await w.close();
   });
 
+  test('a dev-mode restart mid-chat ends with the widget and the console chatting again, both under the same identities', async () => {
+    const w = await open(`${server.base}/`);
+    const a = await open(`${server.base}/agent`, { viewport: { width: 1280, height: 800 } });
+    const customer = w.page;
+    const agent = a.page;
+    await agent.locator('body[data-ready=true]').waitFor();
+    const agentId = await agent.locator('#me').getAttribute('data-agent-id');
+    assert.ok(agentId, 'the console knows its agent');
+    await startChat(customer, 'Restart with both pages');
+    const conversation = await conversationOf(customer);
+    await agent.locator(`#queue [data-conversation-id="${conversation}"]`).getByRole('button', { name: /^Claim/ }).click();
+    await agent.locator(`#mine [data-conversation-id="${conversation}"].active`).waitFor();
+    await send(customer, 'before the restart');
+    await agent.locator('#messages .text', { hasText: 'before the restart' }).waitFor();
+
+    await server.restart();
+    await customer.locator('#status', { hasText: 'Connected' }).waitFor({ timeout: 20_000 });
+    await agent.locator('#status', { hasText: 'Connected' }).waitFor({ timeout: 20_000 });
+    // The console's agent still holds the conversation: its answer is stored
+    // and reaches the customer.
+    await agent.locator('#input').fill('after the restart, from the agent');
+    await agent.locator('#input').press('Enter');
+    await customer.locator('#messages .text', { hasText: 'after the restart, from the agent' }).waitFor({ timeout: 20_000 });
+    await send(customer, 'after the restart');
+    await agent.locator('#messages .text', { hasText: 'after the restart' }).last().waitFor();
+
+    assert.equal(await agent.locator('#me').getAttribute('data-agent-id'), agentId, 'the same agent');
+    const token = await tokenOf(customer);
+    const texts = await history(server, conversation, token);
+    assert.deepEqual(texts, ['before the restart', 'after the restart, from the agent', 'after the restart'], 'nothing lost or doubled');
+    assert.deepEqual(w.errors, []);
+    assert.deepEqual(a.errors, []);
+    await a.close();
+    await w.close();
+  });
+
   test('dev mode: a token that expires mid-chat (close 4001) is minted again for the same user, and the chat goes on', async () => {
     // Needs `GET /dev/token?role=…&sub=…` to mint for that sub.
     const sub = unique('dev-expiry');
