@@ -64,6 +64,18 @@ lookup_error!(
     TransferConversationError,
 );
 
+/// Conversation `id` for a use case whose domain rule decides who may act
+/// on it (claim, transfer, close): [`find_for`] with nobody filtered out.
+///
+/// # Errors
+/// `NotFound` when it does not exist, `Unavailable` when the store is down.
+pub(crate) async fn find<E: LookupError>(
+    conversations: &dyn ConversationRepository,
+    id: ConversationId,
+) -> Result<Conversation, E> {
+    find_for(conversations, id, |_| true).await
+}
+
 /// The step most use cases start with: conversation `id`, when it exists
 /// and `known` says the caller may know of it. Otherwise the use case's
 /// `NotFound`, one answer for "missing" and "not yours" so that existence

@@ -78,8 +78,7 @@ impl AssignConversation {
         }
         // Whether the agent may claim it is the domain's to say.
         let mut conversation =
-            super::find_for::<AssignConversationError>(self.conversations.as_ref(), id, |_| true)
-                .await?;
+            super::find::<AssignConversationError>(self.conversations.as_ref(), id).await?;
         if conversation.assign(agent)? == AssignOutcome::AlreadyMine {
             return Ok(AssignResult::AlreadyMine(conversation));
         }
@@ -114,9 +113,7 @@ impl AssignConversation {
             return Ok(AssignResult::Assigned(conversation));
         }
         // Lost a race: someone closed or claimed it since we read it.
-        let now =
-            super::find_for::<AssignConversationError>(self.conversations.as_ref(), id, |_| true)
-                .await?;
+        let now = super::find::<AssignConversationError>(self.conversations.as_ref(), id).await?;
         match now.clone().assign(agent)? {
             AssignOutcome::AlreadyMine => Ok(AssignResult::AlreadyMine(now)),
             // Still claimable yet the update matched nothing: treat as taken.

@@ -34,8 +34,7 @@ impl CloseConversation {
         id: ConversationId,
     ) -> Result<Conversation, CloseConversationError> {
         let mut conversation =
-            super::find_for::<CloseConversationError>(self.conversations.as_ref(), id, |_| true)
-                .await?;
+            super::find::<CloseConversationError>(self.conversations.as_ref(), id).await?;
         let at = self.clock.now();
         let closes = conversation
             .close(&who.user(), at)
@@ -45,12 +44,7 @@ impl CloseConversation {
         }
         if !self.conversations.try_close(id, at, who.user_id()).await? {
             // Closed concurrently by someone else: they broadcast it.
-            return super::find_for::<CloseConversationError>(
-                self.conversations.as_ref(),
-                id,
-                |_| true,
-            )
-            .await;
+            return super::find::<CloseConversationError>(self.conversations.as_ref(), id).await;
         }
         let event = ChatEvent::ConversationClosed {
             conversation_id: id,

@@ -77,8 +77,7 @@ impl TransferConversation {
             return Err(TransferConversationError::Forbidden);
         }
         let mut conversation =
-            super::find_for::<TransferConversationError>(self.conversations.as_ref(), id, |_| true)
-                .await?;
+            super::find::<TransferConversationError>(self.conversations.as_ref(), id).await?;
         let previous = conversation.participants();
         if conversation.transfer(by, to.as_ref())? == TransferOutcome::Unchanged {
             return Ok(conversation);
@@ -100,12 +99,8 @@ impl TransferConversation {
             crate::ports::Transfer::Lost => {
                 // Closed, or moved by someone else, since we read it: answer as
                 // the conversation is now.
-                let now = super::find_for::<TransferConversationError>(
-                    self.conversations.as_ref(),
-                    id,
-                    |_| true,
-                )
-                .await?;
+                let now = super::find::<TransferConversationError>(self.conversations.as_ref(), id)
+                    .await?;
                 now.clone().transfer(by, to.as_ref())?;
                 return Err(TransferConversationError::NotFound);
             }
